@@ -1,0 +1,31 @@
+# Two commands do all the set-up:  `make run` (default experiment) and `make test` (test suite).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+SNAKEMAKE_ARGS ?=
+
+.PHONY: env run test smoke figures dryrun clean
+
+$(BIN)/snakemake: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip >/dev/null
+	$(BIN)/pip install -e '.[test]'
+	touch $(BIN)/snakemake
+
+env: $(BIN)/snakemake
+
+run: env
+	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+smoke: env
+	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml $(SNAKEMAKE_ARGS)
+
+figures: env
+	$(BIN)/snakemake --cores 1 figures $(SNAKEMAKE_ARGS)
+
+test: env
+	$(BIN)/python -m pytest -v tests
+
+clean:
+	rm -rf results .snakemake

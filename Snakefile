@@ -1,0 +1,24 @@
+# Layer-wise feature transferability (Yosinski et al., NIPS 2014) as a Snakemake workflow.
+# Table of contents: configuration and input functions live in workflow/rules/common.smk,
+# one rule file per stage follows.  `snakemake -n` lists the whole DAG.
+
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/splits.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/plots.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,390 @@
+"""Datasets: locate, download, validate, and decode once into uint8 arrays.
+
+Two sources are supported:
+
+* ``tiny-imagenet``: the official ``tiny-imagenet-200.zip`` layout (as a zip or an
+  extracted folder): ``wnids.txt``, ``train/<wnid>/images/*.JPEG``,
+  ``val/images/*.JPEG`` + ``val/val_annotations.txt``.
+* ``imagenet``: ILSVRC2012 in torchvision ImageFolder layout,
+  ``<root>/train/<wnid>/*.JPEG`` and ``<root>/val/<wnid>/*.JPEG``.
+
+Class order is always sorted wnids.  ``prepare_arrays`` writes
+``{train,val}_images.npy`` (N x S x S x 3 uint8) and ``*_labels.npy`` (int16,
+index into the sorted class list) so no training job ever decodes a JPEG.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_write_json, atomic_path
+
+TINY_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+TINY_SIZE = 248_100_043
+TINY_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"
+WNID_RE = re.compile(r"^n\d{8}$")
+IMAGE_EXT = (".jpeg", ".jpg", ".png")
+
+
+class DatasetError(ValueError):
+    """The dataset is missing or not in the expected layout."""
+
+
+def _num_key(name: str):
+    m = re.search(r"_(\d+)\.[A-Za-z]+$", name)
+    return (int(m.group(1)) if m else -1, name)
+
+
+# ----------------------------------------------------------------------------- download
+def download(url: str, dest: Path, md5: str | None = None, size: int | None = None, chunk: int = 1 << 20) -> Path:
+    """Download ``url`` to ``dest`` with a progress line and checksum check (atomic)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    h = hashlib.md5()
+    t0 = time.time()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+            total = int(r.headers.get("Content-Length") or size or 0)
+            done = 0
+            last = 0.0
+            while True:
+                buf = r.read(chunk)
+                if not buf:
+                    break
+                f.write(buf)
+                h.update(buf)
+                done += len(buf)
+                if time.time() - last > 2 or done == total:
+                    last = time.time()
+                    pct = f"{100 * done / total:5.1f}%" if total else ""
+                    rate = done / max(time.time() - t0, 1e-9) / 1e6
+                    print(f"download {dest.name}: {done / 1e6:8.1f} MB {pct} {rate:6.1f} MB/s", file=sys.stderr, flush=True)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise DatasetError(
+            f"could not download {url} ({e}). Download it by hand and give its path with "
+            f"--config tiny_imagenet_path=/path/to/tiny-imagenet-200.zip, or place it at {dest}"
+        ) from e
+    if size is not None and done != size:
+        tmp.unlink(missing_ok=True)
+        raise DatasetError(f"download of {url} has {done} bytes, expected {size}")
+    if md5 is not None and h.hexdigest() != md5:
+        tmp.unlink(missing_ok=True)
+        raise DatasetError(f"download of {url} has MD5 {h.hexdigest()}, expected {md5}")
+    os.replace(tmp, dest)
+    return dest
+
+
+# ----------------------------------------------------------------------------- sources
+class Source:
+    """Common interface: class list, per-class train members, val members, bytes."""
+
+    name = "?"
+
+    def wnids(self) -> list[str]:
+        raise NotImplementedError
+
+    def train_members(self, wnid: str) -> list[str]:
+        raise NotImplementedError
+
+    def val_members(self) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+    def read(self, member: str) -> bytes:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return str(self.path)
+
+
+class TinyImageNet(Source):
+    name = "tiny-imagenet"
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DatasetError(f"Tiny ImageNet not found at {self.path}: expected tiny-imagenet-200.zip or its extracted folder")
+        self._zip = None
+        if self.path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+                names = self._zip.namelist()
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                raise DatasetError(f"{self.path} is not a readable zip archive ({e}); expected the official tiny-imagenet-200.zip") from e
+            wn = [n for n in names if n.endswith("wnids.txt")]
+            if not wn:
+                raise DatasetError(f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (tiny-imagenet-200/wnids.txt, train/, val/)")
+            self._prefix = min(wn, key=len)[: -len("wnids.txt")]
+            self._names = [n for n in names if n.startswith(self._prefix)]
+        else:
+            root = self.path
+            if not (root / "wnids.txt").exists() and (root / "tiny-imagenet-200" / "wnids.txt").exists():
+                root = root / "tiny-imagenet-200"
+            if not (root / "wnids.txt").exists():
+                raise DatasetError(f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (wnids.txt, train/, val/)")
+            self._root = root
+            self._prefix = ""
+            self._names = None
+        self._index()
+
+    def _list(self) -> list[str]:
+        if self._zip is not None:
+            return [n[len(self._prefix):] for n in self._names]
+        out = []
+        for d, _, files in os.walk(self._root):
+            rel = os.path.relpath(d, self._root)
+            for f in files:
+                out.append(f if rel == "." else f"{rel}/{f}".replace(os.sep, "/"))
+        return out
+
+    def read(self, member: str) -> bytes:
+        if self._zip is not None:
+            return self._zip.read(self._prefix + member)
+        return (self._root / member).read_bytes()
+
+    def _index(self):
+        names = self._list()
+        wnids = [w.strip() for w in self.read("wnids.txt").decode().split() if w.strip()]
+        if not wnids:
+            raise DatasetError(f"{self.describe()}: wnids.txt is empty; expected one WordNet id per line")
+        bad = [w for w in wnids if not WNID_RE.match(w)]
+        if bad:
+            raise DatasetError(f"{self.describe()}: wnids.txt has entries that are not WordNet ids (n + 8 digits): {bad[:5]}")
+        self._wnids = sorted(set(wnids))
+        train: dict[str, list[str]] = {w: [] for w in self._wnids}
+        for n in names:
+            parts = n.split("/")
+            if len(parts) == 4 and parts[0] == "train" and parts[2] == "images" and parts[3].lower().endswith(IMAGE_EXT):
+                if parts[1] in train:
+                    train[parts[1]].append(n)
+        empty = [w for w, v in train.items() if not v]
+        if empty:
+            raise DatasetError(
+                f"{self.describe()}: no training images for {len(empty)} class(es), e.g. {empty[:3]}; "
+                f"expected train/<wnid>/images/<wnid>_<i>.JPEG for every wnid in wnids.txt"
+            )
+        self._train = {w: sorted(v, key=_num_key) for w, v in train.items()}
+        if "val/val_annotations.txt" not in set(names):
+            raise DatasetError(f"{self.describe()}: missing val/val_annotations.txt; expected the official validation layout")
+        have = set(names)
+        val: dict[str, list[str]] = {w: [] for w in self._wnids}
+        for i, line in enumerate(self.read("val/val_annotations.txt").decode().splitlines()):
+            if not line.strip():
+                continue
+            f = line.split("\t")
+            if len(f) < 2:
+                f = line.split()
+            if len(f) < 2:
+                raise DatasetError(f"{self.describe()}: val/val_annotations.txt line {i + 1} is not '<file>\\t<wnid>\\t…': {line!r}")
+            member = f"val/images/{f[0]}"
+            if f[1] not in val:
+                raise DatasetError(f"{self.describe()}: val/val_annotations.txt line {i + 1} names class {f[1]} that is not in wnids.txt")
+            if member not in have:
+                raise DatasetError(f"{self.describe()}: val/val_annotations.txt names {member}, which is not in the archive")
+            val[f[1]].append(member)
+        self._val = {w: sorted(v, key=_num_key) for w, v in val.items()}
+
+    def wnids(self):
+        return list(self._wnids)
+
+    def train_members(self, wnid):
+        return self._train[wnid]
+
+    def val_members(self):
+        return self._val
+
+
+class ImageFolderNet(Source):
+    name = "imagenet"
+
+    def __init__(self, root):
+        self.path = Path(root)
+        tr, va = self.path / "train", self.path / "val"
+        if not tr.is_dir() or not va.is_dir():
+            raise DatasetError(
+                f"ImageNet root {self.path} must hold train/<wnid>/*.JPEG and val/<wnid>/*.JPEG "
+                f"(torchvision ImageFolder layout); found train/: {tr.is_dir()}, val/: {va.is_dir()}"
+            )
+        self._wnids = sorted(d.name for d in tr.iterdir() if d.is_dir())
+        if not self._wnids:
+            raise DatasetError(f"{tr} holds no class folders; expected train/<wnid>/")
+        bad = [w for w in self._wnids if not WNID_RE.match(w)]
+        if bad:
+            raise DatasetError(f"{tr}: class folders that are not WordNet ids (n + 8 digits): {bad[:5]}")
+        missing = [w for w in self._wnids if not (va / w).is_dir()]
+        if missing:
+            raise DatasetError(f"{va}: no validation folder for {len(missing)} class(es), e.g. {missing[:3]}")
+
+    def _files(self, d: Path) -> list[str]:
+        return sorted(str(p.relative_to(self.path)) for p in d.iterdir() if p.suffix.lower() in IMAGE_EXT)
+
+    def wnids(self):
+        return list(self._wnids)
+
+    def train_members(self, wnid):
+        files = self._files(self.path / "train" / wnid)
+        if not files:
+            raise DatasetError(f"{self.path / 'train' / wnid} holds no images")
+        return files
+
+    def val_members(self):
+        return {w: self._files(self.path / "val" / w) for w in self._wnids}
+
+    def read(self, member):
+        return (self.path / member).read_bytes()
+
+
+def open_source(dataset: str, path) -> Source:
+    if dataset == "tiny-imagenet":
+        return TinyImageNet(path)
+    if dataset == "imagenet":
+        return ImageFolderNet(path)
+    raise DatasetError(f"unknown dataset {dataset!r}; expected 'tiny-imagenet' or 'imagenet'")
+
+
+# ----------------------------------------------------------------------------- classes
+def select_classes(all_wnids: list[str], count: int, seed: int) -> list[str]:
+    """``count`` classes drawn reproducibly (0 or >= total: all), sorted."""
+    wnids = sorted(all_wnids)
+    if not count or count >= len(wnids):
+        return wnids
+    rs = np.random.RandomState(seed)
+    idx = sorted(rs.choice(len(wnids), count, replace=False))
+    return [wnids[i] for i in idx]
+
+
+def write_class_list(dataset: str, path, count: int, seed: int, out) -> list[str]:
+    src = open_source(dataset, path)
+    wnids = select_classes(src.wnids(), count, seed)
+    atomic_write_json(out, {"dataset": dataset, "source": str(path), "n_available": len(src.wnids()), "wnids": wnids})
+    return wnids
+
+
+# ----------------------------------------------------------------------------- decoding
+def decode(data: bytes, size: int, member: str = "?") -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im = im.convert("RGB")
+            if im.size != (size, size):
+                # Caffe's ImageNet recipe warps to a square (no aspect preservation).
+                im = im.resize((size, size), Image.BILINEAR)
+            return np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise DatasetError(f"cannot decode image {member}: {e}") from e
+
+
+def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, train_per_class: int = 0,
+                   val_per_class: int = 0, log=sys.stderr) -> dict:
+    """Decode the chosen classes once into uint8 arrays under ``out_dir``."""
+    src = open_source(dataset, path)
+    missing = sorted(set(wnids) - set(src.wnids()))
+    if missing:
+        raise DatasetError(f"classes {missing[:5]} are not in {src.describe()}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    val_all = src.val_members()
+    jobs = {}
+    for part in ("train", "val"):
+        members, labels = [], []
+        for label, w in enumerate(wnids):
+            ms = src.train_members(w) if part == "train" else val_all[w]
+            cap = train_per_class if part == "train" else val_per_class
+            if cap:
+                ms = ms[:cap]
+            if not ms:
+                raise DatasetError(f"{src.describe()}: class {w} has no {part} images")
+            members += ms
+            labels += [label] * len(ms)
+        jobs[part] = (members, np.asarray(labels, dtype=np.int16))
+    stats = {}
+    t0 = time.time()
+    total = sum(len(m) for m, _ in jobs.values())
+    done = 0
+    for part, (members, labels) in jobs.items():
+        final = out_dir / f"{part}_images.npy"
+        with atomic_path(final) as tmp:
+            arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3))
+            for i, m in enumerate(members):
+                arr[i] = decode(src.read(m), size, m)
+                done += 1
+                if done % 5000 == 0 or done == total:
+                    rate = done / max(time.time() - t0, 1e-9)
+                    print(f"prepare: {done}/{total} images decoded ({rate:.0f} img/s)", file=log, flush=True)
+            if part == "train":
+                stats["mean"] = [float(arr[..., c].mean()) / 255 for c in range(3)]
+                stats["std"] = [float(arr[..., c].std()) / 255 for c in range(3)]
+            arr.flush()
+            del arr
+        with atomic_path(out_dir / f"{part}_labels.npy") as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, labels)
+        stats[f"n_{part}"] = len(members)
+    meta = {"dataset": dataset, "wnids": list(wnids), "size": size, "train_per_class": train_per_class,
+            "val_per_class": val_per_class, **stats}
+    atomic_write_json(out_dir / "meta.json", meta)
+    return meta
+
+
+# ----------------------------------------------------------------------------- halves
+def half_index(labels: np.ndarray, wnids: list[str], half: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the half's images and their labels remapped to 0..k-1 (sorted wnids)."""
+    pos = {w: i for i, w in enumerate(wnids)}
+    missing = [w for w in half if w not in pos]
+    if missing:
+        raise DatasetError(f"split names classes not in the prepared data: {missing[:5]}")
+    half_sorted = sorted(half)
+    remap = np.full(len(wnids), -1, dtype=np.int64)
+    for new, w in enumerate(half_sorted):
+        remap[pos[w]] = new
+    new_labels = remap[labels.astype(np.int64)]
+    idx = np.nonzero(new_labels >= 0)[0]
+    return idx, new_labels[idx]
+
+
+def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 0) -> dict:
+    prepared_dir = Path(prepared_dir)
+    meta = json.loads((prepared_dir / "meta.json").read_text())
+    split = json.loads(Path(split_file).read_text())
+    if half not in split or not isinstance(split[half], list):
+        raise DatasetError(f"split file {split_file} has no class list for half {half!r}")
+    if not split[half]:
+        raise DatasetError(f"split file {split_file}: half {half!r} is empty")
+    res = {"wnids": sorted(split[half])}
+    for part in ("train", "val"):
+        labels = np.load(prepared_dir / f"{part}_labels.npy")
+        idx, y = half_index(labels, meta["wnids"], split[half])
+        if part == "train" and train_per_class:
+            keep = np.concatenate([idx[y == c][:train_per_class] for c in range(len(res["wnids"]))])
+            keep.sort()
+            sel = np.isin(idx, keep)
+            idx, y = idx[sel], y[sel]
+        res[f"{part}_idx"], res[f"{part}_y"] = idx, y
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, train_idx=res["train_idx"], train_y=res["train_y"], val_idx=res["val_idx"],
+                     val_y=res["val_y"], wnids=np.array(res["wnids"]))
+    return res
+
+
+def load_half(prepared_dir, half_file):
+    """Memory-mapped images plus the half's indices/labels."""
+    prepared_dir = Path(prepared_dir)
+    meta = json.loads((prepared_dir / "meta.json").read_text())
+    h = np.load(half_file)
+    data = {"meta": meta, "wnids": [str(w) for w in h["wnids"]]}
+    for part in ("train", "val"):
+        data[part] = (np.load(prepared_dir / f"{part}_images.npy", mmap_mode="r"), h[f"{part}_idx"], h[f"{part}_y"])
+    return data

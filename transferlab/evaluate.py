@@ -1,0 +1,110 @@
+"""Evaluate one trained network on its target half and collect the results table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from . import io as tio
+from .data import load_half
+from .train import Normalizer, evaluate, load_model
+from .transfer import parse_net
+
+# Column order and dtypes of evaluation.parquet
+COLUMNS = {
+    "dataset": "string",
+    "experiment": "string",
+    "split": "string",
+    "replicate": "int64",
+    "network": "string",
+    "treatment": "string",
+    "base_task": "string",
+    "target_task": "string",
+    "n": "int64",
+    "fine_tuned": "bool",
+    "top1": "float64",
+    "top5": "float64",
+    "val_loss": "float64",
+    "n_val": "int64",
+    "n_train": "int64",
+    "n_classes": "int64",
+    "train_per_class": "int64",
+    "epochs": "int64",
+    "train_seconds": "float64",
+    "device": "string",
+    "seed": "int64",
+    "config_hash": "string",
+    "code_revision": "string",
+}
+
+
+def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record: dict, threads: int = 1,
+                     batch_size: int = 500) -> dict:
+    torch.set_num_threads(max(1, int(threads)))
+    meta = json.loads(Path(meta_file).read_text())
+    model = load_model(weights)
+    data = load_half(prepared_dir, half_file)
+    images, idx, y = data["val"]
+    if model.arch["num_classes"] != len(data["wnids"]):
+        raise ValueError(f"{weights} predicts {model.arch['num_classes']} classes but half {half_file} has {len(data['wnids'])}")
+    norm = Normalizer(data["meta"]["mean"], data["meta"]["std"], "cpu")
+    crop = meta["train"]["crop_size"]
+    cl = bool(meta["train"].get("channels_last", True))
+    if cl:
+        model = model.to(memory_format=torch.channels_last)
+    ev = evaluate(model, images, idx, y, crop, norm, batch_size, "cpu", cl)
+    spec = parse_net(meta["net"])
+    row = {
+        **record,
+        "network": spec.name,
+        "treatment": spec.treatment,
+        "n": spec.n,
+        "fine_tuned": spec.fine_tuned,
+        "top1": ev["top1"],
+        "top5": ev["top5"],
+        "val_loss": ev["val_loss"],
+        "n_val": ev["n_val"],
+        "n_train": meta["n_train"],
+        "n_classes": meta["n_classes"],
+        "epochs": meta["epochs"],
+        "train_seconds": meta["train_seconds"],
+        "device": meta["device"],
+        "seed": meta["seed"],
+        "config_hash": meta.get("config_hash", meta["fingerprint"]),
+        "code_revision": meta["code_revision"],
+    }
+    row.setdefault("train_per_class", 0)
+    missing = set(COLUMNS) - set(row)
+    if missing:
+        raise ValueError(f"evaluation record lacks {sorted(missing)}")
+    tio.atomic_write_json(out, row)
+    return row
+
+
+def collect(records: list, out):
+    import pandas as pd
+
+    rows = [json.loads(Path(p).read_text()) for p in records]
+    if not rows:
+        raise ValueError("no evaluation records to collect")
+    df = pd.DataFrame(rows)
+    for c, t in COLUMNS.items():
+        df[c] = df[c].astype(t)
+    extra = [c for c in df.columns if c not in COLUMNS]
+    df = df[list(COLUMNS) + extra].sort_values(["experiment", "split", "replicate", "target_task", "n", "treatment"])
+    df = df.reset_index(drop=True)
+    with tio.atomic_path(out) as tmp:
+        df.to_parquet(tmp, index=False)
+    return df
+
+
+def history_frame(meta_files: list):
+    import pandas as pd
+
+    rows = []
+    for p in meta_files:
+        m = json.loads(Path(p).read_text())
+        for h in m["history"]:
+            rows.append({"network": m["net"], "treatment": m["treatment"], "n": m["n"], **h})
+    return pd.DataFrame(rows)

@@ -1,0 +1,109 @@
+"""Atomic file writes, checksummed checkpoints, provenance helpers."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+
+@contextlib.contextmanager
+def atomic_path(final):
+    """Yield a temporary path beside ``final``; move it into place only on success."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
+
+
+def atomic_write_json(path, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)
+
+
+def config_hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=_json_default).encode()).hexdigest()[:12]
+
+
+def code_revision() -> str:
+    """git commit of the project (with '-dirty' if modified), or 'unknown'."""
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10)
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for buf in iter(lambda: f.read(1 << 20), b""):
+            h.update(buf)
+    return h.hexdigest()
+
+
+def save_torch(obj, path) -> None:
+    """torch.save atomically, with a sidecar ``.sha256`` written after the file."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+        digest = sha256_file(tmp)
+    atomic_write_text(path.with_name(path.name + ".sha256"), digest + "\n")
+
+
+def load_torch(path, verify: bool = True):
+    """Load a checkpoint written by :func:`save_torch`; raise ``CorruptCheckpoint`` if damaged."""
+    path = Path(path)
+    if verify:
+        side = path.with_name(path.name + ".sha256")
+        if not side.exists():
+            raise CorruptCheckpoint(f"{path}: no checksum file {side.name}")
+        if side.read_text().strip() != sha256_file(path):
+            raise CorruptCheckpoint(f"{path}: checksum mismatch (truncated or corrupt)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means corrupt
+        raise CorruptCheckpoint(f"{path}: cannot be read ({e})") from e
+
+
+class CorruptCheckpoint(RuntimeError):
+    pass
+
+
+def log_to(path):
+    """Redirect stderr/stdout of a script to a log file (line buffered)."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a", buffering=1)
+        sys.stderr = f
+        sys.stdout = f
+    return sys.stderr

@@ -1,0 +1,189 @@
+"""CaffeNet with configurable widths and input size.
+
+The network is eight *weight layers* (conv1-conv5, fc6-fc8).  Each weight layer
+is wrapped in a block together with the parameter-free operations that follow
+it in Caffe's ``bvlc_reference_caffenet`` (ReLU, max-pool, LRN, dropout), so
+"the first n layers" of the paper is simply ``model.blocks[:n]``.
+
+Layer geometry (kernel sizes, strides, grouping) follows CaffeNet at 227 px;
+smaller inputs use a smaller conv1 kernel/stride taken from the architecture
+dictionary.  The architecture is a plain dict so it can be stored inside a
+checkpoint that ``torch.load(weights_only=True)`` reads back.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+LAYER_NAMES = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+N_LAYERS = len(LAYER_NAMES)
+
+# Caffe bvlc_reference_caffenet initialisation: gaussian weight std, constant bias.
+CAFFE_INIT = {
+    "conv1": (0.01, 0.0),
+    "conv2": (0.01, 1.0),
+    "conv3": (0.01, 0.0),
+    "conv4": (0.01, 1.0),
+    "conv5": (0.01, 1.0),
+    "fc6": (0.005, 1.0),
+    "fc7": (0.005, 1.0),
+    "fc8": (0.01, 0.0),
+}
+
+DEFAULT_ARCH = {
+    "widths": [96, 256, 384, 384, 256, 4096, 4096],
+    "input_size": 227,
+    "num_classes": 1000,
+    "conv1_kernel": 11,
+    "conv1_stride": 4,
+    "conv1_pad": 0,
+    "groups": 2,
+    "lrn": True,
+    "batchnorm": False,
+    "dropout": 0.5,
+    "init": "caffe",
+}
+
+
+class ArchError(ValueError):
+    pass
+
+
+def make_arch(**overrides) -> dict:
+    arch = dict(DEFAULT_ARCH)
+    unknown = set(overrides) - set(arch)
+    if unknown:
+        raise ArchError(f"unknown architecture keys {sorted(unknown)}; expected a subset of {sorted(arch)}")
+    arch.update(overrides)
+    arch["widths"] = [int(w) for w in arch["widths"]]
+    if len(arch["widths"]) != 7:
+        raise ArchError(f"architecture 'widths' must list 7 widths (conv1-5, fc6, fc7), got {arch['widths']}")
+    g = int(arch["groups"])
+    for name, w in zip(("conv1", "conv2", "conv3", "conv4", "conv5"), arch["widths"][:5]):
+        if name in ("conv2", "conv4", "conv5") and w % g:
+            raise ArchError(f"width of {name} ({w}) must be divisible by groups={g}")
+    if arch["init"] not in ("caffe", "kaiming"):
+        raise ArchError(f"architecture 'init' must be 'caffe' or 'kaiming', got {arch['init']!r}")
+    return arch
+
+
+class Block(nn.Module):
+    """One weight layer plus the parameter-free ops after it."""
+
+    def __init__(self, name: str, layer: nn.Module, post: list[nn.Module], flatten: bool = False):
+        super().__init__()
+        self.name = name
+        self.flatten = flatten
+        self.layer = layer
+        self.post = nn.Sequential(*post)
+
+    def forward(self, x):
+        if self.flatten:
+            x = torch.flatten(x, 1)
+        return self.post(self.layer(x))
+
+
+class CaffeNet(nn.Module):
+    def __init__(self, arch: dict):
+        super().__init__()
+        self.arch = make_arch(**arch)
+        a = self.arch
+        w = a["widths"]
+        g = int(a["groups"])
+        bn = bool(a["batchnorm"])
+
+        def conv(cin, cout, k, s, p, groups=1):
+            return nn.Conv2d(cin, cout, k, stride=s, padding=p, groups=groups)
+
+        def post_conv(c, pool, lrn):
+            ops: list[nn.Module] = []
+            if bn:
+                ops.append(nn.BatchNorm2d(c))
+            ops.append(nn.ReLU(inplace=True))
+            if pool:
+                ops.append(nn.MaxPool2d(3, 2, ceil_mode=True))
+            if lrn and a["lrn"]:
+                ops.append(nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0))
+            return ops
+
+        blocks = [
+            Block("conv1", conv(3, w[0], a["conv1_kernel"], a["conv1_stride"], a["conv1_pad"]),
+                  post_conv(w[0], True, True)),
+            Block("conv2", conv(w[0], w[1], 5, 1, 2, g), post_conv(w[1], True, True)),
+            Block("conv3", conv(w[1], w[2], 3, 1, 1), post_conv(w[2], False, False)),
+            Block("conv4", conv(w[2], w[3], 3, 1, 1, g), post_conv(w[3], False, False)),
+            Block("conv5", conv(w[3], w[4], 3, 1, 1, g), post_conv(w[4], True, False)),
+        ]
+        with torch.no_grad():
+            x = torch.zeros(1, 3, a["input_size"], a["input_size"])
+            for b in blocks:
+                b.eval()
+                x = b(x)
+        self.feature_shape = tuple(x.shape[1:])
+        if min(self.feature_shape[1:]) < 1:
+            raise ArchError(f"input_size {a['input_size']} is too small for this geometry")
+        flat = int(math.prod(self.feature_shape))
+
+        def post_fc(c):
+            ops: list[nn.Module] = []
+            if bn:
+                ops.append(nn.BatchNorm1d(c))
+            ops.append(nn.ReLU(inplace=True))
+            if a["dropout"] > 0:
+                ops.append(nn.Dropout(a["dropout"]))
+            return ops
+
+        blocks += [
+            Block("fc6", nn.Linear(flat, w[5]), post_fc(w[5]), flatten=True),
+            Block("fc7", nn.Linear(w[5], w[6]), post_fc(w[6])),
+            Block("fc8", nn.Linear(w[6], a["num_classes"]), []),
+        ]
+        self.blocks = nn.ModuleList(blocks)
+        self.reset_layers(range(1, N_LAYERS + 1))
+
+    # -- layers ---------------------------------------------------------------
+    def block(self, n: int) -> Block:
+        """Weight layer n, 1-based as in the paper."""
+        return self.blocks[n - 1]
+
+    def layer_keys(self, n: int) -> list[str]:
+        """state_dict keys belonging to weight layer n (1-based), incl. its BN."""
+        prefix = f"blocks.{n - 1}."
+        return [k for k in self.state_dict() if k.startswith(prefix)]
+
+    @torch.no_grad()
+    def reset_layers(self, layers, generator: torch.Generator | None = None):
+        """Fresh initialisation of the given 1-based weight layers."""
+        for n in layers:
+            b = self.block(n)
+            lin = b.layer
+            if self.arch["init"] == "caffe":
+                std, bias = CAFFE_INIT[b.name]
+            else:  # kaiming-style std for deeper-than-caffe small nets
+                fan_in = lin.weight[0].numel()
+                std, bias = math.sqrt(2.0 / fan_in), 0.0
+                if b.name == "fc8":
+                    std = 0.01
+            lin.weight.normal_(0.0, std, generator=generator)
+            lin.bias.fill_(bias)
+            for m in b.post:
+                if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                    m.reset_parameters()
+                    m.reset_running_stats()
+
+    def forward(self, x, frozen: int = 0):
+        """Forward pass; the first ``frozen`` blocks run without autograd."""
+        if frozen:
+            with torch.no_grad():
+                for b in self.blocks[:frozen]:
+                    x = b(x)
+            x = x.detach()
+        for b in self.blocks[frozen:]:
+            x = b(x)
+        return x
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,383 @@
+"""Training one network: deterministic, resumable, one job per network.
+
+Determinism: the epoch's data order comes from ``(seed, epoch)``; each batch's
+crops, flips and dropout masks from ``(seed, epoch, batch)``.  A job resumed
+mid-epoch from a checkpoint therefore replays exactly the batches it would
+have seen, and ends with the same weights as an uninterrupted run (on CPU,
+same thread count).
+
+The resumable state (model, optimizer, position, metric history) lives in a
+``state_dir`` that Snakemake does not know about, so Snakemake's removal of a
+failed job's outputs never deletes it.  Final weights and metadata are written
+atomically at the very end.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import io as tio
+from .data import load_half
+from .model import CaffeNet
+from .transfer import build_derived, parse_net
+
+EXIT_RESUMABLE = 75  # checkpointed and stopped early (SIGTERM or time budget): rerun to resume
+
+DEFAULT_TRAIN = {
+    "epochs": 30,
+    "iterations": 0,  # >0 overrides epochs (Caffe-style schedules)
+    "batch_size": 128,
+    "lr": 0.01,
+    "lr_step_epochs": 10.0,
+    "lr_step_iterations": 0,
+    "lr_gamma": 0.1,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "bias_lr_mult": 1.0,
+    "bias_decay": True,
+    "crop_size": 32,
+    "mirror": True,
+    "checkpoint_every_s": 60.0,
+    "eval_every_epochs": 1,
+    "eval_batch_size": 500,
+    "channels_last": True,
+}
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def seed_of(*parts) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+# ----------------------------------------------------------------------------- batches
+class Normalizer:
+    def __init__(self, mean, std, device):
+        m = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        s = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self.scale = 1.0 / (255.0 * s)
+        self.shift = -m / s
+
+    def __call__(self, x_uint8_nhwc: torch.Tensor, channels_last: bool) -> torch.Tensor:
+        x = x_uint8_nhwc.permute(0, 3, 1, 2)  # NCHW view of NHWC memory == channels_last
+        x = x.float() if channels_last else x.contiguous().float()
+        return x * self.scale + self.shift
+
+
+def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.Generator | None, mirror: bool):
+    """Random (rng given) or centre crops, with optional random mirroring, as uint8 NHWC."""
+    x = images[rows]
+    b, s = x.shape[0], x.shape[1]
+    ar = np.arange(crop)
+    if rng is None:
+        o = (s - crop) // 2
+        return np.ascontiguousarray(x[:, o:o + crop, o:o + crop])
+    oy = rng.integers(0, s - crop + 1, size=b)
+    ox = rng.integers(0, s - crop + 1, size=b)
+    cols = ox[:, None] + ar[None, :]
+    if mirror:
+        flip = rng.random(b) < 0.5
+        cols = np.where(flip[:, None], ox[:, None] + crop - 1 - ar[None, :], cols)
+    r = (oy[:, None] + ar[None, :])[:, :, None]
+    return x[np.arange(b)[:, None, None], r, cols[:, None, :]]
+
+
+# ----------------------------------------------------------------------------- evaluation
+@torch.inference_mode()
+def evaluate(model, images, idx, y, crop, norm, batch_size=500, device="cpu", channels_last=True) -> dict:
+    model.eval()
+    loss_sum, c1, c5, n = 0.0, 0, 0, len(idx)
+    for s in range(0, n, batch_size):
+        xb = torch.from_numpy(crop_batch(images, idx[s:s + batch_size], crop, None, False)).to(device)
+        yb = torch.from_numpy(np.asarray(y[s:s + batch_size], dtype=np.int64)).to(device)
+        out = model(norm(xb, channels_last)).float()
+        loss_sum += F.cross_entropy(out, yb, reduction="sum").item()
+        k = min(5, out.shape[1])
+        top = out.topk(k, dim=1).indices
+        hit = top.eq(yb[:, None])
+        c1 += hit[:, 0].sum().item()
+        c5 += hit.any(dim=1).sum().item()
+    return {"top1": c1 / n, "top5": c5 / n, "val_loss": loss_sum / n, "n_val": n}
+
+
+# ----------------------------------------------------------------------------- training
+def _param_groups(model, cfg):
+    weights, biases = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (biases if name.endswith("bias") or p.ndim == 1 else weights).append(p)
+    wd = cfg["weight_decay"]
+    return [
+        {"params": weights, "weight_decay": wd, "lr_mult": 1.0},
+        {"params": biases, "weight_decay": wd if cfg["bias_decay"] else 0.0, "lr_mult": cfg["bias_lr_mult"]},
+    ]
+
+
+def _load_state(state_dir: Path, fingerprint: str, log):
+    for name in ("ckpt.pt", "ckpt.prev.pt"):
+        p = state_dir / name
+        if not p.exists():
+            continue
+        try:
+            st = tio.load_torch(p)
+        except tio.CorruptCheckpoint as e:
+            print(f"WARNING: {e}; trying an older checkpoint", file=log, flush=True)
+            continue
+        if st.get("fingerprint") != fingerprint:
+            print(f"WARNING: {p} was written with other settings; starting from scratch", file=log, flush=True)
+            return None
+        return st, p
+    return None
+
+
+def _save_state(state_dir: Path, st: dict):
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cur = state_dir / "ckpt.pt"
+    if cur.exists():
+        os.replace(cur, state_dir / "ckpt.prev.pt")
+        side = state_dir / "ckpt.pt.sha256"
+        if side.exists():
+            os.replace(side, state_dir / "ckpt.prev.pt.sha256")
+    tio.save_torch(st, cur)
+
+
+class _Stop:
+    """Flag set by SIGTERM/SIGINT/SIGUSR1 so the loop can checkpoint and exit."""
+
+    def __init__(self):
+        self.reason = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.reason = signal.Signals(signum).name
+
+    def __exit__(self, *a):
+        for sig, h in self._old.items():
+            signal.signal(sig, h)
+
+
+def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, state_dir, arch: dict,
+                  train_cfg: dict, seed: int, base_weights=None, threads: int = 1, device: str = "cpu",
+                  provenance: dict | None = None, time_budget_s: float | None = None,
+                  stop_after_steps: int | None = None, log=sys.stderr) -> dict:
+    """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
+
+    ``stop_after_steps`` (tests only) checkpoints and returns after that many steps.
+    """
+    t_start = time.time()
+    cfg = dict(DEFAULT_TRAIN)
+    unknown = set(train_cfg) - set(cfg)
+    if unknown:
+        raise ConfigError(f"unknown training settings {sorted(unknown)}; expected some of {sorted(cfg)}")
+    cfg.update(train_cfg)
+    spec = parse_net(net)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was requested but torch sees no CUDA device")
+    torch.set_num_threads(max(1, int(threads)))
+    torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
+    state_dir = Path(state_dir)
+
+    data = load_half(prepared_dir, half_file)
+    tr_images, tr_idx, tr_y = data["train"]
+    va_images, va_idx, va_y = data["val"]
+    n_classes = len(data["wnids"])
+    crop = int(cfg["crop_size"])
+    if crop > tr_images.shape[1]:
+        raise ConfigError(f"crop_size {crop} is larger than the prepared image size {tr_images.shape[1]}")
+    arch = dict(arch, num_classes=n_classes, input_size=crop)
+
+    base_state = None
+    if spec.n and spec.source != "R":
+        if base_weights is None:
+            raise ConfigError(f"{net} copies layers from a base network: base_weights is required")
+        ck = tio.load_torch(base_weights)
+        base_arch = dict(ck["arch"])
+        for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "batchnorm", "input_size"):
+            if base_arch.get(k) != arch.get(k):
+                raise ConfigError(
+                    f"base checkpoint {base_weights} has {k}={base_arch.get(k)!r} but this network needs "
+                    f"{k}={arch.get(k)!r}: it was trained with another architecture"
+                )
+        base_state = ck["state_dict"]
+
+    bs = int(cfg["batch_size"])
+    n_train = len(tr_idx)
+    spe = max(1, n_train // bs)  # steps per epoch (last partial batch dropped)
+    total_steps = int(cfg["iterations"]) or int(cfg["epochs"]) * spe
+    step_size = int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * spe))
+    n_epochs = math.ceil(total_steps / spe)
+
+    fingerprint = tio.config_hash({"net": net, "arch": arch, "cfg": cfg, "seed": seed, "n_train": n_train,
+                                   "base": tio.sha256_file(base_weights) if base_weights else None})
+    model = build_derived(arch, spec, base_state, seed)
+    if cfg["channels_last"]:
+        model = model.to(memory_format=torch.channels_last)
+    model.to(device)
+    groups = _param_groups(model, cfg)
+    n_trainable = sum(p.numel() for g in groups for p in g["params"])
+    n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())
+    assert n_trainable == n_expected, (n_trainable, n_expected)
+    opt = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
+    norm = Normalizer(data["meta"]["mean"], data["meta"]["std"], device)
+
+    st = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "train_seconds": 0.0,
+          "acc": [0.0, 0, 0], "resumes": []}
+    loaded = _load_state(state_dir, fingerprint, log)
+    if loaded:
+        ck, path = loaded
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        st = ck["progress"]
+        st["resumes"].append(st["global_step"])
+        print(f"resumed {net} from {path} at epoch {st['epoch'] + 1}, batch {st['batch']}, "
+              f"step {st['global_step']}/{total_steps}", file=log, flush=True)
+    else:
+        print(f"training {net}: {n_train} images, {n_classes} classes, {n_epochs} epochs x {spe} steps, "
+              f"batch {bs}, frozen layers {spec.frozen_layers}, trainable params {n_trainable}, "
+              f"threads {torch.get_num_threads()}, device {device}", file=log, flush=True)
+
+    def snapshot():
+        return {"model": model.state_dict(), "optimizer": opt.state_dict(), "fingerprint": fingerprint,
+                "progress": st}
+
+    frozen = spec.frozen_layers
+    last_ckpt = time.time()
+    steps_this_run = 0
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    seen = 0
+
+    def flush_acc():
+        nonlocal loss_sum, correct, seen
+        ls = loss_sum.item()
+        if not math.isfinite(ls):
+            raise TrainingDiverged(
+                f"{net}: training loss became {ls} at step {st['global_step']} (epoch {st['epoch'] + 1}); "
+                f"lower the learning rate (lr={cfg['lr']}) or check the data"
+            )
+        st["acc"][0] += ls
+        st["acc"][1] += int(correct.item())
+        st["acc"][2] += seen
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        seen = 0
+
+    with _Stop() as stop:
+        while st["global_step"] < total_steps:
+            epoch = st["epoch"]
+            order = np.random.default_rng(seed_of(seed, epoch)).permutation(n_train)
+            model.train()
+            if frozen:
+                for b in model.blocks[:frozen]:
+                    for m in b.modules():
+                        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                            m.eval()
+            t_ep = time.time()
+            imgs_ep = 0
+            while st["batch"] < spe and st["global_step"] < total_steps:
+                b = st["batch"]
+                rows = order[b * bs:(b + 1) * bs]
+                step_seed = seed_of(seed, epoch, b)
+                rng = np.random.default_rng(step_seed)
+                xb = torch.from_numpy(crop_batch(tr_images, tr_idx[rows], crop, rng, cfg["mirror"]))
+                yb = torch.from_numpy(tr_y[rows].astype(np.int64))
+                xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+                torch.manual_seed(step_seed)  # dropout masks
+                lr = cfg["lr"] * cfg["lr_gamma"] ** (st["global_step"] // step_size)
+                for g in opt.param_groups:
+                    g["lr"] = lr * g["lr_mult"]
+                out = model(norm(xb, cfg["channels_last"]), frozen=frozen)
+                loss = F.cross_entropy(out, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loss_sum += loss.detach() * len(yb)
+                correct += (out.detach().argmax(1) == yb).sum()
+                seen += len(yb)
+                imgs_ep += len(yb)
+                st["batch"] += 1
+                st["global_step"] += 1
+                steps_this_run += 1
+                due = time.time() - last_ckpt >= cfg["checkpoint_every_s"]
+                over = time_budget_s is not None and time.time() - t_start >= time_budget_s
+                forced = stop_after_steps is not None and steps_this_run >= stop_after_steps
+                if due or over or forced or stop.reason:
+                    flush_acc()
+                    st["train_seconds"] += time.time() - t_ep
+                    t_ep = time.time()
+                    _save_state(state_dir, snapshot())
+                    last_ckpt = time.time()
+                    print(f"  {net} epoch {epoch + 1}/{n_epochs} batch {st['batch']}/{spe} "
+                          f"loss {st['acc'][0] / max(st['acc'][2], 1):.4f} (checkpoint written)", file=log, flush=True)
+                    if stop.reason or over or forced:
+                        why = stop.reason or ("time budget" if over else "stop_after_steps")
+                        print(f"stopping {net} at step {st['global_step']} ({why}); rerun to resume", file=log, flush=True)
+                        return {"stopped": why, "global_step": st["global_step"]}
+            # end of epoch
+            flush_acc()
+            dt = time.time() - t_ep
+            st["train_seconds"] += dt
+            row = {"epoch": epoch + 1, "train_loss": st["acc"][0] / max(st["acc"][2], 1),
+                   "train_top1": st["acc"][1] / max(st["acc"][2], 1), "lr": lr,
+                   "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}
+            if (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= total_steps:
+                ev = evaluate(model, va_images, va_idx, va_y, crop, norm, cfg["eval_batch_size"], device,
+                              cfg["channels_last"])
+                row.update({"val_top1": ev["top1"], "val_top5": ev["top5"], "val_loss": ev["val_loss"]})
+            st["history"].append(row)
+            print(f"{net} epoch {epoch + 1}/{n_epochs} loss {row['train_loss']:.4f} train_top1 {row['train_top1']:.4f} "
+                  f"val_top1 {row.get('val_top1', float('nan')):.4f} val_top5 {row.get('val_top5', float('nan')):.4f} "
+                  f"lr {lr:.2e} {row['images_per_s'] or 0:.0f} img/s", file=log, flush=True)
+            st["epoch"] += 1
+            st["batch"] = 0
+            st["acc"] = [0.0, 0, 0]
+            _save_state(state_dir, snapshot())
+            last_ckpt = time.time()
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {
+        "net": net, "treatment": spec.treatment, "n": spec.n, "fine_tuned": spec.fine_tuned,
+        "seed": seed, "epochs": st["epoch"], "steps": st["global_step"], "train_seconds": st["train_seconds"],
+        "wall_seconds_last_run": time.time() - t_start, "device": device, "threads": torch.get_num_threads(),
+        "n_train": n_train, "n_classes": n_classes, "history": st["history"], "resumed_at_steps": st["resumes"],
+        "arch": arch, "train": cfg, "fingerprint": fingerprint, "code_revision": tio.code_revision(),
+        "torch": torch.__version__, **(provenance or {}),
+    }
+    tio.save_torch({"arch": arch, "state_dict": state, "net": net, "seed": seed, "wnids": data["wnids"]}, out_weights)
+    tio.atomic_write_json(out_meta, meta)
+    for name in ("ckpt.pt", "ckpt.pt.sha256", "ckpt.prev.pt", "ckpt.prev.pt.sha256"):
+        (state_dir / name).unlink(missing_ok=True)
+    print(f"finished {net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s", file=log, flush=True)
+    return meta
+
+
+def load_model(weights) -> CaffeNet:
+    ck = tio.load_torch(weights)
+    model = CaffeNet(ck["arch"])
+    model.load_state_dict(ck["state_dict"])
+    return model

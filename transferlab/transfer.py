@@ -1,0 +1,114 @@
+"""Weight surgery: copy the first n layers of a base net, re-initialise the rest.
+
+Naming follows the paper: ``AnB`` copies layers 1..n of baseA into a net trained
+on task B; ``BnB`` (the selffer) copies from baseB itself.  A trailing ``+``
+(here ``-ft``) means every layer is fine-tuned; ``-frozen`` means the copied
+layers are frozen.  ``R`` as source (``R3B``) keeps the first n layers at their
+random initialisation and freezes them (the paper's random-weights control).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+
+from .model import N_LAYERS, CaffeNet
+
+NET_RE = re.compile(r"^(?:base(?P<base>[A-Z][A-Za-z]*)|(?P<src>[A-Z])(?P<n>[1-7])(?P<tgt>[A-Z])-(?P<mode>frozen|ft))$")
+
+
+class TransferError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A network of the design, parsed from its name (e.g. ``A3B-frozen``)."""
+
+    name: str
+    target: str  # half trained on
+    source: str | None  # half the copied layers come from ('R' = random), None for base
+    n: int  # number of copied layers, 0 for base
+    fine_tuned: bool
+
+    @property
+    def is_base(self) -> bool:
+        return self.n == 0
+
+    @property
+    def treatment(self) -> str:
+        if self.is_base:
+            return "base"
+        if self.source == "R":
+            kind = "random"
+        elif self.source == self.target:
+            kind = "selffer"
+        else:
+            kind = "transfer"
+        return kind + ("_ft" if self.fine_tuned else "")
+
+    @property
+    def frozen_layers(self) -> int:
+        return 0 if self.fine_tuned else self.n
+
+
+def parse_net(name: str) -> NetSpec:
+    m = NET_RE.match(name)
+    if not m:
+        raise TransferError(
+            f"network name {name!r} is not of the form 'base<H>' or '<S><n><T>-frozen|ft' (e.g. 'A3B-frozen')"
+        )
+    if m.group("base"):
+        return NetSpec(name, m.group("base"), None, 0, True)
+    return NetSpec(name, m.group("tgt"), m.group("src"), int(m.group("n")), m.group("mode") == "ft")
+
+
+def net_name(source: str, n: int, target: str, fine_tuned: bool) -> str:
+    return f"{source}{n}{target}-{'ft' if fine_tuned else 'frozen'}"
+
+
+def copy_layers(model: CaffeNet, base_state: dict, n: int) -> list[str]:
+    """Copy weight layers 1..n (and their BN, if any) from ``base_state`` into ``model``.
+
+    Returns the copied keys.  Every shape is asserted; nothing above layer n is
+    touched.
+    """
+    if not 0 <= n < N_LAYERS:
+        raise TransferError(f"n must be in 0..{N_LAYERS - 1} (fc8 is always new), got {n}")
+    own = model.state_dict()
+    copied = []
+    for layer in range(1, n + 1):
+        for key in model.layer_keys(layer):
+            if key not in base_state:
+                raise TransferError(f"base checkpoint lacks {key!r}: it comes from another architecture")
+            src = base_state[key]
+            if tuple(src.shape) != tuple(own[key].shape):
+                raise TransferError(
+                    f"base checkpoint tensor {key!r} has shape {tuple(src.shape)}, this network expects "
+                    f"{tuple(own[key].shape)}: the base was trained with another architecture"
+                )
+            own[key].copy_(src)
+            copied.append(key)
+    return copied
+
+
+def freeze_layers(model: CaffeNet, n: int) -> None:
+    for layer in range(1, n + 1):
+        for p in model.block(layer).parameters():
+            p.requires_grad_(False)
+
+
+def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int) -> CaffeNet:
+    """A fresh net for ``spec``: layers 1..n copied (or random), the rest freshly initialised."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = CaffeNet(arch)
+    model.reset_layers(range(1, N_LAYERS + 1), generator=g)
+    if spec.n and spec.source != "R":
+        if base_state is None:
+            raise TransferError(f"{spec.name} needs a base checkpoint")
+        copy_layers(model, base_state, spec.n)
+    if spec.frozen_layers:
+        freeze_layers(model, spec.frozen_layers)
+    return model

@@ -1,0 +1,252 @@
+# Config validation, wildcard constraints, and every input/params function.
+# Rule files hold rules only.
+
+import os
+import zlib
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from transferlab.io import config_hash
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+DATASET = config["dataset"]
+RES = f"results/{DATASET}"
+LAYERS = list(range(1, 8))
+EXP = config["experiments"]
+REPLICATES = list(range(int(config["replicates"])))
+
+
+def _check_config():
+    for name in ("random_split", "natman", "random_weights"):
+        bad = [n for n in EXP[name]["layers"] if n not in LAYERS]
+        if bad:
+            raise ValueError(
+                f"config experiments.{name}.layers: {bad} outside 1..7 (layer n = weight layer n; fc8 is always new)"
+            )
+    if DATASET == "imagenet" and not config.get("imagenet_root"):
+        raise ValueError(
+            "config imagenet_root is empty: with dataset=imagenet give the ILSVRC2012 folder, e.g. "
+            "snakemake --config dataset=imagenet imagenet_root=/path/to/ILSVRC2012"
+        )
+    if DATASET == "imagenet" and not os.path.isdir(config["imagenet_root"]):
+        raise ValueError(
+            f"config imagenet_root={config['imagenet_root']!r} is not a folder; expected ILSVRC2012 in "
+            "ImageFolder layout (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG)"
+        )
+    crop = config["train"]["crop_size"]
+    if crop > config["data"]["image_size"]:
+        raise ValueError(
+            f"config train.crop_size={crop} is larger than data.image_size={config['data']['image_size']}"
+        )
+
+
+_check_config()
+
+
+wildcard_constraints:
+    dataset=r"[a-z-]+",
+    split=r"random-\d+|natman|all|all-k\d+",
+    half=r"[A-Z]",
+    src=r"[A-Z]",
+    tgt=r"[A-Z]",
+    n=r"[1-7]",
+    mode=r"frozen|ft",
+    rep=r"\d+",
+    net=r"base[A-Z]|[A-Z][1-7][A-Z]-(frozen|ft)",
+
+
+# --------------------------------------------------------------------------- data
+def dataset_source():
+    """Where the raw dataset is read from (a path; a rule downloads it if needed)."""
+    if DATASET == "imagenet":
+        return config["imagenet_root"]
+    user = config.get("tiny_imagenet_path") or os.environ.get("TINY_IMAGENET_PATH", "")
+    if user:
+        if not os.path.exists(user):
+            raise ValueError(
+                f"tiny_imagenet_path={user!r} does not exist; expected tiny-imagenet-200.zip or its extracted folder"
+            )
+        return user
+    return "data/raw/tiny-imagenet-200.zip"
+
+
+PREPARED = multiext(
+    f"{RES}/prepared/",
+    "train_images.npy",
+    "train_labels.npy",
+    "val_images.npy",
+    "val_labels.npy",
+    "meta.json",
+)
+
+
+def data_params():
+    d = config["data"]
+    return {
+        "classes": d["classes"],
+        "class_seed": d["class_seed"],
+        "image_size": d["image_size"],
+        "train_per_class": d["train_per_class"],
+        "val_per_class": d["val_per_class"],
+    }
+
+
+# --------------------------------------------------------------------------- splits and networks
+def split_file(wildcards):
+    base = wildcards.split.split("-k")[0]
+    return f"{RES}/splits/{base}.json"
+
+
+def split_seed(wildcards):
+    return int(wildcards.seed)
+
+
+def half_train_per_class(wildcards):
+    return int(wildcards.split.split("-k")[1]) if "-k" in wildcards.split else 0
+
+
+def experiment_of(split):
+    if split.startswith("random-"):
+        return "random_split"
+    if split == "natman":
+        return "natman"
+    if split == "all":
+        return "random_weights"
+    return "dataset_size"
+
+
+TASK_NAMES = {"natman": {"A": "natural", "B": "man-made"}}
+
+
+def task_name(split, half):
+    if half == "R":
+        return "random"
+    if split.startswith("all"):
+        return "all"
+    return TASK_NAMES.get(split, {}).get(half, half)
+
+
+def random_split_nets():
+    e = EXP["random_split"]
+    targets = ["B", "A"] if e["both_directions"] else ["B"]
+    nets = []
+    for tgt in targets:
+        src = "A" if tgt == "B" else "B"
+        nets.append(f"base{tgt}")
+        if src == "A" or e["both_directions"]:
+            nets.append(f"base{src}")
+        for n in e["layers"]:
+            for s in (tgt, src):
+                nets.append(f"{s}{n}{tgt}-frozen")
+                if e["fine_tune"]:
+                    nets.append(f"{s}{n}{tgt}-ft")
+    return sorted(set(nets))
+
+
+def natman_nets():
+    e = EXP["natman"]
+    nets = ["baseA", "baseB"]
+    for n in e["layers"]:
+        for s, t in (("A", "B"), ("B", "A")):
+            nets.append(f"{s}{n}{t}-frozen")
+            if e["fine_tune"]:
+                nets.append(f"{s}{n}{t}-ft")
+    return nets
+
+
+def random_weight_nets():
+    return ["baseA"] + [f"R{n}A-frozen" for n in EXP["random_weights"]["layers"]]
+
+
+def networks():
+    """(split, net) pairs of every network in the design."""
+    pairs = []
+    if EXP["random_split"]["enabled"]:
+        for seed in EXP["random_split"]["seeds"]:
+            pairs += [(f"random-{seed}", net) for net in random_split_nets()]
+    if EXP["natman"]["enabled"]:
+        pairs += [("natman", net) for net in natman_nets()]
+    if EXP["random_weights"]["enabled"]:
+        pairs += [("all", net) for net in random_weight_nets()]
+    if EXP["dataset_size"]["enabled"]:
+        pairs += [(f"all-k{k}", "baseA") for k in EXP["dataset_size"]["images_per_class"]]
+    return pairs
+
+
+def eval_records():
+    return [f"{RES}/eval/{split}/r{rep}/{net}.json" for split, net in networks() for rep in REPLICATES]
+
+
+def train_meta_files():
+    return [f"{RES}/nets/{split}/r{rep}/{net}/train.json" for split, net in networks() for rep in REPLICATES]
+
+
+def base_weights(wildcards):
+    return f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/base{wildcards.src}/weights.pt"
+
+
+def derived_base_weights(wildcards):
+    """Base checkpoint a derived net copies from; none for random ('R') sources."""
+    if wildcards.src == "R":
+        return []
+    return base_weights(wildcards)
+
+
+def target_half(wildcards):
+    half = getattr(wildcards, "tgt", None) or getattr(wildcards, "half", None)
+    if half is None:  # evaluate: the net name ends with its target
+        net = wildcards.net
+        half = net[len("base") :] if net.startswith("base") else net[2]
+    return f"{RES}/halves/{wildcards.split}/{half}.npz"
+
+
+def train_params():
+    """Settings that define a training run (a change reruns exactly the training jobs)."""
+    m = config["model"]
+    return {
+        "arch": {k: m[k] for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn",
+                                   "batchnorm", "dropout", "init")},
+        "train": dict(config["train"]),
+    }
+
+
+def net_seed(wildcards, net=None):
+    net = net or getattr(wildcards, "net", None) or (
+        f"base{wildcards.half}" if hasattr(wildcards, "half") else
+        f"{wildcards.src}{wildcards.n}{wildcards.tgt}-{wildcards.mode}"
+    )
+    return int(zlib.crc32(f"{wildcards.split}/{net}/r{wildcards.rep}".encode()))
+
+
+def eval_record(wildcards):
+    net = wildcards.net
+    tgt = net[len("base") :] if net.startswith("base") else net[2]
+    src = tgt if net.startswith("base") else net[0]
+    return {
+        "dataset": DATASET,
+        "experiment": experiment_of(wildcards.split),
+        "split": wildcards.split,
+        "replicate": int(wildcards.rep),
+        "base_task": task_name(wildcards.split, src),
+        "target_task": task_name(wildcards.split, tgt),
+        "train_per_class": half_train_per_class(wildcards) or int(config["data"]["train_per_class"]),
+    }
+
+
+TRAIN_PARAMS = train_params()
+TRAIN_HASH = config_hash({"data": data_params(), **TRAIN_PARAMS})
+DEVICE = config["device"]
+GPU = 1 if DEVICE.startswith("cuda") else 0
+
+
+def all_outputs():
+    out = [f"{RES}/evaluation.parquet"]
+    if EXP["random_split"]["enabled"]:
+        out += [f"{RES}/figures/fig2.png", f"{RES}/figures/fig2.pdf"]
+    return out
+
+
+def figure_outputs():
+    return [f for f in all_outputs() if "/figures/" in f]

@@ -1,0 +1,54 @@
+# One job per network.  Declared outputs are the final weights and metadata;
+# the resumable state lives under state/ so a failed job's clean-up never
+# deletes it, and a rerun resumes from the last checkpoint.
+
+
+rule train_base:
+    input:
+        prepared=PREPARED,
+        half=target_half,
+    output:
+        weights=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/weights.pt",
+        meta=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/train.json",
+    params:
+        net="base{half}",
+        state=f"{RES}/state/{{split}}/r{{rep}}/base{{half}}",
+        seed=net_seed,
+        settings=TRAIN_PARAMS,
+        config_hash=TRAIN_HASH,
+        device=DEVICE,
+    threads: config["threads_per_job"]
+    resources:
+        gpu=GPU,
+    log:
+        f"{RES}/logs/train/{{split}}/r{{rep}}/base{{half}}.log",
+    benchmark:
+        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/base{{half}}.tsv"
+    script:
+        "../scripts/train.py"
+
+
+rule train_derived:
+    input:
+        prepared=PREPARED,
+        half=target_half,
+        base=derived_base_weights,
+    output:
+        weights=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/weights.pt",
+        meta=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/train.json",
+    params:
+        net="{src}{n}{tgt}-{mode}",
+        state=f"{RES}/state/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}",
+        seed=net_seed,
+        settings=TRAIN_PARAMS,
+        config_hash=TRAIN_HASH,
+        device=DEVICE,
+    threads: config["threads_per_job"]
+    resources:
+        gpu=GPU,
+    log:
+        f"{RES}/logs/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.log",
+    benchmark:
+        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.tsv"
+    script:
+        "../scripts/train.py"

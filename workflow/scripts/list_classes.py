@@ -1,0 +1,4 @@
+from transferlab import data
+from transferlab.scripting import run
+
+run(snakemake, lambda s: data.write_class_list(s.params.dataset, s.input.source, s.params.n_classes, s.params.seed, s.output[0]))

@@ -1,0 +1,15 @@
+import json
+from pathlib import Path
+
+from transferlab import data
+from transferlab.scripting import run
+
+
+def main(s):
+    d = s.params.data
+    wnids = json.loads(Path(s.input.classes).read_text())["wnids"]
+    data.prepare_arrays(s.params.dataset, s.input.source, wnids, Path(s.output[0]).parent, d["image_size"],
+                        d["train_per_class"], d["val_per_class"])
+
+
+run(snakemake, main)

@@ -1,0 +1,7 @@
+from pathlib import Path
+
+from transferlab import data
+from transferlab.scripting import run
+
+run(snakemake, lambda s: data.write_half(Path(s.input.prepared[0]).parent, s.input.split, s.wildcards.half,
+                                         s.output[0], s.params.train_per_class))

@@ -1,0 +1,26 @@
+from pathlib import Path
+
+from transferlab.train import train_network
+from transferlab.scripting import run
+
+
+def main(s):
+    return train_network(
+        net=s.params.net,
+        prepared_dir=Path(s.input.prepared[0]).parent,
+        half_file=s.input.half,
+        out_weights=s.output.weights,
+        out_meta=s.output.meta,
+        state_dir=s.params.state,
+        arch=s.params.settings["arch"],
+        train_cfg=s.params.settings["train"],
+        seed=s.params.seed,
+        base_weights=s.input.get("base") or None,
+        threads=s.threads,
+        device=s.params.device,
+        provenance={"config_hash": s.params.config_hash, "rule": s.rule},
+        time_budget_s=s.params.get("time_budget_s"),
+    )
+
+
+run(snakemake, main)
