@@ -1,0 +1,75 @@
+"""Shared fixtures: a tiny fake Tiny ImageNet archive in the official layout."""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+WNIDS = ["n01443537", "n01629819", "n01641577", "n01644900", "n01698640", "n01742172"]
+
+
+def _jpeg(rng, size=64, colour=None) -> bytes:
+    arr = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+    if colour is not None:  # a class-dependent tint so a net can learn something
+        arr = (arr // 4 + np.array(colour, dtype=np.uint8)).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def make_fake_tiny(path: Path, wnids=WNIDS, n_train=8, n_val=3, size=64, seed=0, skip=()) -> Path:
+    """Write a zip in the official tiny-imagenet-200 layout (``skip`` drops members)."""
+    rng = np.random.default_rng(seed)
+    root = "tiny-imagenet-200/"
+    colours = {w: rng.integers(0, 190, 3) for w in wnids}
+    with zipfile.ZipFile(path, "w") as z:
+        def put(name, data):
+            if name not in skip:
+                z.writestr(root + name, data)
+
+        put("wnids.txt", "\n".join(wnids) + "\n")
+        put("words.txt", "".join(f"{w}\tthing {i}\n" for i, w in enumerate(wnids)))
+        for w in wnids:
+            for i in range(n_train):
+                put(f"train/{w}/images/{w}_{i}.JPEG", _jpeg(rng, size, colours[w]))
+            put(f"train/{w}/{w}_boxes.txt", "")
+        ann = []
+        j = 0
+        for w in wnids:
+            for _ in range(n_val):
+                put(f"val/images/val_{j}.JPEG", _jpeg(rng, size, colours[w]))
+                ann.append(f"val_{j}.JPEG\t{w}\t0\t0\t63\t63")
+                j += 1
+        put("val/val_annotations.txt", "\n".join(ann) + "\n")
+    return path
+
+
+@pytest.fixture
+def fake_tiny(tmp_path) -> Path:
+    return make_fake_tiny(tmp_path / "tiny-imagenet-200.zip")
+
+
+@pytest.fixture
+def prepared(tmp_path, fake_tiny):
+    """Prepared arrays + half files for a random split of the fake archive."""
+    from transferlab import data, splits
+
+    out = tmp_path / "prepared"
+    wnids = data.write_class_list("tiny-imagenet", fake_tiny, 0, 0, tmp_path / "classes.json")
+    data.prepare_arrays("tiny-imagenet", fake_tiny, wnids, out, 20, 0, 0, log=open(os.devnull, "w"))
+    splits.write_random_split(tmp_path / "classes.json", 0, tmp_path / "split.json")
+    for h in ("A", "B"):
+        data.write_half(out, tmp_path / "split.json", h, tmp_path / f"{h}.npz")
+    return tmp_path
+
+
+SMALL_ARCH = {"widths": [8, 8, 8, 8, 8, 16, 16], "conv1_kernel": 3, "conv1_stride": 1, "conv1_pad": 1,
+              "groups": 2, "init": "kaiming"}
+SMALL_TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.01, "lr_step_epochs": 1, "crop_size": 16,
+               "checkpoint_every_s": 1e9}

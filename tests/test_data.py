@@ -1,0 +1,122 @@
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import WNIDS, make_fake_tiny
+from transferlab import data
+
+DEVNULL = open(os.devnull, "w")
+
+
+def test_reads_official_layout_zip_and_folder(tmp_path, fake_tiny):
+    src = data.TinyImageNet(fake_tiny)
+    assert src.wnids() == sorted(WNIDS)
+    assert len(src.train_members(WNIDS[0])) == 8
+    # numeric order, not lexicographic
+    assert src.train_members(WNIDS[0])[:3] == [f"train/{WNIDS[0]}/images/{WNIDS[0]}_{i}.JPEG" for i in range(3)]
+    assert all(len(v) == 3 for v in src.val_members().values())
+    with zipfile.ZipFile(fake_tiny) as z:
+        z.extractall(tmp_path / "x")
+    for folder in (tmp_path / "x", tmp_path / "x" / "tiny-imagenet-200"):
+        f = data.TinyImageNet(folder)
+        assert f.wnids() == src.wnids() and f.val_members() == src.val_members()
+
+
+def test_does_not_assume_500_per_class(tmp_path):
+    z = make_fake_tiny(tmp_path / "t.zip", n_train=5)
+    src = data.TinyImageNet(z)
+    assert {len(src.train_members(w)) for w in src.wnids()} == {5}
+
+
+@pytest.mark.parametrize(
+    "skip, message",
+    [
+        ({"wnids.txt"}, "no wnids.txt"),
+        ({"val/val_annotations.txt"}, "val_annotations.txt"),
+        ({f"train/{WNIDS[2]}/images/{WNIDS[2]}_{i}.JPEG" for i in range(8)}, "no training images"),
+        ({"val/images/val_0.JPEG"}, "not in the archive"),
+    ],
+)
+def test_layout_errors_are_clear(tmp_path, skip, message):
+    z = make_fake_tiny(tmp_path / "t.zip", skip=skip)
+    with pytest.raises(data.DatasetError, match=message):
+        data.TinyImageNet(z)
+
+
+def test_missing_and_corrupt_archives(tmp_path):
+    with pytest.raises(data.DatasetError, match="not found"):
+        data.TinyImageNet(tmp_path / "nope.zip")
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(data.DatasetError, match="not a readable zip"):
+        data.TinyImageNet(bad)
+
+
+def test_prepare_arrays_and_half_remapping(prepared):
+    meta = json.loads((prepared / "prepared" / "meta.json").read_text())
+    x = np.load(prepared / "prepared" / "train_images.npy", mmap_mode="r")
+    y = np.load(prepared / "prepared" / "train_labels.npy")
+    assert x.shape == (6 * 8, 20, 20, 3) and x.dtype == np.uint8
+    assert meta["wnids"] == sorted(WNIDS)
+    assert np.bincount(y).tolist() == [8] * 6
+    split = json.loads((prepared / "split.json").read_text())
+    for h in ("A", "B"):
+        z = np.load(prepared / f"{h}.npz")
+        half = sorted(split[h])
+        assert [str(w) for w in z["wnids"]] == half
+        # remapped labels are 0..k-1 in sorted-wnid order and point at the right images
+        assert sorted(set(z["train_y"].tolist())) == list(range(len(half)))
+        for idx, new in zip(z["train_idx"], z["train_y"]):
+            assert meta["wnids"][y[idx]] == half[new]
+        assert len(z["val_idx"]) == 3 * len(half)
+
+
+def test_half_index_rejects_unknown_classes():
+    with pytest.raises(data.DatasetError, match="not in the prepared data"):
+        data.half_index(np.array([0, 1]), ["n00000001", "n00000002"], ["n99999999"])
+
+
+def test_per_class_cap_for_dataset_size(prepared, tmp_path):
+    data.write_half(prepared / "prepared", prepared / "split.json", "A", tmp_path / "k3.npz", train_per_class=3)
+    z = np.load(tmp_path / "k3.npz")
+    assert np.bincount(z["train_y"]).tolist() == [3] * len(z["wnids"])
+
+
+def test_unreadable_image_is_named(tmp_path):
+    z = make_fake_tiny(tmp_path / "t.zip")
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(z) as zin, zipfile.ZipFile(broken, "w") as zout:
+        for item in zin.infolist():
+            payload = zin.read(item.filename)
+            if item.filename.endswith(f"{WNIDS[1]}_4.JPEG"):
+                payload = b"not a jpeg"
+            zout.writestr(item, payload)
+    with pytest.raises(data.DatasetError, match=f"{WNIDS[1]}_4.JPEG"):
+        data.prepare_arrays("tiny-imagenet", broken, sorted(WNIDS), tmp_path / "p", 20, log=DEVNULL)
+    assert not (tmp_path / "p" / "meta.json").exists()  # nothing marked complete
+
+
+def test_imagenet_folder_layout(tmp_path):
+    root = tmp_path / "ILSVRC"
+    for part in ("train", "val"):
+        for w in WNIDS[:3]:
+            (root / part / w).mkdir(parents=True)
+            from PIL import Image
+
+            Image.new("RGB", (7, 5)).save(root / part / w / f"{w}_1.JPEG")
+    src = data.open_source("imagenet", root)
+    assert src.wnids() == sorted(WNIDS[:3])
+    (root / "val" / WNIDS[0] / f"{WNIDS[0]}_1.JPEG").unlink()
+    (root / "val" / WNIDS[0]).rmdir()
+    with pytest.raises(data.DatasetError, match="no validation folder"):
+        data.open_source("imagenet", root)
+
+
+def test_select_classes_is_reproducible():
+    w = [f"n{i:08d}" for i in range(200)]
+    a = data.select_classes(w, 100, 0)
+    assert a == data.select_classes(w, 100, 0) and len(a) == 100 and a == sorted(a)
+    assert data.select_classes(w, 0, 0) == w

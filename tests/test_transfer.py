@@ -1,0 +1,111 @@
+import io
+
+import pytest
+import torch
+
+from conftest import SMALL_ARCH, SMALL_TRAIN
+from transferlab import io as tio
+from transferlab.train import ConfigError, TrainingDiverged, train_network
+from transferlab.transfer import TransferError, build_derived, copy_layers, parse_net
+from transferlab.model import CaffeNet
+
+QUIET = io.StringIO()
+
+
+def _train(root, net, half, base=None, **over):
+    cfg = dict(SMALL_TRAIN, **over.pop("train", {}))
+    train_network(net=net, prepared_dir=root / "prepared", half_file=root / f"{half}.npz",
+                  out_weights=root / net / "weights.pt", out_meta=root / net / "train.json",
+                  state_dir=root / "state" / net, arch=dict(SMALL_ARCH, **over.pop("arch", {})), train_cfg=cfg,
+                  seed=over.pop("seed", 1), base_weights=base, log=QUIET, **over)
+    return tio.load_torch(root / net / "weights.pt")["state_dict"]
+
+
+def _layer(state, n):
+    return {k: v for k, v in state.items() if k.startswith(f"blocks.{n - 1}.")}
+
+
+def test_parse_names():
+    assert parse_net("baseA").treatment == "base"
+    s = parse_net("A3B-frozen")
+    assert (s.source, s.n, s.target, s.fine_tuned, s.treatment, s.frozen_layers) == ("A", 3, "B", False, "transfer", 3)
+    assert parse_net("B5B-ft").treatment == "selffer_ft" and parse_net("B5B-ft").frozen_layers == 0
+    assert parse_net("R2A-frozen").treatment == "random"
+    with pytest.raises(TransferError, match="not of the form"):
+        parse_net("A8B-frozen")
+
+
+@pytest.fixture
+def bases(prepared):
+    _train(prepared, "baseA", "A")
+    _train(prepared, "baseB", "B")
+    return prepared
+
+
+@pytest.mark.parametrize("n", [1, 3, 7])
+def test_frozen_transfer_keeps_copied_layers_bitwise(bases, n):
+    base = tio.load_torch(bases / "baseA" / "weights.pt")["state_dict"]
+    net = f"A{n}B-frozen"
+    after = _train(bases, net, "B", base=bases / "baseA" / "weights.pt")
+    for layer in range(1, n + 1):
+        for k, v in _layer(base, layer).items():
+            assert torch.equal(after[k], v), f"{net}: frozen {k} changed"
+    for layer in range(n + 1, 9):  # layers above n were re-initialised and trained
+        for k, v in _layer(after, layer).items():
+            if k.endswith("weight") and k in base and base[k].shape == v.shape:
+                assert not torch.equal(v, base[k]), f"{net}: {k} equals the base's"
+
+
+def test_fine_tuned_copied_layers_change(bases):
+    base = tio.load_torch(bases / "baseB" / "weights.pt")["state_dict"]
+    after = _train(bases, "B3B-ft", "B", base=bases / "baseB" / "weights.pt")
+    for layer in (1, 2, 3):
+        k = f"blocks.{layer - 1}.layer.weight"
+        assert not torch.equal(after[k], base[k])
+
+
+def test_upper_layers_reinitialised_before_training(bases):
+    ck = tio.load_torch(bases / "baseA" / "weights.pt")
+    net = build_derived(ck["arch"], parse_net("A4B-frozen"), ck["state_dict"], seed=5)
+    sd = net.state_dict()
+    for layer in range(1, 5):
+        for k, v in _layer(ck["state_dict"], layer).items():
+            assert torch.equal(sd[k], v)
+    for layer in range(5, 8):
+        k = f"blocks.{layer - 1}.layer.weight"
+        assert not torch.equal(sd[k], ck["state_dict"][k])
+    assert [p.requires_grad for p in net.block(4).parameters()] == [False, False]
+    assert all(p.requires_grad for p in net.block(5).parameters())
+
+
+def test_random_frozen_layers_stay_at_their_init(prepared):
+    spec = parse_net("R3A-frozen")
+    init = build_derived(dict(SMALL_ARCH, num_classes=3, input_size=16), spec, None, seed=9).state_dict()
+    after = _train(prepared, "R3A-frozen", "A", seed=9)
+    for layer in (1, 2, 3):
+        for k, v in _layer(init, layer).items():
+            assert torch.equal(after[k], v)
+    assert not torch.equal(after["blocks.3.layer.weight"], init["blocks.3.layer.weight"])
+
+
+def test_base_from_other_architecture_is_rejected(bases):
+    with pytest.raises(ConfigError, match="another architecture"):
+        _train(bases, "A2B-frozen", "B", base=bases / "baseA" / "weights.pt",
+               arch={"widths": [16, 16, 16, 16, 16, 16, 16]})
+    assert not (bases / "A2B-frozen" / "weights.pt").exists()
+
+
+def test_copy_layers_checks_shapes():
+    a = CaffeNet(dict(SMALL_ARCH, num_classes=3, input_size=16))
+    b = CaffeNet(dict(SMALL_ARCH, widths=[16, 16, 16, 16, 16, 16, 16], num_classes=3, input_size=16))
+    with pytest.raises(TransferError, match="shape"):
+        copy_layers(a, b.state_dict(), 2)
+    with pytest.raises(TransferError, match="fc8 is always new"):
+        copy_layers(a, a.state_dict(), 8)
+
+
+def test_diverging_loss_fails_clearly_and_writes_nothing(prepared):
+    with pytest.raises(TrainingDiverged, match="loss became"):
+        _train(prepared, "baseA", "A", train={"lr": 1e12})
+    assert not (prepared / "baseA" / "weights.pt").exists()
+    assert not (prepared / "baseA" / "train.json").exists()
