@@ -60,6 +60,22 @@ class ConfigError(ValueError):
     pass
 
 
+def time_budget_from_runtime(runtime_min) -> float | None:
+    """Seconds this job may train, from the rule's ``runtime`` resource (minutes).
+
+    Leaves a margin (10%, at least 60 s, at most 10 min) to write the checkpoint
+    and exit before a scheduler's time limit kills the job; the retry resumes.
+    """
+    if runtime_min in (None, "", 0):
+        return None
+    try:
+        total = float(runtime_min) * 60.0
+    except (TypeError, ValueError):
+        return None
+    margin = min(max(0.1 * total, 60.0), 600.0)
+    return max(total - margin, 0.5 * total)
+
+
 def seed_of(*parts) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 

@@ -27,3 +27,14 @@ rule make_whole_split:
         f"{RES}/logs/make_whole_split.log",
     script:
         "../scripts/make_split.py"
+
+
+rule make_natman_split:
+    input:
+        classes=f"{RES}/classes.json",
+    output:
+        f"{RES}/splits/natman.json",
+    log:
+        f"{RES}/logs/make_natman_split.log",
+    script:
+        "../scripts/make_natman_split.py"

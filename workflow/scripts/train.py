@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from transferlab.train import train_network
 from transferlab.scripting import run
+from transferlab.train import time_budget_from_runtime, train_network
 
 
 def main(s):
@@ -19,7 +19,7 @@ def main(s):
         threads=s.threads,
         device=s.params.device,
         provenance={"config_hash": s.params.config_hash, "rule": s.rule},
-        time_budget_s=s.params.get("time_budget_s"),
+        time_budget_s=time_budget_from_runtime(s.resources.get("runtime")),
     )
 
 
