@@ -287,8 +287,9 @@ def decode(data: bytes, size: int, member: str = "?") -> np.ndarray:
 
 
 def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, train_per_class: int = 0,
-                   val_per_class: int = 0, log=sys.stderr) -> dict:
+                   val_per_class: int = 0, log=None) -> dict:
     """Decode the chosen classes once into uint8 arrays under ``out_dir``."""
+    log = log or sys.stderr
     src = open_source(dataset, path)
     missing = sorted(set(wnids) - set(src.wnids()))
     if missing:

@@ -77,3 +77,117 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
     bot.legend(loc="lower left", ncols=3, fontsize=8)
     _save(fig, png, pdf)
     return means
+
+
+# ----------------------------------------------------------------------------- Figure 3
+def _base_mean(df, experiment, target=None):
+    b = df[(df.experiment == experiment) & (df.treatment == "base")]
+    if target is not None:
+        b = b[b.target_task == target]
+    return b["top1"].mean() if len(b) else np.nan
+
+
+def fig3_frames(df: pd.DataFrame) -> dict:
+    """The numbers behind Figure 3: dissimilar transfer, random weights, normalised comparison."""
+    out = {}
+    nat = df[df.experiment == "natman"]
+    if len(nat):
+        rows = []
+        for tgt, g in nat[nat.treatment == "transfer"].groupby("target_task"):
+            base = _base_mean(df, "natman", tgt)
+            for n, gg in g.groupby("n"):
+                rows.append({"target_task": tgt, "source_task": gg.base_task.iloc[0], "n": n,
+                             "top1": gg.top1.mean(), "base": base, "delta": gg.top1.mean() - base})
+        out["natman"] = pd.DataFrame(rows)
+    rw = df[df.experiment == "random_weights"]
+    if len(rw):
+        base = _base_mean(df, "random_weights")
+        g = rw[rw.treatment == "random"].groupby("n", as_index=False)["top1"].mean()
+        g["base"], g["delta"] = base, g["top1"] - base
+        out["random_weights"] = g
+    rs = df[df.experiment == "random_split"]
+    if len(rs):
+        rows = []
+        for (split, rep, tgt), g in rs.groupby(["split", "replicate", "target_task"]):
+            base = g[g.treatment == "base"].top1.mean()
+            for _, r in g[g.treatment == "transfer"].iterrows():
+                rows.append({"n": r.n, "delta": r.top1 - base})
+        if rows:
+            out["random_split"] = pd.DataFrame(rows).groupby("n", as_index=False)["delta"].mean()
+    return out
+
+
+def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
+    fr = fig3_frames(df)
+    sns.set_theme(style="whitegrid", context="paper")
+    fig = plt.figure(figsize=(10, 8))
+    tl, tr, bot = fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2), fig.add_subplot(2, 1, 2)
+    colours = {"natural": "#2a9d2a", "man-made": "#7f3fbf"}
+    if "natman" in fr:
+        for tgt, g in fr["natman"].groupby("target_task"):
+            c = colours.get(tgt, None)
+            g = g.sort_values("n")
+            tl.plot(g.n, g.top1, "-o", color=c, label=f"{g.source_task.iloc[0]} → {tgt}")
+            tl.scatter([0], [g.base.iloc[0]], color=c, edgecolors="black", s=60, zorder=4, label=f"base {tgt}")
+        tl.set_title("dissimilar tasks: transfer (frozen) and bases")
+        tl.legend(fontsize=7)
+    else:
+        tl.text(0.5, 0.5, "natman experiment not run", ha="center", transform=tl.transAxes)
+    if "random_weights" in fr:
+        g = fr["random_weights"].sort_values("n")
+        tr.plot(g.n, g.top1, "-o", color="black", label="random frozen layers 1..n")
+        tr.scatter([0], [g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4, label="base (all classes)")
+        tr.set_title("random, untrained lower layers")
+        tr.legend(fontsize=7)
+    else:
+        tr.text(0.5, 0.5, "random_weights experiment not run", ha="center", transform=tr.transAxes)
+    for ax in (tl, tr):
+        ax.set_xticks(range(0, 8))
+        ax.set_xlabel("layer n")
+        ax.set_ylabel("top-1 accuracy")
+    lines = {"random_split": ("random split: AnB − base", "#c21f1f"),
+             "natman": ("dissimilar split: AnB − base", "#2a9d2a"),
+             "random_weights": ("random weights − base", "black")}
+    for key, (label, c) in lines.items():
+        if key not in fr:
+            continue
+        g = fr[key].groupby("n", as_index=False)["delta"].mean().sort_values("n")
+        g = pd.concat([pd.DataFrame({"n": [0], "delta": [0.0]}), g])
+        bot.plot(g.n, g.delta, "-o", color=c, label=label)
+    bot.axhline(0, color="grey", lw=1, ls="--")
+    bot.set_xticks(range(0, 8))
+    bot.set_xlabel("layer n")
+    bot.set_ylabel("top-1 relative to own base")
+    bot.set_title("normalised: each curve minus its own base")
+    bot.legend(fontsize=8, loc="lower left")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, png, pdf)
+    return fr
+
+
+# ----------------------------------------------------------------------------- dataset size
+def dataset_size_frame(df: pd.DataFrame) -> pd.DataFrame:
+    d = df[(df.treatment == "base") & (df.experiment.isin(["dataset_size", "random_weights"]))]
+    if not (df.experiment == "dataset_size").any():
+        raise ValueError("the results table has no rows of experiment 'dataset_size'")
+    return d.groupby("train_per_class", as_index=False).agg(top1=("top1", "mean"), top5=("top5", "mean"),
+                                                            networks=("top1", "size"))
+
+
+def fig_dataset_size(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
+    g = dataset_size_frame(df)
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(g.train_per_class, g.top1, "-o", color="black", label="top-1")
+    ax.plot(g.train_per_class, g.top5, "--s", color="grey", label="top-5")
+    ax.set_xscale("log")
+    ax.set_xticks(g.train_per_class.tolist())
+    ax.set_xticklabels([str(k) for k in g.train_per_class])
+    ax.set_xlabel("training images per class")
+    ax.set_ylabel("validation accuracy (base net, all classes)")
+    ax.set_title(title or "dataset size")
+    ax.legend()
+    _save(fig, png, pdf)
+    return g

@@ -90,10 +90,18 @@ def load_wordnet():
 
 
 def synset_of(wn, wnid: str):
+    import warnings
+
+    err = None
     try:
-        return wn.synset_from_pos_and_offset("n", int(wnid[1:]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = wn.synset_from_pos_and_offset("n", int(wnid[1:]))
     except Exception as e:  # nltk raises WordNetError / ValueError
-        raise SplitError(f"class {wnid} is not a WordNet 3.0 noun synset (expected n + 8-digit offset)") from e
+        s, err = None, e
+    if s is None:
+        raise SplitError(f"class {wnid} is not a WordNet 3.0 noun synset (expected n + 8-digit offset)") from err
+    return s
 
 
 def is_natural(wn, wnid: str) -> bool:

@@ -198,12 +198,13 @@ class _Stop:
 def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, state_dir, arch: dict,
                   train_cfg: dict, seed: int, base_weights=None, threads: int = 1, device: str = "cpu",
                   provenance: dict | None = None, time_budget_s: float | None = None,
-                  stop_after_steps: int | None = None, log=sys.stderr) -> dict:
+                  stop_after_steps: int | None = None, log=None) -> dict:
     """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
 
     ``stop_after_steps`` (tests only) checkpoints and returns after that many steps.
     """
     t_start = time.time()
+    log = log or sys.stderr
     cfg = dict(DEFAULT_TRAIN)
     unknown = set(train_cfg) - set(cfg)
     if unknown:

@@ -245,8 +245,14 @@ def all_outputs():
     out = [f"{RES}/evaluation.parquet"]
     if EXP["random_split"]["enabled"]:
         out += [f"{RES}/figures/fig2.png", f"{RES}/figures/fig2.pdf"]
+        if EXP["random_split"]["fine_tune"]:
+            out += [f"{RES}/tables/table1.csv", f"{RES}/tables/table1.md"]
+    if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"]:
+        out += [f"{RES}/figures/fig3.png", f"{RES}/figures/fig3.pdf"]
+    if EXP["dataset_size"]["enabled"]:
+        out += [f"{RES}/figures/dataset_size.png", f"{RES}/figures/dataset_size.pdf"]
     return out
 
 
 def figure_outputs():
-    return [f for f in all_outputs() if "/figures/" in f]
+    return [f for f in all_outputs() if "/figures/" in f or "/tables/" in f]

@@ -1,0 +1,101 @@
+"""Dry-runs: exact job counts per rule, the ImageNet DAG, config errors before any job runs."""
+import pytest
+from PIL import Image
+
+from conftest import make_fake_tiny
+from workflow_helpers import job_counts, snakemake, workdir
+
+DEFAULT = {
+    "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
+    "prepare_data": 1, "prepare_half": 8, "train_base": 8, "train_derived": 49, "evaluate_net": 57,
+    "collect_metrics": 1, "plot_fig2": 1, "all": 1,
+}
+SMOKE = {
+    "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
+    "prepare_data": 1, "prepare_half": 8, "train_base": 8, "train_derived": 49, "evaluate_net": 57,
+    "collect_metrics": 1, "plot_fig2": 1, "all": 1,
+}
+
+
+@pytest.fixture
+def wd(tmp_path):
+    return workdir(tmp_path)
+
+
+@pytest.fixture
+def fake_zip(tmp_path):
+    return make_fake_tiny(tmp_path / "tiny.zip")
+
+
+def _dry(wd, *args, env=None):
+    r = snakemake(wd, "-n", *args, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    return job_counts(r.stdout + r.stderr)
+
+
+def test_default_preset_dag(wd, fake_zip):
+    counts = _dry(wd, "--config", f"tiny_imagenet_path={fake_zip}")
+    assert counts == DEFAULT
+
+
+def test_smoke_preset_dag(wd, fake_zip):
+    counts = _dry(wd, "--configfile", "config/smoke.yaml", "--config", f"tiny_imagenet_path={fake_zip}")
+    assert counts == SMOKE
+
+
+def test_download_when_no_data(wd):
+    counts = _dry(wd, env={"TINY_IMAGENET_PATH": ""})
+    assert counts["download_tiny_imagenet"] == 1 and counts["train_derived"] == 49
+
+
+def test_both_directions_and_seeds_scale_the_dag(wd, fake_zip):
+    (wd / "more.yaml").write_text(
+        "replicates: 2\nexperiments:\n  random_split:\n    seeds: [0, 1, 2, 3]\n    both_directions: true\n"
+        "  natman: {enabled: false}\n  random_weights: {enabled: false}\n  dataset_size: {enabled: false}\n")
+    counts = _dry(wd, "--configfile", "more.yaml", "--config", f"tiny_imagenet_path={fake_zip}")
+    # per split seed and replicate: 2 bases + 2 directions x 7 layers x 4 treatments
+    assert counts["train_base"] == 4 * 2 * 2
+    assert counts["train_derived"] == 4 * 2 * 56
+    assert counts["make_random_split"] == 4 and counts["prepare_half"] == 8
+
+
+def fake_ilsvrc(root, n=1000):
+    img = Image.new("RGB", (4, 4))
+    for part in ("train", "val"):
+        for i in range(n):
+            d = root / part / f"n{i + 1:08d}"
+            d.mkdir(parents=True)
+            img.save(d / f"n{i + 1:08d}_1.JPEG")
+    return root
+
+
+def test_imagenet_dag(wd, tmp_path):
+    root = fake_ilsvrc(tmp_path / "ILSVRC2012")
+    counts = _dry(wd, "--config", "dataset=imagenet", f"imagenet_root={root}")
+    assert counts == DEFAULT
+    r = snakemake(wd, "--cores", "1", "results/imagenet/splits/random-0.json", "--config", "dataset=imagenet",
+                  f"imagenet_root={root}", "data={'classes': 0}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    import json
+
+    s = json.loads((wd / "results/imagenet/splits/random-0.json").read_text())
+    assert len(s["A"]) == len(s["B"]) == 500
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--config", "bogus_key=1"], "bogus_key"),
+        (["--config", "replicates=two"], "replicates"),
+        (["--config", "dataset=cifar10"], "cifar10"),
+        (["--configfile", "bad_layers.yaml"], "8"),
+        (["--config", "dataset=imagenet"], "imagenet_root"),
+        (["--config", "tiny_imagenet_path=/no/such/file.zip"], "/no/such/file.zip"),
+    ],
+)
+def test_config_errors_before_any_job(wd, args, message):
+    (wd / "bad_layers.yaml").write_text("experiments:\n  random_split:\n    layers: [1, 8]\n")
+    r = snakemake(wd, "-n", *args)
+    assert r.returncode != 0
+    assert message in r.stdout + r.stderr
+    assert not (wd / "results").exists()

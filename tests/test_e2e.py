@@ -1,0 +1,69 @@
+"""The smoke preset end to end on real Tiny ImageNet images: parquet, Figure 2, reruns."""
+import json
+import os
+import time
+
+import pandas as pd
+import pytest
+
+from workflow_helpers import job_counts, snakemake, tiny_imagenet_path, workdir
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    wd = workdir(tmp_path_factory.mktemp("smoke"))
+    args = ["--configfile", "config/smoke.yaml", "--config", f"tiny_imagenet_path={tiny_imagenet_path()}"]
+    t0 = time.time()
+    r = snakemake(wd, "--cores", "2", *args)
+    elapsed = time.time() - t0
+    assert r.returncode == 0, r.stderr[-5000:]
+    print(f"smoke preset end to end: {elapsed:.0f} s")
+    return wd, args
+
+
+def test_parquet_has_one_plausible_row_per_network(smoke_run):
+    wd, _ = smoke_run
+    df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
+    assert len(df) == 57
+    required = ["dataset", "experiment", "split", "replicate", "treatment", "base_task", "target_task", "n",
+                "fine_tuned", "top1", "top5", "val_loss", "epochs", "train_seconds", "device", "config_hash",
+                "code_revision"]
+    assert set(required) <= set(df.columns)
+    assert not df[required].isna().any().any()
+    assert df["top1"].between(0, 1).all() and (df["top5"] >= df["top1"]).all()
+    assert (df["val_loss"] > 0).all() and (df["epochs"] == 2).all()
+    rs = df[df.experiment == "random_split"]
+    assert sorted(rs.treatment.unique()) == ["base", "selffer", "selffer_ft", "transfer", "transfer_ft"]
+    assert (rs[rs.treatment != "base"].groupby("treatment").n.apply(sorted) == [list(range(1, 8))] * 4).all()
+    assert set(df.experiment) == {"random_split", "natman", "random_weights", "dataset_size"}
+    nat = df[df.experiment == "natman"]
+    assert set(nat.target_task) == {"natural", "man-made"}
+    # 5 classes per half, 10 validation images each (smoke preset); chance is 20 %
+    assert (rs.n_val == 50).all() and (rs.n_classes == 5).all()
+    assert rs.top1.mean() > 0.05
+
+
+def test_figure2_and_provenance(smoke_run):
+    wd, _ = smoke_run
+    for ext in ("png", "pdf"):
+        f = wd / f"results/tiny-imagenet/figures/fig2.{ext}"
+        assert f.exists() and f.stat().st_size > 10_000
+    assert (wd / "results/tiny-imagenet/figures/fig2.png").read_bytes()[:4] == b"\x89PNG"
+    meta = json.loads((wd / "results/tiny-imagenet/nets/random-0/r0/A3B-frozen/train.json").read_text())
+    assert meta["seed"] and meta["config_hash"] and meta["code_revision"] and len(meta["history"]) == 2
+    assert {"train_loss", "train_top1", "val_top1", "val_top5", "images_per_s"} <= set(meta["history"][0])
+
+
+def test_rerun_does_nothing_and_replot_trains_nothing(smoke_run):
+    wd, args = smoke_run
+    r = snakemake(wd, "--cores", "2", *args)
+    assert r.returncode == 0 and "Nothing to be done" in r.stdout + r.stderr
+    time.sleep(1)
+    os.utime(wd / "workflow/scripts/plot_fig2.py")  # "edit" the plotting code
+    r = snakemake(wd, "--cores", "2", "figures", *args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    counts = job_counts(r.stdout + r.stderr)
+    assert counts.get("plot_fig2") == 1
+    assert not any(k.startswith(("train", "evaluate", "prepare")) for k in counts)

@@ -1,0 +1,89 @@
+"""Table 1 arithmetic and the figures, from hand-made results tables."""
+import pandas as pd
+import pytest
+
+from transferlab.evaluate import COLUMNS
+from transferlab.plots import fig2, fig3, fig3_frames, fig_dataset_size
+from transferlab.tables import published_bases, published_means, table1, to_markdown
+
+
+def row(experiment, treatment, n, top1, target="B", base_task=None, split="random-0", rep=0, k=300):
+    return {"dataset": "x", "experiment": experiment, "split": split, "replicate": rep, "network": "?",
+            "treatment": treatment, "base_task": base_task or target, "target_task": target, "n": n,
+            "fine_tuned": treatment.endswith("_ft"), "top1": top1, "top5": min(1.0, top1 + 0.2),
+            "val_loss": 1.0, "n_val": 100, "n_train": 1000, "n_classes": 10, "train_per_class": k, "epochs": 1,
+            "train_seconds": 1.0, "device": "cpu", "seed": 1, "config_hash": "h", "code_revision": "r"}
+
+
+@pytest.fixture
+def results():
+    rows = [row("random_split", "base", 0, 0.50), row("random_split", "base", 0, 0.60, target="A")]
+    for n in range(1, 8):
+        rows += [row("random_split", "selffer", n, 0.50 - 0.01 * (n in (3, 4, 5))),
+                 row("random_split", "selffer_ft", n, 0.50 + 0.01 * n),
+                 row("random_split", "transfer", n, 0.50 - 0.02 * n, base_task="A"),
+                 row("random_split", "transfer_ft", n, 0.52 + 0.01 * n, base_task="A")]
+    rows += [row("natman", "base", 0, 0.7, target="natural", split="natman"),
+             row("natman", "base", 0, 0.4, target="man-made", split="natman")]
+    for n in range(1, 8):
+        rows += [row("natman", "transfer", n, 0.7 - 0.03 * n, target="natural", base_task="man-made", split="natman"),
+                 row("natman", "transfer", n, 0.4 - 0.03 * n, target="man-made", base_task="natural", split="natman")]
+    rows += [row("random_weights", "base", 0, 0.45, target="all", split="all")]
+    rows += [row("random_weights", "random", n, 0.45 - 0.05 * n, target="all", base_task="random", split="all")
+             for n in range(1, 8)]
+    rows += [row("dataset_size", "base", 0, 0.1 * k / 50, target="all", split=f"all-k{k}", k=k) for k in (50, 100, 200)]
+    df = pd.DataFrame(rows)
+    for c, t in COLUMNS.items():
+        df[c] = df[c].astype(t)
+    return df
+
+
+def test_table1_arithmetic(results):
+    t = table1(results).set_index("layers")
+    # AnB+ - base = 0.02 + 0.01 n, averaged over n
+    assert t.loc["1-7", "boost_over_base"] == pytest.approx(0.02 + 0.04)
+    assert t.loc["3-7", "boost_over_base"] == pytest.approx(0.02 + 0.05)
+    assert t.loc["5-7", "boost_over_base"] == pytest.approx(0.02 + 0.06)
+    # AnB+ - BnB+ = 0.02 at every n
+    assert t["boost_over_selffer_ft"].tolist() == pytest.approx([0.02] * 3)
+    assert t.loc["1-7", "networks"] == 7
+    md = to_markdown(t.reset_index())
+    assert "| 1-7 | +6.00 pt | +2.00 pt | 7 | +1.6 pt | +1.4 pt |" in md
+
+
+def test_table1_needs_fine_tuned_nets(results):
+    with pytest.raises(ValueError, match="AnB\\+"):
+        table1(results[results.treatment != "transfer_ft"])
+
+
+def test_fig3_numbers(results):
+    fr = fig3_frames(results)
+    nat = fr["natman"].set_index(["target_task", "n"])
+    assert nat.loc[("natural", 2), "delta"] == pytest.approx(-0.06)
+    assert nat.loc[("man-made", 7), "source_task"] == "natural"
+    assert fr["random_weights"].set_index("n").loc[3, "delta"] == pytest.approx(-0.15)
+    assert fr["random_split"].set_index("n").loc[4, "delta"] == pytest.approx(-0.08)
+
+
+def test_figures_render(results, tmp_path):
+    means = fig2(results, tmp_path / "f2.png", tmp_path / "f2.pdf")
+    assert means.set_index(["treatment", "n"]).loc[("transfer", 7), "top1"] == pytest.approx(0.36)
+    fig3(results, tmp_path / "f3.png", tmp_path / "f3.pdf")
+    g = fig_dataset_size(results, tmp_path / "ds.png")
+    assert g.train_per_class.tolist() == [50, 100, 200, 300]
+    for f in ("f2.png", "f2.pdf", "f3.png", "f3.pdf", "ds.png"):
+        assert (tmp_path / f).stat().st_size > 5000
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_fig2_without_random_split_is_a_clear_error(results, tmp_path):
+    with pytest.raises(ValueError, match="random_split"):
+        fig2(results[results.experiment != "random_split"], tmp_path / "x.png")
+
+
+def test_reference_tables_ship_with_the_package():
+    m = published_means()
+    assert set(m.experiment) == {"random-split", "natural-to-man-made", "man-made-to-natural", "random-weights"}
+    assert m[(m.experiment == "random-split") & (m.treatment == "transfer") & (m.layers == "frozen") & (m.n == 7)
+             ].mean_top1.iloc[0] == pytest.approx(0.5419)
+    assert len(published_bases()) == 11

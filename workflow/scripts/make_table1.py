@@ -1,0 +1,6 @@
+import pandas as pd
+
+from transferlab.scripting import run
+from transferlab.tables import write_table1
+
+run(snakemake, lambda s: write_table1(pd.read_parquet(s.input.table), s.output.csv, s.output.md))

@@ -1,0 +1,6 @@
+import pandas as pd
+
+from transferlab.plots import fig_dataset_size
+from transferlab.scripting import run
+
+run(snakemake, lambda s: fig_dataset_size(pd.read_parquet(s.input.table), s.output.png, s.output.pdf, s.params.title))
