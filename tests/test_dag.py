@@ -8,12 +8,12 @@ from workflow_helpers import job_counts, snakemake, workdir
 DEFAULT = {
     "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
     "prepare_data": 1, "prepare_half": 8, "train_base": 8, "train_derived": 49, "evaluate_net": 57,
-    "collect_metrics": 1, "plot_fig2": 1, "all": 1,
+    "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1, "plot_dataset_size": 1, "make_table1": 1, "all": 1,
 }
 SMOKE = {
     "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
-    "prepare_data": 1, "prepare_half": 8, "train_base": 8, "train_derived": 49, "evaluate_net": 57,
-    "collect_metrics": 1, "plot_fig2": 1, "all": 1,
+    "prepare_data": 1, "prepare_half": 7, "train_base": 7, "train_derived": 49, "evaluate_net": 56,
+    "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1, "plot_dataset_size": 1, "make_table1": 1, "all": 1,
 }
 
 
@@ -73,8 +73,9 @@ def test_imagenet_dag(wd, tmp_path):
     root = fake_ilsvrc(tmp_path / "ILSVRC2012")
     counts = _dry(wd, "--config", "dataset=imagenet", f"imagenet_root={root}")
     assert counts == DEFAULT
-    r = snakemake(wd, "--cores", "1", "results/imagenet/splits/random-0.json", "--config", "dataset=imagenet",
-                  f"imagenet_root={root}", "data={'classes': 0}")
+    (wd / "all_classes.yaml").write_text("data:\n  classes: 0\n")
+    r = snakemake(wd, "--cores", "1", "results/imagenet/splits/random-0.json", "--configfile", "all_classes.yaml",
+                  "--config", "dataset=imagenet", f"imagenet_root={root}")
     assert r.returncode == 0, r.stderr[-3000:]
     import json
 
@@ -99,3 +100,17 @@ def test_config_errors_before_any_job(wd, args, message):
     assert r.returncode != 0
     assert message in r.stdout + r.stderr
     assert not (wd / "results").exists()
+
+
+def test_paper_preset_dag(wd, tmp_path):
+    root = fake_ilsvrc(tmp_path / "ILSVRC2012")
+    counts = _dry(wd, "--configfile", "config/paper.yaml", "--config", f"imagenet_root={root}")
+    # random splits 0-3, both directions: 4 x (2 bases + 2 x 7 x 4 derived)
+    # natman: 2 bases + 2 x 7 frozen transfers; random weights: 1 base + 7; dataset size: 6 bases
+    assert counts["train_base"] == 4 * 2 + 2 + 1 + 6
+    assert counts["train_derived"] == 4 * 56 + 14 + 7
+    assert counts["evaluate_net"] == counts["train_base"] + counts["train_derived"]
+    assert counts["prepare_half"] == 4 * 2 + 2 + 1 + 6
+    assert counts["make_random_split"] == 4 and counts["make_natman_split"] == 1
+    for rule in ("plot_fig2", "plot_fig3", "plot_dataset_size", "make_table1", "collect_metrics", "prepare_data"):
+        assert counts[rule] == 1

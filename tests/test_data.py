@@ -120,3 +120,25 @@ def test_select_classes_is_reproducible():
     a = data.select_classes(w, 100, 0)
     assert a == data.select_classes(w, 100, 0) and len(a) == 100 and a == sorted(a)
     assert data.select_classes(w, 0, 0) == w
+
+
+def test_mean_image_crop_matches_cropping_the_difference():
+    from transferlab.train import crop_batch
+
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 255, (6, 10, 10, 3), dtype=np.uint8)
+    mean = rng.random((10, 10, 3), dtype=np.float32) * 255
+    rows = np.array([4, 1, 3])
+    got = crop_batch(imgs, rows, 7, np.random.default_rng(5), True, mean)
+    plain = crop_batch(imgs, rows, 7, np.random.default_rng(5), True)
+    means = np.repeat(mean[None], 6, axis=0).astype(np.float32)
+    expect = plain.astype(np.float32) - crop_batch(means, rows, 7, np.random.default_rng(5), True)
+    assert np.allclose(got, expect)
+    centre = crop_batch(imgs, rows, 7, None, False, mean)
+    assert np.allclose(centre, imgs[rows, 1:8, 1:8].astype(np.float32) - mean[None, 1:8, 1:8])
+
+
+def test_prepare_writes_mean_image(prepared):
+    m = np.load(prepared / "prepared" / "mean_image.npy")
+    x = np.load(prepared / "prepared" / "train_images.npy")
+    assert m.shape == (20, 20, 3) and np.allclose(m, x.mean(axis=0), atol=1e-3)

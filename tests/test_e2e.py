@@ -26,7 +26,7 @@ def smoke_run(tmp_path_factory):
 def test_parquet_has_one_plausible_row_per_network(smoke_run):
     wd, _ = smoke_run
     df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
-    assert len(df) == 57
+    assert len(df) == 56
     required = ["dataset", "experiment", "split", "replicate", "treatment", "base_task", "target_task", "n",
                 "fine_tuned", "top1", "top5", "val_loss", "epochs", "train_seconds", "device", "config_hash",
                 "code_revision"]

@@ -36,7 +36,7 @@ def job_counts(output: str) -> dict[str, int]:
     counts = {}
     for line in m.group(1).splitlines()[2:]:
         parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
             counts[parts[0]] = int(parts[1])
     return counts
 

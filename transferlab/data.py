@@ -327,6 +327,12 @@ def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, tra
             if part == "train":
                 stats["mean"] = [float(arr[..., c].mean()) / 255 for c in range(3)]
                 stats["std"] = [float(arr[..., c].std()) / 255 for c in range(3)]
+                mean_image = np.zeros((size, size, 3), dtype=np.float64)
+                for s0 in range(0, len(members), 4096):
+                    mean_image += arr[s0:s0 + 4096].sum(axis=0, dtype=np.float64)
+                with atomic_path(out_dir / "mean_image.npy") as mtmp:  # Caffe-style mean image (0-255)
+                    with open(mtmp, "wb") as f:
+                        np.save(f, (mean_image / len(members)).astype(np.float32))
             arr.flush()
             del arr
         with atomic_path(out_dir / f"{part}_labels.npy") as tmp:

@@ -8,7 +8,7 @@ import torch
 
 from . import io as tio
 from .data import load_half
-from .train import Normalizer, evaluate, load_model
+from .train import evaluate, load_model, make_normalizer
 from .transfer import parse_net
 
 # Column order and dtypes of evaluation.parquet
@@ -48,12 +48,12 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
     images, idx, y = data["val"]
     if model.arch["num_classes"] != len(data["wnids"]):
         raise ValueError(f"{weights} predicts {model.arch['num_classes']} classes but half {half_file} has {len(data['wnids'])}")
-    norm = Normalizer(data["meta"]["mean"], data["meta"]["std"], "cpu")
+    norm, mean_image = make_normalizer(data["meta"], prepared_dir, meta["train"].get("normalize", "channel"), "cpu")
     crop = meta["train"]["crop_size"]
     cl = bool(meta["train"].get("channels_last", True))
     if cl:
         model = model.to(memory_format=torch.channels_last)
-    ev = evaluate(model, images, idx, y, crop, norm, batch_size, "cpu", cl)
+    ev = evaluate(model, images, idx, y, crop, norm, batch_size, "cpu", cl, mean_image)
     spec = parse_net(meta["net"])
     row = {
         **record,

@@ -49,6 +49,7 @@ DEFAULT_TRAIN = {
     "eval_every_epochs": 1,
     "eval_batch_size": 500,
     "channels_last": True,
+    "normalize": "channel",  # per-channel mean/std; "mean_image" = Caffe's mean-image subtraction
 }
 
 
@@ -94,14 +95,22 @@ class Normalizer:
         return x * self.scale + self.shift
 
 
-def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.Generator | None, mirror: bool):
-    """Random (rng given) or centre crops, with optional random mirroring, as uint8 NHWC."""
+def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.Generator | None, mirror: bool,
+               mean_image: np.ndarray | None = None):
+    """Random (rng given) or centre crops, with optional random mirroring, as uint8 NHWC.
+
+    With ``mean_image`` (S x S x 3, Caffe-style mean-image subtraction) the same
+    crop and mirror are applied to the mean and the float32 difference is returned.
+    """
     x = images[rows]
     b, s = x.shape[0], x.shape[1]
     ar = np.arange(crop)
     if rng is None:
         o = (s - crop) // 2
-        return np.ascontiguousarray(x[:, o:o + crop, o:o + crop])
+        out = np.ascontiguousarray(x[:, o:o + crop, o:o + crop])
+        if mean_image is not None:
+            return out.astype(np.float32) - mean_image[None, o:o + crop, o:o + crop]
+        return out
     oy = rng.integers(0, s - crop + 1, size=b)
     ox = rng.integers(0, s - crop + 1, size=b)
     cols = ox[:, None] + ar[None, :]
@@ -109,16 +118,43 @@ def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.G
         flip = rng.random(b) < 0.5
         cols = np.where(flip[:, None], ox[:, None] + crop - 1 - ar[None, :], cols)
     r = (oy[:, None] + ar[None, :])[:, :, None]
-    return x[np.arange(b)[:, None, None], r, cols[:, None, :]]
+    out = x[np.arange(b)[:, None, None], r, cols[:, None, :]]
+    if mean_image is not None:
+        return out.astype(np.float32) - mean_image[r, cols[:, None, :]]
+    return out
+
+
+class MeanImageNormalizer:
+    """Caffe's recipe: raw 0-255 pixels minus the (cropped, mirrored) mean image; no scaling."""
+
+    def __init__(self, mean_image: np.ndarray):
+        self.mean_image = np.asarray(mean_image, dtype=np.float32)
+
+    def __call__(self, x_float_nhwc: torch.Tensor, channels_last: bool) -> torch.Tensor:
+        x = x_float_nhwc.permute(0, 3, 1, 2)
+        return x if channels_last else x.contiguous()
+
+
+def make_normalizer(meta: dict, prepared_dir, mode: str, device):
+    if mode == "channel":
+        return Normalizer(meta["mean"], meta["std"], device), None
+    if mode == "mean_image":
+        p = Path(prepared_dir) / "mean_image.npy"
+        if not p.exists():
+            raise ConfigError(f"normalize: mean_image needs {p}; re-run the prepare_data rule to write it")
+        m = np.load(p)
+        return MeanImageNormalizer(m), m
+    raise ConfigError(f"train.normalize must be 'channel' or 'mean_image', got {mode!r}")
 
 
 # ----------------------------------------------------------------------------- evaluation
 @torch.inference_mode()
-def evaluate(model, images, idx, y, crop, norm, batch_size=500, device="cpu", channels_last=True) -> dict:
+def evaluate(model, images, idx, y, crop, norm, batch_size=500, device="cpu", channels_last=True,
+             mean_image=None) -> dict:
     model.eval()
     loss_sum, c1, c5, n = 0.0, 0, 0, len(idx)
     for s in range(0, n, batch_size):
-        xb = torch.from_numpy(crop_batch(images, idx[s:s + batch_size], crop, None, False)).to(device)
+        xb = torch.from_numpy(crop_batch(images, idx[s:s + batch_size], crop, None, False, mean_image)).to(device)
         yb = torch.from_numpy(np.asarray(y[s:s + batch_size], dtype=np.int64)).to(device)
         out = model(norm(xb, channels_last)).float()
         loss_sum += F.cross_entropy(out, yb, reduction="sum").item()
@@ -260,7 +296,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())
     assert n_trainable == n_expected, (n_trainable, n_expected)
     opt = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
-    norm = Normalizer(data["meta"]["mean"], data["meta"]["std"], device)
+    norm, mean_image = make_normalizer(data["meta"], prepared_dir, cfg["normalize"], device)
 
     st = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "train_seconds": 0.0,
           "acc": [0.0, 0, 0], "resumes": []}
@@ -321,7 +357,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                 rows = order[b * bs:(b + 1) * bs]
                 step_seed = seed_of(seed, epoch, b)
                 rng = np.random.default_rng(step_seed)
-                xb = torch.from_numpy(crop_batch(tr_images, tr_idx[rows], crop, rng, cfg["mirror"]))
+                xb = torch.from_numpy(crop_batch(tr_images, tr_idx[rows], crop, rng, cfg["mirror"], mean_image))
                 yb = torch.from_numpy(tr_y[rows].astype(np.int64))
                 xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
                 torch.manual_seed(step_seed)  # dropout masks
@@ -364,7 +400,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                    "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}
             if (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= total_steps:
                 ev = evaluate(model, va_images, va_idx, va_y, crop, norm, cfg["eval_batch_size"], device,
-                              cfg["channels_last"])
+                              cfg["channels_last"], mean_image)
                 row.update({"val_top1": ev["top1"], "val_top5": ev["top5"], "val_loss": ev["val_loss"]})
             st["history"].append(row)
             print(f"{net} epoch {epoch + 1}/{n_epochs} loss {row['train_loss']:.4f} train_top1 {row['train_top1']:.4f} "
