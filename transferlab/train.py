@@ -17,6 +17,7 @@ import math
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 
 from . import io as tio
 from .data import load_half
+from .devices import claim_device
 from .model import CaffeNet
 from .transfer import build_derived, parse_net
 
@@ -251,6 +253,8 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was requested but torch sees no CUDA device")
+    lock_dir = os.environ.get("TRANSFERLAB_GPU_LOCK_DIR") or os.path.join(tempfile.gettempdir(), "transferlab-gpu-locks")
+    device = claim_device(device, lock_dir, log=log).device  # held until this process exits
     torch.set_num_threads(max(1, int(threads)))
     torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
     state_dir = Path(state_dir)
