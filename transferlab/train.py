@@ -254,7 +254,8 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was requested but torch sees no CUDA device")
     lock_dir = os.environ.get("TRANSFERLAB_GPU_LOCK_DIR") or os.path.join(tempfile.gettempdir(), "transferlab-gpu-locks")
-    device = claim_device(device, lock_dir, log=log).device  # held until this process exits
+    claim = claim_device(device, lock_dir, log=log)  # the lock is held while `claim` lives
+    device = claim.device
     torch.set_num_threads(max(1, int(threads)))
     torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
     state_dir = Path(state_dir)
@@ -430,6 +431,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     for name in ("ckpt.pt", "ckpt.pt.sha256", "ckpt.prev.pt", "ckpt.prev.pt.sha256"):
         (state_dir / name).unlink(missing_ok=True)
     print(f"finished {net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s", file=log, flush=True)
+    claim.release()
     return meta
 
 
