@@ -50,3 +50,15 @@ def test_missing_wordnet_gives_install_advice(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 3, r.stdout + r.stderr
     assert "nltk.downloader wordnet" in r.stdout
+
+
+def test_imagenet_1k_lands_next_to_the_papers_449_551(wn):
+    """The paper's halves were 449 natural / 551 man-made; the rule differs by mashed potato."""
+    from importlib import resources
+
+    text = resources.files("transferlab.reference").joinpath("imagenet1k_wnids.txt").read_text()
+    wnids = text.split()
+    assert len(set(wnids)) == 1000
+    s = splits.natman_halves(wnids, wn)
+    assert (len(s["A"]), len(s["B"])) == (450, 550)
+    assert "n07711569" in s["A"]  # mashed potato: WordNet files it under potato (produce)
