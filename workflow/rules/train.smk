@@ -18,6 +18,7 @@ rule train_base:
         config_hash=TRAIN_HASH,
         device=DEVICE,
     threads: config["threads_per_job"]
+    retries: config["train_retries"]
     resources:
         gpu=GPU,
     log:
@@ -44,6 +45,7 @@ rule train_derived:
         config_hash=TRAIN_HASH,
         device=DEVICE,
     threads: config["threads_per_job"]
+    retries: config["train_retries"]
     resources:
         gpu=GPU,
     log:

@@ -1,0 +1,266 @@
+"""Benchmark suite: how near the hardware limit does training run on this machine?
+
+    .venv/bin/python benchmarks/run.py [--quick] [--out benchmarks/out]
+
+Measures, side by side in one run: the project's training step against a bare PyTorch loop of
+the same model (default and paper architectures), the achieved FLOP/s against a large-GEMM
+ceiling timed in the same run, the data path alone against the trainer's consumption, per-epoch
+time of frozen transfer jobs (n = 1, 2, 4, 7) against a base job, `snakemake -n` time for the
+paper preset and a ~2,000-job config, and the smoke preset end to end.  Writes results.json and
+results.md (Markdown for BENCHMARKS.md) under --out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from transferlab import io as tio  # noqa: E402
+from transferlab.model import CaffeNet  # noqa: E402
+from transferlab.train import Normalizer, crop_batch, seed_of, train_network  # noqa: E402
+
+
+def default_config():
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def paper_config():
+    return yaml.safe_load((REPO / "config/paper.yaml").read_text())
+
+
+def arch_of(cfg, n_classes):
+    m = cfg["model"]
+    a = {k: m[k] for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm",
+                           "dropout", "init")}
+    a.update(num_classes=n_classes, input_size=cfg["train"]["crop_size"])
+    return a
+
+
+def model_flops(arch) -> float:
+    """Multiply-adds x 2 of one forward pass (conv and linear layers)."""
+    m = CaffeNet(arch)
+    total = [0]
+
+    def hook(mod, inp, out):
+        if isinstance(mod, torch.nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+            total[0] += 2 * k * out.numel()
+        elif isinstance(mod, torch.nn.Linear):
+            total[0] += 2 * mod.in_features * out.numel()
+
+    hs = [x.register_forward_hook(hook) for x in m.modules() if isinstance(x, (torch.nn.Conv2d, torch.nn.Linear))]
+    with torch.no_grad():
+        m.eval()
+        m(torch.zeros(1, 3, arch["input_size"], arch["input_size"]))
+    for h in hs:
+        h.remove()
+    return float(total[0])
+
+
+def gemm_ceiling(threads, n=2048, reps=10) -> float:
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(2):
+        a @ b
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n ** 3 * reps / (time.perf_counter() - t)
+
+
+def bare_loop(arch, batch, threads, steps) -> float:
+    """Plain PyTorch: same model, batch, threads; in-memory tensors; no data path."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    m = CaffeNet(arch).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(m.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
+    y = torch.randint(0, arch["num_classes"], (batch,))
+    for i in range(steps + 3):
+        if i == 3:
+            t = time.perf_counter()
+        loss = F.cross_entropy(m(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return batch * steps / (time.perf_counter() - t)
+
+
+def fake_prepared(root: Path, n_classes, per_class, size, n_val=10):
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for part, k in (("train", per_class), ("val", n_val)):
+        n = n_classes * k
+        np.save(root / f"{part}_images.npy", rng.integers(0, 255, (n, size, size, 3), dtype=np.uint8))
+        np.save(root / f"{part}_labels.npy", np.repeat(np.arange(n_classes), k).astype(np.int16))
+    wnids = [f"n{i:08d}" for i in range(n_classes)]
+    tio.atomic_write_json(root / "meta.json", {"wnids": wnids, "mean": [0.5] * 3, "std": [0.25] * 3, "size": size})
+    np.save(root / "mean_image.npy", np.full((size, size, 3), 127.0, dtype=np.float32))
+    with open(root / "half.npz", "wb") as f:
+        np.savez(f, train_idx=np.arange(n_classes * per_class), train_y=np.repeat(np.arange(n_classes), per_class),
+                 val_idx=np.arange(n_classes * n_val), val_y=np.repeat(np.arange(n_classes), n_val),
+                 wnids=np.array(wnids))
+    return root
+
+
+def project_step(cfg, n_classes, per_class, threads, workdir: Path, net="baseA", base=None, epochs=1,
+                 iterations=0) -> dict:
+    size = cfg["data"]["image_size"]
+    prep = workdir / f"prep{size}"
+    if not (prep / "meta.json").exists():
+        fake_prepared(prep, n_classes, per_class, size)
+    tcfg = dict(cfg["train"], epochs=epochs, iterations=iterations, checkpoint_every_s=1e9, eval_every_epochs=10 ** 6)
+    out = workdir / net
+    t = time.perf_counter()
+    meta = train_network(net=net, prepared_dir=prep, half_file=prep / "half.npz", out_weights=out / "weights.pt",
+                         out_meta=out / "train.json", state_dir=out / "state", arch=arch_of(cfg, n_classes)
+                         | {"num_classes": n_classes}, train_cfg=tcfg, seed=1, base_weights=base, threads=threads,
+                         log=open(os.devnull, "w"))
+    wall = time.perf_counter() - t
+    imgs = meta["steps"] * cfg["train"]["batch_size"]
+    return {"images_per_s": imgs / meta["train_seconds"], "epoch_seconds": meta["train_seconds"] / max(meta["epochs"], 1),
+            "wall_s": wall, "weights": str(out / "weights.pt")}
+
+
+def data_path(cfg, n_classes, per_class, workdir: Path, batches=200) -> float:
+    size = cfg["data"]["image_size"]
+    prep = workdir / f"prep{size}"
+    if not (prep / "meta.json").exists():
+        fake_prepared(prep, n_classes, per_class, size)
+    imgs = np.load(prep / "train_images.npy", mmap_mode="r")
+    n = len(imgs)
+    bs, crop = cfg["train"]["batch_size"], cfg["train"]["crop_size"]
+    norm = Normalizer([0.5] * 3, [0.25] * 3, "cpu")
+    order = np.random.default_rng(0).permutation(n)
+    t = time.perf_counter()
+    done = 0
+    for b in range(batches):
+        rows = order[(b * bs) % (n - bs):(b * bs) % (n - bs) + bs]
+        x = torch.from_numpy(crop_batch(imgs, rows, crop, np.random.default_rng(seed_of(1, 0, b)), True))
+        norm(x, True)
+        done += len(rows)
+    return done / (time.perf_counter() - t)
+
+
+def dryrun_seconds(args) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        for f in ("Snakefile",):
+            (d / f).write_bytes((REPO / f).read_bytes())
+        subprocess.run(["cp", "-r", str(REPO / "workflow"), str(REPO / "config"), str(d)], check=True)
+        root = d / "ILSVRC2012"
+        for part in ("train", "val"):
+            for i in range(1000):
+                (root / part / f"n{i + 1:08d}").mkdir(parents=True)
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args,
+                            "--config", f"imagenet_root={root}"], cwd=d, capture_output=True, text=True)
+        el = time.perf_counter() - t
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr[-2000:])
+        total = [int(x) for x in __import__("re").findall(r"^total\s+(\d+)", r.stdout + r.stderr, __import__("re").M)]
+        return el, (total[0] if total else -1)
+
+
+def smoke_seconds(data) -> float:
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["cp", "-r", str(REPO / "Snakefile"), str(REPO / "workflow"), str(REPO / "config"), d],
+                       check=True)
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/smoke.yaml",
+                            "--config", f"tiny_imagenet_path={data}"], cwd=d, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr[-2000:])
+        return time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(REPO / "benchmarks/out"))
+    ap.add_argument("--threads", type=int, default=1, help="threads per training job (the rule's threads)")
+    ap.add_argument("--quick", action="store_true", help="fewer steps (for a smoke check of the script)")
+    ap.add_argument("--skip-workflow", action="store_true", help="skip the dry-run and smoke timings")
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = 5 if a.quick else 40
+    res = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+           "torch": torch.__version__, "threads": a.threads, "command": " ".join(sys.argv)}
+    cfg, pcfg = default_config(), paper_config()
+    n_classes, per_class = 50, (40 if a.quick else 300)
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        res["gemm_flops"] = gemm_ceiling(a.threads)
+        arch = arch_of(cfg, n_classes)
+        res["default_flops_per_image_train"] = 3 * model_flops(arch)
+        res["default_bare"] = bare_loop(arch, cfg["train"]["batch_size"], a.threads, steps)
+        p = project_step(cfg, n_classes, per_class, a.threads, d)
+        res["default_project"] = p["images_per_s"]
+        res["data_path"] = data_path(cfg, n_classes, per_class, d, 20 if a.quick else 200)
+        base_epoch = p["epoch_seconds"]
+        res["frozen_epoch_ratio"] = {}
+        for n in (1, 2, 4, 7):
+            q = project_step(cfg, n_classes, per_class, a.threads, d, net=f"A{n}B-frozen", base=p["weights"])
+            res["frozen_epoch_ratio"][n] = q["epoch_seconds"] / base_epoch
+        parch = arch_of(pcfg, 1000)
+        res["paper_flops_per_image_train"] = 3 * model_flops(parch)
+        pb = 8 if a.quick else 32
+        res["paper_bare"] = bare_loop(parch, pb, a.threads, 2 if a.quick else 4)
+        pc = dict(pcfg)
+        pc["train"] = dict(pcfg["train"], batch_size=pb)
+        pc["data"] = dict(pcfg["data"])
+        pp = project_step(pc, 20, pb if a.quick else 4 * pb, a.threads, d, iterations=2 if a.quick else 4)
+        res["paper_project"] = pp["images_per_s"]
+    if not a.skip_workflow:
+        res["dryrun_paper_s"], res["dryrun_paper_jobs"] = dryrun_seconds(["--configfile", "config/paper.yaml"])
+        big = REPO / "benchmarks/seeds10x3.yaml"
+        res["dryrun_big_s"], res["dryrun_big_jobs"] = dryrun_seconds(["--configfile", "config/paper.yaml", str(big)])
+        data = os.environ.get("TINY_IMAGENET_PATH")
+        if data:
+            res["smoke_s"] = smoke_seconds(data)
+    (out / "results.json").write_text(json.dumps(res, indent=2))
+    (out / "results.md").write_text(markdown(res))
+    print(markdown(res))
+
+
+def markdown(r) -> str:
+    g = r["gemm_flops"]
+    lines = [f"Measured {r['date']} on {r['machine']}, torch {r['torch']}, {r['threads']} thread(s) per job: "
+             f"`{r['command']}`", "",
+             "| measurement | value | target |", "|---|---|---|"]
+    for key, label in (("default", "default net (32 px)"), ("paper", "paper CaffeNet (227 px)")):
+        proj, bare = r[f"{key}_project"], r[f"{key}_bare"]
+        fl = r[f"{key}_flops_per_image_train"]
+        lines.append(f"| {label}: project training step / bare loop | {proj:,.0f} / {bare:,.0f} img/s = "
+                     f"{proj / bare:.2f}x | >= 0.9x |")
+        lines.append(f"| {label}: achieved FLOP/s vs GEMM ceiling ({g / 1e9:,.1f} GFLOP/s) | "
+                     f"{proj * fl / 1e9:,.2f} GFLOP/s = {100 * proj * fl / g:.1f}% | reported |")
+    lines.append(f"| data path alone / trainer consumption | {r['data_path']:,.0f} / {r['default_project']:,.0f} img/s "
+                 f"= {r['data_path'] / r['default_project']:.1f}x | >= 3x |")
+    for n, v in r["frozen_epoch_ratio"].items():
+        target = {"7": "<= 0.3x", "2": "<= 0.5x"}.get(str(n), "")
+        lines.append(f"| frozen transfer n={n}: epoch time / base epoch time | {v:.2f}x | {target} |")
+    if "dryrun_paper_s" in r:
+        lines.append(f"| `snakemake -n`, paper preset ({r['dryrun_paper_jobs']} jobs) | {r['dryrun_paper_s']:.1f} s | <= 20 s |")
+        lines.append(f"| `snakemake -n`, 10 seeds x 3 replicates ({r['dryrun_big_jobs']} jobs) | {r['dryrun_big_s']:.1f} s | <= 60 s |")
+    if "smoke_s" in r:
+        lines.append(f"| smoke preset end to end (`--cores 2`) | {r['smoke_s']:.0f} s | <= 300 s |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Faults on one machine, at the workflow level: SIGKILL Snakemake mid-training, rerun."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from workflow_helpers import snakemake, tiny_imagenet_path, workdir
+
+pytestmark = pytest.mark.workflow
+
+LONG = "train:\n  epochs: 300\n  checkpoint_every_s: 0.2\n  lr_step_epochs: 100\n"
+TARGET = "results/tiny-imagenet/nets/random-0/r0/baseA/weights.pt"
+
+
+def _args(data):
+    return ["--configfile", "config/smoke.yaml", "long.yaml", "--config", f"tiny_imagenet_path={data}"]
+
+
+def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path):
+    data = tiny_imagenet_path()
+    ref = workdir(tmp_path / "ref")
+    (ref / "long.yaml").write_text(LONG)
+    r = snakemake(ref, "--cores", "1", TARGET, *_args(data))
+    assert r.returncode == 0, r.stderr[-3000:]
+
+    wd = workdir(tmp_path / "kill")
+    (wd / "long.yaml").write_text(LONG)
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", TARGET, *_args(data)], cwd=wd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert ckpt.exists()
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the training job, no chance to clean up
+    proc.wait()
+    assert not (wd / TARGET).exists()
+    assert snakemake(wd, "--unlock", *_args(data)).returncode == 0
+    r = snakemake(wd, "--cores", "1", "--rerun-incomplete", TARGET, *_args(data))
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    m = re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step (\d+)", log)
+    assert m and int(m.group(1)) > 0, log[-2000:]
+    a = torch.load(ref / TARGET, weights_only=True)["state_dict"]
+    b = torch.load(wd / TARGET, weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_diverging_job_fails_clearly_and_leaves_no_result(tmp_path):
+    data = tiny_imagenet_path()
+    wd = workdir(tmp_path)
+    (wd / "long.yaml").write_text("train:\n  lr: 1.0e+12\ntrain_retries: 0\n")
+    r = snakemake(wd, "--cores", "1", "results/tiny-imagenet/eval/random-0/r0/baseA.json", *_args(data))
+    assert r.returncode != 0
+    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    assert "training loss became" in log and "lower the learning rate" in log
+    assert not (wd / TARGET).exists()
+    assert not (wd / "results/tiny-imagenet/eval/random-0/r0/baseA.json").exists()

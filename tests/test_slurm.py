@@ -1,0 +1,119 @@
+"""The HPC path on a real Slurm: smoke preset through profiles/slurm, then a requeue mid-training.
+
+Starts a one-node cluster on localhost (tests/slurm/start_cluster.sh installs Debian's slurm-wlm
+and munge if needed; root only) and stops the daemons it started at the end.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from workflow_helpers import REPO, job_counts, snakemake, tiny_imagenet_path, workdir
+
+pytestmark = pytest.mark.workflow
+
+if os.geteuid() != 0 or not shutil.which("apt-get"):
+    pytest.skip("the Slurm test starts slurmctld/slurmd and needs root on a Debian-like machine",
+                allow_module_level=True)
+
+# Local-cluster settings on top of profiles/slurm: no accounting database (status via squeue),
+# no accounts, and resources that fit a 2-core node.
+SLURM_ARGS = [
+    "--profile", "profiles/slurm", "--slurm-no-account", "--slurm-status-command", "squeue",
+    "--slurm-init-seconds-before-status-checks", "2", "--jobs", "10", "--latency-wait", "5",
+    "--default-resources", "slurm_partition=ci", "runtime=20", "mem_mb=600", "cpus_per_task=1",
+    "--set-resources", "prepare_data:cpus_per_task=1", "prepare_data:mem_mb=1500",
+    "train_base:cpus_per_task=1", "train_base:mem_mb=1500", "train_derived:cpus_per_task=1",
+    "train_derived:mem_mb=1500", "evaluate_net:cpus_per_task=1", "evaluate_net:mem_mb=1000",
+    "--set-threads", "train_base=1", "train_derived=1", "evaluate_net=1",
+]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    started = subprocess.run(["bash", str(REPO / "tests/slurm/start_cluster.sh")], capture_output=True, text=True)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert re.search(r"\bidle\b", started.stdout), started.stdout
+    yield
+    subprocess.run(["bash", str(REPO / "tests/slurm/stop_cluster.sh")])
+
+
+def _config(path):
+    return ["--configfile", "config/smoke.yaml", "--config", f"tiny_imagenet_path={path}"]
+
+
+def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
+    wd = workdir(tmp_path)
+    t0 = time.time()
+    r = snakemake(wd, *SLURM_ARGS, *_config(tiny_imagenet_path()), timeout=2400)
+    elapsed = time.time() - t0
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
+    out = r.stdout + r.stderr
+    assert "submitted with SLURM jobid" in out
+    df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
+    assert len(df) == 56
+    assert (wd / "results/tiny-imagenet/figures/fig2.png").stat().st_size > 10_000
+    print(f"smoke preset through Slurm: {elapsed:.0f} s")
+    (REPO / "results").mkdir(exist_ok=True)
+    (REPO / "results/slurm_smoke_seconds.txt").write_text(f"{elapsed:.1f}\n")
+
+
+def _running_jobid(timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        q = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %j"], capture_output=True, text=True).stdout
+        ids = [line.split()[0] for line in q.splitlines() if line.strip()]
+        if ids:
+            return ids[0]
+        time.sleep(0.5)
+    raise AssertionError("no Slurm job started running")
+
+
+def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
+    data = tiny_imagenet_path()
+    long = "train:\n  epochs: 600\n  checkpoint_every_s: 0.5\n  lr_step_epochs: 200\n"
+    target = "results/tiny-imagenet/nets/random-0/r0/baseA/weights.pt"
+    # the uninterrupted reference, run locally with the same settings and thread count
+    ref = workdir(tmp_path / "ref")
+    (ref / "long.yaml").write_text(long)
+    r = snakemake(ref, "--cores", "1", target, "--configfile", "config/smoke.yaml", "long.yaml",
+                  "--config", f"tiny_imagenet_path={data}")
+    assert r.returncode == 0, r.stderr[-3000:]
+
+    wd = workdir(tmp_path / "slurm")
+    (wd / "long.yaml").write_text(long)
+    # inputs first, so the only job running under Slurm below is the training job
+    prep = snakemake(wd, "--cores", "1", "results/tiny-imagenet/halves/random-0/A.npz", *_config(data))
+    assert prep.returncode == 0, prep.stderr[-3000:]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", *SLURM_ARGS, target, "--configfile", "config/smoke.yaml", "long.yaml",
+         "--config", f"tiny_imagenet_path={data}"],
+        cwd=wd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"))
+    jobid = _running_jobid()
+    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert ckpt.exists(), "the training job wrote no checkpoint"
+    time.sleep(2)
+    t0 = time.time()
+    rq = subprocess.run(["scontrol", "requeue", jobid], capture_output=True, text=True)
+    assert rq.returncode == 0, rq.stderr
+    out, _ = proc.communicate(timeout=1800)
+    assert proc.returncode == 0, out[-5000:]
+    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    m = re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step (\d+)/(\d+)", log)
+    assert m, log[-3000:]
+    print(f"requeued Slurm job {jobid}; resumed at step {m.group(1)}/{m.group(2)}; "
+          f"finished {time.time() - t0:.0f} s after the requeue")
+    a = torch.load(ref / target, weights_only=True)["state_dict"]
+    b = torch.load(wd / target, weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
