@@ -52,6 +52,11 @@ DEFAULT_TRAIN = {
     "eval_batch_size": 500,
     "channels_last": True,
     "normalize": "channel",  # per-channel mean/std; "mean_image" = Caffe's mean-image subtraction
+    "amp": "auto",  # auto = bf16 autocast on CUDA, none on CPU; "bf16" forces it; "off"
+    "compile": False,  # torch.compile the model (CUDA)
+    "cudnn_benchmark": True,  # CUDA only
+    "workers": 0,  # DataLoader worker processes producing batches (0 = in the training process)
+    "prefetch": 4,  # batches prefetched per worker
 }
 
 
@@ -149,16 +154,59 @@ def make_normalizer(meta: dict, prepared_dir, mode: str, device):
     raise ConfigError(f"train.normalize must be 'channel' or 'mean_image', got {mode!r}")
 
 
+class EpochBatches(torch.utils.data.Dataset):
+    """Batch ``start + i`` of one epoch; its content depends only on (seed, epoch, batch)."""
+
+    def __init__(self, images, idx, y, order, batch_size, start, n_batches, crop, seed, epoch, mirror, mean_image):
+        self.images, self.idx, self.y, self.order = images, idx, y, order
+        self.bs, self.start, self.n = batch_size, start, n_batches - start
+        self.crop, self.seed, self.epoch, self.mirror, self.mean_image = crop, seed, epoch, mirror, mean_image
+
+    def __len__(self):
+        return max(self.n, 0)
+
+    def __getitem__(self, i):
+        b = self.start + i
+        rows = self.order[b * self.bs:(b + 1) * self.bs]
+        rng = np.random.default_rng(seed_of(self.seed, self.epoch, b))
+        x = crop_batch(self.images, self.idx[rows], self.crop, rng, self.mirror, self.mean_image)
+        return torch.from_numpy(x), torch.from_numpy(self.y[rows].astype(np.int64))
+
+
+def _worker_init(_):
+    # SIGTERM is for the trainer (checkpoint, then exit); workers must not die first.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    torch.set_num_threads(1)
+
+
+def batch_stream(ds: EpochBatches, workers: int, pin: bool, prefetch: int):
+    if workers <= 0:
+        return (ds[i] for i in range(len(ds)))
+    return iter(torch.utils.data.DataLoader(ds, batch_size=None, shuffle=False, num_workers=workers,
+                                            pin_memory=pin, prefetch_factor=prefetch, worker_init_fn=_worker_init))
+
+
+def amp_context(mode: str, device: str):
+    import contextlib
+
+    if mode == "off" or (mode == "auto" and not device.startswith("cuda")):
+        return contextlib.nullcontext()
+    if mode not in ("auto", "bf16"):
+        raise ConfigError(f"train.amp must be 'auto', 'bf16' or 'off', got {mode!r}")
+    return torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16)
+
+
 # ----------------------------------------------------------------------------- evaluation
 @torch.inference_mode()
 def evaluate(model, images, idx, y, crop, norm, batch_size=500, device="cpu", channels_last=True,
-             mean_image=None) -> dict:
+             mean_image=None, amp="off") -> dict:
     model.eval()
     loss_sum, c1, c5, n = 0.0, 0, 0, len(idx)
     for s in range(0, n, batch_size):
         xb = torch.from_numpy(crop_batch(images, idx[s:s + batch_size], crop, None, False, mean_image)).to(device)
         yb = torch.from_numpy(np.asarray(y[s:s + batch_size], dtype=np.int64)).to(device)
-        out = model(norm(xb, channels_last)).float()
+        with amp_context(amp, device):
+            out = model(norm(xb, channels_last)).float()
         loss_sum += F.cross_entropy(out, yb, reduction="sum").item()
         k = min(5, out.shape[1])
         top = out.topk(k, dim=1).indices
@@ -256,6 +304,11 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     lock_dir = os.environ.get("TRANSFERLAB_GPU_LOCK_DIR") or os.path.join(tempfile.gettempdir(), "transferlab-gpu-locks")
     claim = claim_device(device, lock_dir, log=log)  # the lock is held while `claim` lives
     device = claim.device
+    if device.startswith("cuda"):
+        torch.cuda.set_device(torch.device(device))
+        torch.backends.cudnn.benchmark = bool(cfg["cudnn_benchmark"])
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     torch.set_num_threads(max(1, int(threads)))
     torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
     state_dir = Path(state_dir)
@@ -296,6 +349,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     if cfg["channels_last"]:
         model = model.to(memory_format=torch.channels_last)
     model.to(device)
+    fwd = torch.compile(model) if cfg["compile"] else model
     groups = _param_groups(model, cfg)
     n_trainable = sum(p.numel() for g in groups for p in g["params"])
     n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())
@@ -357,20 +411,21 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                             m.eval()
             t_ep = time.time()
             imgs_ep = 0
-            while st["batch"] < spe and st["global_step"] < total_steps:
+            n_batches = min(spe, st["batch"] + total_steps - st["global_step"])
+            stream = batch_stream(EpochBatches(tr_images, tr_idx, tr_y, order, bs, st["batch"], n_batches, crop, seed,
+                                               epoch, cfg["mirror"], mean_image),
+                                  int(cfg["workers"]), device.startswith("cuda"), int(cfg["prefetch"]))
+            for xb, yb in stream:
                 b = st["batch"]
-                rows = order[b * bs:(b + 1) * bs]
                 step_seed = seed_of(seed, epoch, b)
-                rng = np.random.default_rng(step_seed)
-                xb = torch.from_numpy(crop_batch(tr_images, tr_idx[rows], crop, rng, cfg["mirror"], mean_image))
-                yb = torch.from_numpy(tr_y[rows].astype(np.int64))
                 xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
                 torch.manual_seed(step_seed)  # dropout masks
                 lr = cfg["lr"] * cfg["lr_gamma"] ** (st["global_step"] // step_size)
                 for g in opt.param_groups:
                     g["lr"] = lr * g["lr_mult"]
-                out = model(norm(xb, cfg["channels_last"]), frozen=frozen)
-                loss = F.cross_entropy(out, yb)
+                with amp_context(cfg["amp"], device):
+                    out = fwd(norm(xb, cfg["channels_last"]), frozen=frozen)
+                    loss = F.cross_entropy(out.float(), yb)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -405,7 +460,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                    "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}
             if (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= total_steps:
                 ev = evaluate(model, va_images, va_idx, va_y, crop, norm, cfg["eval_batch_size"], device,
-                              cfg["channels_last"], mean_image)
+                              cfg["channels_last"], mean_image, cfg["amp"])
                 row.update({"val_top1": ev["top1"], "val_top5": ev["top5"], "val_loss": ev["val_loss"]})
             st["history"].append(row)
             print(f"{net} epoch {epoch + 1}/{n_epochs} loss {row['train_loss']:.4f} train_top1 {row['train_top1']:.4f} "

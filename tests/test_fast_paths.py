@@ -1,0 +1,37 @@
+"""The GPU-oriented paths, exercised on CPU: worker processes, bf16 autocast, memory formats."""
+import io
+
+import torch
+
+from conftest import SMALL_ARCH, SMALL_TRAIN
+from transferlab import io as tio
+from transferlab.train import train_network
+
+
+def _train(root, name, **cfg):
+    train_network(net="baseA", prepared_dir=root / "prepared", half_file=root / "A.npz",
+                  out_weights=root / name / "weights.pt", out_meta=root / name / "train.json",
+                  state_dir=root / name / "state", arch=SMALL_ARCH, train_cfg=dict(SMALL_TRAIN, **cfg), seed=4,
+                  log=io.StringIO())
+    return tio.load_torch(root / name / "weights.pt")["state_dict"]
+
+
+def _same(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_worker_processes_give_the_same_weights(prepared):
+    assert _same(_train(prepared, "w0", workers=0), _train(prepared, "w2", workers=2, prefetch=2))
+
+
+def test_channels_last_is_a_layout_not_a_result(prepared):
+    a, b = _train(prepared, "cl", channels_last=True), _train(prepared, "nchw", channels_last=False)
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+def test_bf16_autocast_runs_on_cpu_and_differs_only_slightly(prepared):
+    a, b = _train(prepared, "fp32", amp="off"), _train(prepared, "bf16", amp="bf16")
+    assert not _same(a, b)  # autocast really ran
+    assert all(torch.isfinite(v).all() for v in b.values() if v.is_floating_point())
+    rel = max(((a[k] - b[k]).norm() / (a[k].norm() + 1e-12)).item() for k in a if a[k].is_floating_point())
+    assert rel < 0.2
