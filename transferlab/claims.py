@@ -169,3 +169,24 @@ def to_markdown(t: pd.DataFrame) -> str:
         lines.append(f"| {i} | {r.finding} | {r.statistic} | {val} | {ci} pt | {r.holds_if} | "
                      f"**{r.verdict}** |")
     return "\n".join(lines) + "\n"
+
+
+def correctness_map(pred: pd.DataFrame) -> dict | None:
+    if pred["correct_top1"].isna().any():
+        return None
+    return {(r.split, r.replicate, r.network): unpack(r.correct_top1, r.n_val) for r in pred.itertuples()}
+
+
+def write_claims(df: pd.DataFrame, pred: pd.DataFrame, csv, md, n_boot: int = 1000) -> pd.DataFrame:
+    from .io import atomic_path, atomic_write_text
+
+    correct = correctness_map(pred)
+    t = scorecard(df, correct, n_boot=n_boot if correct is not None else 0)
+    with atomic_path(csv) as tmp:
+        t.to_csv(tmp, index=False)
+    note = "" if correct is not None else "\nNo per-image predictions in this run: intervals unavailable.\n"
+    atomic_write_text(md, to_markdown(t) + note +
+                      f"\n95% intervals: {n_boot} paired bootstrap resamples of the validation images"
+                      " (and of splits/replicates where there are several). Margin for 'almost' / '~': "
+                      f"{100 * MARGIN:.0f} points of top-1.\n")
+    return t

@@ -53,7 +53,7 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
     cl = bool(meta["train"].get("channels_last", True))
     if cl:
         model = model.to(memory_format=torch.channels_last)
-    ev = evaluate(model, images, idx, y, crop, norm, batch_size, "cpu", cl, mean_image)
+    ev = evaluate(model, images, idx, y, crop, norm, batch_size, "cpu", cl, mean_image, per_image=True)
     spec = parse_net(meta["net"])
     row = {
         **record,
@@ -73,6 +73,8 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
         "seed": meta["seed"],
         "config_hash": meta.get("config_hash", meta["fingerprint"]),
         "code_revision": meta["code_revision"],
+        # per-image top-1 correctness in the half's validation order, packed bits as hex (for bootstraps)
+        "correct_top1": ev["correct_top1"],
     }
     row.setdefault("train_per_class", 0)
     missing = set(COLUMNS) - set(row)
@@ -82,13 +84,20 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
     return row
 
 
-def collect(records: list, out):
+def collect(records: list, out, predictions=None):
     import pandas as pd
 
     rows = [json.loads(Path(p).read_text()) for p in records]
     if not rows:
         raise ValueError("no evaluation records to collect")
     df = pd.DataFrame(rows)
+    if "correct_top1" not in df:
+        df["correct_top1"] = None
+    if predictions is not None:
+        pred = df[["experiment", "split", "replicate", "network", "target_task", "n_val", "correct_top1"]]
+        with tio.atomic_path(predictions) as tmp:
+            pred.to_parquet(tmp, index=False)
+    df = df.drop(columns=["correct_top1"])
     for c, t in COLUMNS.items():
         df[c] = df[c].astype(t)
     extra = [c for c in df.columns if c not in COLUMNS]
@@ -108,3 +117,21 @@ def history_frame(meta_files: list):
         for h in m["history"]:
             rows.append({"network": m["net"], "treatment": m["treatment"], "n": m["n"], **h})
     return pd.DataFrame(rows)
+
+
+def write_curves(meta_files: list, out):
+    """Per-epoch metrics of every network (curves.parquet)."""
+    import pandas as pd
+
+    rows = []
+    for p in meta_files:
+        m = json.loads(Path(p).read_text())
+        parts = Path(p).parts  # …/nets/<split>/r<rep>/<net>/train.json
+        split, rep = parts[-4], int(parts[-3][1:])
+        for h in m["history"]:
+            rows.append({"split": split, "replicate": rep, "network": m["net"], "treatment": m["treatment"],
+                         "n": m["n"], **h})
+    df = pd.DataFrame(rows)
+    with tio.atomic_path(out) as tmp:
+        df.to_parquet(tmp, index=False)
+    return df

@@ -191,3 +191,91 @@ def fig_dataset_size(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.Dat
     ax.legend()
     _save(fig, png, pdf)
     return g
+
+
+# ----------------------------------------------------------------------------- looking inside
+def fig_curves(curves: pd.DataFrame, png, title: str = "") -> None:
+    """Validation top-1 per epoch, one panel per treatment, one line per network."""
+    c = curves[curves["split"].str.startswith("random-")]
+    if c.empty:
+        raise ValueError("curves.parquet has no random-split networks")
+    sns.set_theme(style="whitegrid", context="paper")
+    treatments = [t for t in TREATMENTS if t in set(c.treatment)]
+    fig, axes = plt.subplots(1, len(treatments), figsize=(3.2 * len(treatments), 3.2), sharey=True, squeeze=False)
+    for ax, t in zip(axes[0], treatments):
+        s = c[c.treatment == t]
+        sns.lineplot(data=s, x="epoch", y="val_top1", hue="n", units="network", estimator=None, ax=ax,
+                     palette="viridis", legend=(t == treatments[-1]))
+        ax.set_title(TREATMENTS[t][0])
+        ax.set_ylabel("validation top-1")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, png)
+
+
+def filter_grid(weight: "np.ndarray") -> "np.ndarray":
+    """conv1 weights (out, 3, k, k) as one RGB image, each filter scaled to [0, 1]."""
+    w = np.asarray(weight, dtype=np.float32)
+    n, _, k, _ = w.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.ones((rows * (k + 1) + 1, cols * (k + 1) + 1, 3), dtype=np.float32)
+    for i in range(n):
+        f = w[i].transpose(1, 2, 0)
+        f = (f - f.min()) / max(f.max() - f.min(), 1e-12)
+        r, c = divmod(i, cols)
+        grid[1 + r * (k + 1):1 + r * (k + 1) + k, 1 + c * (k + 1):1 + c * (k + 1) + k] = f
+    return grid
+
+
+def fig_filters(states: dict, png, title: str = "") -> None:
+    """First-layer filters of each base network (``states``: name -> state_dict)."""
+    fig, axes = plt.subplots(1, len(states), figsize=(4 * len(states), 4), squeeze=False)
+    for ax, (name, sd) in zip(axes[0], states.items()):
+        ax.imshow(filter_grid(sd["blocks.0.layer.weight"].numpy()), interpolation="nearest")
+        ax.set_title(f"{name}: conv1 filters")
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    _save(fig, png)
+
+
+def weight_change(base: dict, tuned: dict, n: int) -> pd.DataFrame:
+    """Relative change ||W_tuned - W_base|| / ||W_base|| of copied layers 1..n."""
+    rows = []
+    for layer in range(1, n + 1):
+        k = f"blocks.{layer - 1}.layer.weight"
+        rows.append({"layer": layer, "relative_change": float((tuned[k] - base[k]).norm() / base[k].norm())})
+    return pd.DataFrame(rows)
+
+
+def fig_reference(df: pd.DataFrame, ref: pd.DataFrame, ref_bases: pd.DataFrame, png, title: str = "") -> pd.DataFrame:
+    """This run's random-split means next to the paper's, each minus its own base."""
+    d = fig2_frame(df)
+    ours = d.groupby(["treatment", "n"], as_index=False)["top1"].mean()
+    ours["delta"] = ours["top1"] - ours.loc[ours.treatment == "base", "top1"].mean()
+    ours["source"] = "this run"
+    paper_base = ref_bases[ref_bases.network.str.match(r"half\d[AB]$")]["top1"].mean()
+    r = ref[ref.experiment == "random-split"].copy()
+    r["treatment"] = r["treatment"] + np.where(r["layers"] == "fine-tuned", "_ft", "")
+    r["delta"] = r["mean_top1"] - paper_base
+    r["source"] = "paper (ImageNet)"
+    both = pd.concat([ours[ours.treatment != "base"][["treatment", "n", "delta", "source"]],
+                      r[["treatment", "n", "delta", "source"]]], ignore_index=True)
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for t, (label, colour) in TREATMENTS.items():
+        if t == "base":
+            continue
+        for src, ls in (("this run", "-"), ("paper (ImageNet)", "--")):
+            s = both[(both.treatment == t) & (both.source == src)].sort_values("n")
+            if len(s):
+                ax.plot(s.n, 100 * s.delta, ls, marker="o", color=colour, label=f"{label} ({src})")
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xlabel("layer n")
+    ax.set_ylabel("top-1 minus own base (points)")
+    ax.set_title(title or "normalised against base: this run vs the paper")
+    ax.legend(fontsize=7, ncols=2)
+    _save(fig, png)
+    return both

@@ -199,9 +199,10 @@ def amp_context(mode: str, device: str):
 # ----------------------------------------------------------------------------- evaluation
 @torch.inference_mode()
 def evaluate(model, images, idx, y, crop, norm, batch_size=500, device="cpu", channels_last=True,
-             mean_image=None, amp="off") -> dict:
+             mean_image=None, amp="off", per_image=False) -> dict:
     model.eval()
     loss_sum, c1, c5, n = 0.0, 0, 0, len(idx)
+    hits = []
     for s in range(0, n, batch_size):
         xb = torch.from_numpy(crop_batch(images, idx[s:s + batch_size], crop, None, False, mean_image)).to(device)
         yb = torch.from_numpy(np.asarray(y[s:s + batch_size], dtype=np.int64)).to(device)
@@ -213,7 +214,12 @@ def evaluate(model, images, idx, y, crop, norm, batch_size=500, device="cpu", ch
         hit = top.eq(yb[:, None])
         c1 += hit[:, 0].sum().item()
         c5 += hit.any(dim=1).sum().item()
-    return {"top1": c1 / n, "top5": c5 / n, "val_loss": loss_sum / n, "n_val": n}
+        if per_image:
+            hits.append(hit[:, 0].cpu().numpy())
+    res = {"top1": c1 / n, "top5": c5 / n, "val_loss": loss_sum / n, "n_val": n}
+    if per_image:
+        res["correct_top1"] = np.packbits(np.concatenate(hits)).tobytes().hex()
+    return res
 
 
 # ----------------------------------------------------------------------------- training

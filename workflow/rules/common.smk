@@ -241,12 +241,34 @@ DEVICE = config["device"]
 GPU = 1 if DEVICE.startswith("cuda") else 0
 
 
+def first_random_split():
+    return f"random-{EXP['random_split']['seeds'][0]}"
+
+
+def inspect_bases():
+    return [f"{RES}/nets/{first_random_split()}/r0/base{h}/weights.pt" for h in ("A", "B")]
+
+
+def inspect_weight_change_inputs(wildcards):
+    n, sp = config["inspect_n"], first_random_split()
+    return {
+        "transfer_base": f"{RES}/nets/{sp}/r0/baseA/weights.pt",
+        "transfer_ft": f"{RES}/nets/{sp}/r0/A{n}B-ft/weights.pt",
+        "selffer_base": f"{RES}/nets/{sp}/r0/baseB/weights.pt",
+        "selffer_ft": f"{RES}/nets/{sp}/r0/B{n}B-ft/weights.pt",
+    }
+
+
 def all_outputs():
-    out = [f"{RES}/evaluation.parquet"]
+    out = [f"{RES}/evaluation.parquet", f"{RES}/curves.parquet", f"{RES}/claims.csv", f"{RES}/claims.md",
+           f"{RES}/config_used.yaml"]
     if EXP["random_split"]["enabled"]:
         out += [f"{RES}/figures/fig2.png", f"{RES}/figures/fig2.pdf"]
+        out += [f"{RES}/figures/curves.png", f"{RES}/figures/filters.png", f"{RES}/figures/reference.png"]
         if EXP["random_split"]["fine_tune"]:
             out += [f"{RES}/tables/table1.csv", f"{RES}/tables/table1.md"]
+            if config["inspect_n"] in EXP["random_split"]["layers"]:
+                out += [f"{RES}/tables/weight_change.csv"]
     if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"]:
         out += [f"{RES}/figures/fig3.png", f"{RES}/figures/fig3.pdf"]
     if EXP["dataset_size"]["enabled"]:
@@ -255,4 +277,5 @@ def all_outputs():
 
 
 def figure_outputs():
-    return [f for f in all_outputs() if "/figures/" in f or "/tables/" in f]
+    """What `snakemake figures` redraws: figures, tables and the scorecard, from existing results."""
+    return [f for f in all_outputs() if "/figures/" in f or "/tables/" in f or "/claims." in f]

@@ -22,8 +22,50 @@ rule collect_metrics:
     input:
         records=eval_records(),
     output:
-        f"{RES}/evaluation.parquet",
+        table=f"{RES}/evaluation.parquet",
+        predictions=f"{RES}/predictions.parquet",
     log:
         f"{RES}/logs/collect_metrics.log",
     script:
         "../scripts/collect.py"
+
+
+rule collect_curves:
+    input:
+        meta=train_meta_files(),
+    output:
+        f"{RES}/curves.parquet",
+    log:
+        f"{RES}/logs/collect_curves.log",
+    script:
+        "../scripts/collect_curves.py"
+
+
+rule make_claims:
+    input:
+        table=f"{RES}/evaluation.parquet",
+        predictions=f"{RES}/predictions.parquet",
+    output:
+        csv=report(
+            f"{RES}/claims.csv",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+        md=f"{RES}/claims.md",
+    params:
+        n_boot=config["bootstrap"],
+    log:
+        f"{RES}/logs/make_claims.log",
+    script:
+        "../scripts/make_claims.py"
+
+
+rule write_config:
+    output:
+        report(f"{RES}/config_used.yaml", caption="../report/config.rst", category="Configuration"),
+    params:
+        config=config,
+    log:
+        f"{RES}/logs/write_config.log",
+    script:
+        "../scripts/write_config.py"

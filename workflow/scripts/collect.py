@@ -1,4 +1,4 @@
 from transferlab.evaluate import collect
 from transferlab.scripting import run
 
-run(snakemake, lambda s: collect(list(s.input.records), s.output[0]))
+run(snakemake, lambda s: collect(list(s.input.records), s.output.table, s.output.predictions))

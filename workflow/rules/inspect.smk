@@ -1,0 +1,52 @@
+# Looking inside: learning curves, first-layer filters, how far fine-tuning moved the copied
+# layers, and the paper's published means beside this run's.
+
+
+rule plot_curves:
+    input:
+        curves=f"{RES}/curves.parquet",
+    output:
+        report(f"{RES}/figures/curves.png", caption="../report/curves.rst", category="Looking inside"),
+    log:
+        f"{RES}/logs/plot_curves.log",
+    script:
+        "../scripts/plot_curves.py"
+
+
+rule plot_filters:
+    input:
+        bases=inspect_bases(),
+    output:
+        report(f"{RES}/figures/filters.png", caption="../report/filters.rst", category="Looking inside"),
+    log:
+        f"{RES}/logs/plot_filters.log",
+    script:
+        "../scripts/plot_filters.py"
+
+
+rule measure_weight_change:
+    input:
+        unpack(inspect_weight_change_inputs),
+    output:
+        csv=report(
+            f"{RES}/tables/weight_change.csv",
+            caption="../report/weight_change.rst",
+            category="Looking inside",
+        ),
+    params:
+        n=config["inspect_n"],
+    log:
+        f"{RES}/logs/measure_weight_change.log",
+    script:
+        "../scripts/measure_weight_change.py"
+
+
+rule plot_reference:
+    input:
+        table=f"{RES}/evaluation.parquet",
+    output:
+        report(f"{RES}/figures/reference.png", caption="../report/reference.rst", category="Figures"),
+    log:
+        f"{RES}/logs/plot_reference.log",
+    script:
+        "../scripts/plot_reference.py"

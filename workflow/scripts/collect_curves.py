@@ -1,0 +1,4 @@
+from transferlab.evaluate import write_curves
+from transferlab.scripting import run
+
+run(snakemake, lambda s: write_curves(list(s.input.meta), s.output[0]))

@@ -1,0 +1,6 @@
+import pandas as pd
+
+from transferlab.plots import fig_curves
+from transferlab.scripting import run
+
+run(snakemake, lambda s: fig_curves(pd.read_parquet(s.input.curves), s.output[0]))
