@@ -24,7 +24,7 @@ def table(paper_like: bool):
     for n in range(1, 8):
         if paper_like:
             bnb = base - (0.08 if n in (3, 4, 5) else 0.0)
-            anb = base + 0.01 if n <= 2 else base - 0.03 * (n - 1)
+            anb = base + 0.02 if n <= 2 else base - 0.03 * (n - 1)
             anb_ft, bnb_ft = base + 0.05, base
         else:
             bnb = base + (0.08 if n in (3, 4, 5) else 0.0)
