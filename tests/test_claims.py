@@ -25,7 +25,7 @@ def table(paper_like: bool):
         if paper_like:
             bnb = base - (0.08 if n in (3, 4, 5) else 0.0)
             anb = base + 0.02 if n <= 2 else base - 0.03 * (n - 1)
-            anb_ft, bnb_ft = base + 0.05, base
+            anb_ft, bnb_ft = base + 0.05, base + 0.02
         else:
             bnb = base + (0.08 if n in (3, 4, 5) else 0.0)
             anb = base - 0.15 + 0.02 * n
