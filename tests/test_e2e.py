@@ -67,3 +67,28 @@ def test_rerun_does_nothing_and_replot_trains_nothing(smoke_run):
     counts = job_counts(r.stdout + r.stderr)
     assert counts.get("plot_fig2") == 1
     assert not any(k.startswith(("train", "evaluate", "prepare")) for k in counts)
+
+
+def test_scorecard_curves_and_inside_views(smoke_run):
+    wd, _ = smoke_run
+    res = wd / "results/tiny-imagenet"
+    claims = pd.read_csv(res / "claims.csv")
+    assert len(claims) == 7
+    assert set(claims.verdict) <= {"holds", "does not hold", "inconclusive", "not run"}
+    assert (claims.ci_low <= claims.value + 1e-12).all() and (claims.value <= claims.ci_high + 1e-12).all()
+    curves = pd.read_parquet(res / "curves.parquet")
+    assert len(curves) == 56 * 2 and {"epoch", "val_top1", "train_loss"} <= set(curves.columns)
+    wc = pd.read_csv(res / "tables/weight_change.csv")
+    assert set(wc.network) == {"A4B-ft", "B4B-ft"} and (wc.relative_change > 0).all()
+    for f in ("curves.png", "filters.png", "reference.png", "fig3.png", "dataset_size.png"):
+        assert (res / "figures" / f).stat().st_size > 5_000
+
+
+def test_report_is_built(smoke_run, tmp_path):
+    wd, args = smoke_run
+    r = snakemake(wd, "--report", "report.html", *args)
+    assert r.returncode == 0, r.stderr[-3000:]
+    html = (wd / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000
+    for word in ("Claims", "Figures", "fig2.png", "claims.csv", "config_used.yaml"):
+        assert word in html, word
