@@ -14,6 +14,19 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+# Cheap bookkeeping runs where Snakemake runs (on a cluster: the submit host), not as jobs.
+localrules:
+    all,
+    figures,
+    make_random_split,
+    make_whole_split,
+    make_natman_split,
+    write_config,
+
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/splits.smk"
 include: "workflow/rules/train.smk"
