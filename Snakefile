@@ -16,6 +16,14 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+include: "workflow/rules/data.smk"
+include: "workflow/rules/splits.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/plots.smk"
+include: "workflow/rules/inspect.smk"
+
+
 # Cheap bookkeeping runs where Snakemake runs (on a cluster: the submit host), not as jobs.
 localrules:
     all,
@@ -24,15 +32,6 @@ localrules:
     make_whole_split,
     make_natman_split,
     write_config,
-
-
-
-include: "workflow/rules/data.smk"
-include: "workflow/rules/splits.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/plots.smk"
-include: "workflow/rules/inspect.smk"
 
 
 rule all:
