@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
 
-.PHONY: env run test smoke figures dryrun clean
+.PHONY: env run test test-slurm smoke figures dryrun clean
 
 $(BIN)/snakemake: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,7 +25,10 @@ figures: env
 	$(BIN)/snakemake --cores 1 figures $(SNAKEMAKE_ARGS)
 
 test: env
-	$(BIN)/python -m pytest -v tests
+	$(BIN)/python -m pytest -v -m "not slurm" tests
+
+test-slurm: env
+	$(BIN)/python -m pytest -v -s -m slurm tests
 
 clean:
 	rm -rf results .snakemake

@@ -112,8 +112,8 @@ def test_bad_dataset(tmp_path, kind, target, message):
 def test_empty_half_is_rejected(prepared, tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"A": [], "B": sorted(WNIDS)}))
     with pytest.raises(data.DatasetError, match="half 'A' is empty"):
-        data.write_half(prepared / "prepared", tmp_path / "s.json", "A", tmp_path / "A.npz")
-    assert not (tmp_path / "A.npz").exists()
+        data.write_half(prepared / "prepared", tmp_path / "s.json", "A", tmp_path / "empty" / "A.npz")
+    assert not (tmp_path / "empty" / "A.npz").exists()
 
 
 def test_split_without_the_half(prepared, tmp_path):

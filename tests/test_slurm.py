@@ -17,7 +17,7 @@ import torch
 
 from workflow_helpers import REPO, job_counts, snakemake, tiny_imagenet_path, workdir
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 
 if os.geteuid() != 0 or not shutil.which("apt-get"):
     pytest.skip("the Slurm test starts slurmctld/slurmd and needs root on a Debian-like machine",

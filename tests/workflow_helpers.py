@@ -14,7 +14,7 @@ SHARED = REPO.parent / "shared"
 
 def workdir(tmp: Path) -> Path:
     wd = tmp / "wf"
-    wd.mkdir()
+    wd.mkdir(parents=True)
     shutil.copy(REPO / "Snakefile", wd / "Snakefile")
     for d in ("workflow", "config", "profiles"):
         if (REPO / d).exists():
