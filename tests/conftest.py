@@ -50,6 +50,14 @@ def make_fake_tiny(path: Path, wnids=WNIDS, n_train=8, n_val=3, size=64, seed=0,
     return path
 
 
+def rewrite_zip(src: Path, dst: Path, edit) -> Path:
+    """Copy a zip, passing each member's bytes through ``edit(name, payload) -> payload``."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            zout.writestr(item, edit(item.filename, zin.read(item.filename)))
+    return dst
+
+
 @pytest.fixture
 def fake_tiny(tmp_path) -> Path:
     return make_fake_tiny(tmp_path / "tiny-imagenet-200.zip")

@@ -3,13 +3,12 @@ output marked complete, and no earlier result damaged."""
 import hashlib
 import io
 import json
-import zipfile
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import SMALL_ARCH, SMALL_TRAIN, WNIDS, make_fake_tiny
+from conftest import SMALL_ARCH, SMALL_TRAIN, WNIDS, make_fake_tiny, rewrite_zip
 from workflow_helpers import snakemake, workdir
 from transferlab import data, splits
 from transferlab import io as tio
@@ -71,11 +70,8 @@ def _broken(tmp_path, kind):
     elif kind == "empty_class":
         make_fake_tiny(z, skip={f"train/{WNIDS[1]}/images/{WNIDS[1]}_{i}.JPEG" for i in range(8)})
     elif kind == "bad_image":
-        good = make_fake_tiny(tmp_path / "good.zip")
-        with zipfile.ZipFile(good) as zin, zipfile.ZipFile(z, "w") as zout:
-            for item in zin.infolist():
-                payload = zin.read(item.filename)
-                zout.writestr(item, b"garbage" if item.filename.endswith(f"{WNIDS[3]}_2.JPEG") else payload)
+        rewrite_zip(make_fake_tiny(tmp_path / "good.zip"), z,
+                    lambda name, b: b"garbage" if name.endswith(f"{WNIDS[3]}_2.JPEG") else b)
     elif kind == "not_a_wnid":
         make_fake_tiny(z, wnids=WNIDS[:3] + ["cat_dog"])
     elif kind == "unknown_to_wordnet":
@@ -157,13 +153,8 @@ def test_unknown_training_setting(prepared):
 
 
 def test_val_annotation_with_unknown_class(tmp_path):
-    z = make_fake_tiny(tmp_path / "t.zip")
-    out = tmp_path / "u.zip"
-    with zipfile.ZipFile(z) as zin, zipfile.ZipFile(out, "w") as zout:
-        for item in zin.infolist():
-            payload = zin.read(item.filename)
-            if item.filename.endswith("val_annotations.txt"):
-                payload = payload.replace(WNIDS[0].encode(), b"n09999999", 1)
-            zout.writestr(item, payload)
+    out = rewrite_zip(make_fake_tiny(tmp_path / "t.zip"), tmp_path / "u.zip",
+                      lambda name, b: b.replace(WNIDS[0].encode(), b"n09999999", 1)
+                      if name.endswith("val_annotations.txt") else b)
     with pytest.raises(data.DatasetError, match="n09999999"):
         data.TinyImageNet(out)

@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import WNIDS, make_fake_tiny
+from conftest import WNIDS, make_fake_tiny, rewrite_zip
 from transferlab import data
 
 DEVNULL = open(os.devnull, "w")
@@ -86,14 +86,8 @@ def test_per_class_cap_for_dataset_size(prepared, tmp_path):
 
 
 def test_unreadable_image_is_named(tmp_path):
-    z = make_fake_tiny(tmp_path / "t.zip")
-    broken = tmp_path / "broken.zip"
-    with zipfile.ZipFile(z) as zin, zipfile.ZipFile(broken, "w") as zout:
-        for item in zin.infolist():
-            payload = zin.read(item.filename)
-            if item.filename.endswith(f"{WNIDS[1]}_4.JPEG"):
-                payload = b"not a jpeg"
-            zout.writestr(item, payload)
+    broken = rewrite_zip(make_fake_tiny(tmp_path / "t.zip"), tmp_path / "broken.zip",
+                         lambda name, b: b"not a jpeg" if name.endswith(f"{WNIDS[1]}_4.JPEG") else b)
     with pytest.raises(data.DatasetError, match=f"{WNIDS[1]}_4.JPEG"):
         data.prepare_arrays("tiny-imagenet", broken, sorted(WNIDS), tmp_path / "p", 20, log=DEVNULL)
     assert not (tmp_path / "p" / "meta.json").exists()  # nothing marked complete
