@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -172,7 +173,7 @@ def dryrun_seconds(args) -> tuple[float, int]:
         el = time.perf_counter() - t
         if r.returncode != 0:
             raise RuntimeError(r.stderr[-2000:])
-        total = [int(x) for x in __import__("re").findall(r"^total\s+(\d+)", r.stdout + r.stderr, __import__("re").M)]
+        total = [int(x) for x in re.findall(r"^total\s+(\d+)", r.stdout + r.stderr, re.M)]
         return el, (total[0] if total else -1)
 
 

@@ -108,17 +108,6 @@ def collect(records: list, out, predictions=None):
     return df
 
 
-def history_frame(meta_files: list):
-    import pandas as pd
-
-    rows = []
-    for p in meta_files:
-        m = json.loads(Path(p).read_text())
-        for h in m["history"]:
-            rows.append({"network": m["net"], "treatment": m["treatment"], "n": m["n"], **h})
-    return pd.DataFrame(rows)
-
-
 def write_curves(meta_files: list, out):
     """Per-epoch metrics of every network (curves.parquet)."""
     import pandas as pd

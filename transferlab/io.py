@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -97,13 +96,3 @@ def load_torch(path, verify: bool = True):
 
 class CorruptCheckpoint(RuntimeError):
     pass
-
-
-def log_to(path):
-    """Redirect stderr/stdout of a script to a log file (line buffered)."""
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        f = open(path, "a", buffering=1)
-        sys.stderr = f
-        sys.stdout = f
-    return sys.stderr
