@@ -1,4 +1,5 @@
 """Kill, stop and corrupt training jobs; they must resume to the same weights."""
+import json
 import os
 import signal
 import subprocess
@@ -48,6 +49,24 @@ def test_stop_and_resume_in_process_is_bitwise_identical(prepared):
     assert meta["resumed_at_steps"] == [7]
     assert _same(_weights(prepared, "ref"), _weights(prepared, "cut"))
     assert not (prepared / "cut" / "state" / "ckpt.pt").exists()  # state cleaned up after success
+
+
+def test_resume_at_an_epoch_boundary_before_its_end_of_epoch_work(prepared):
+    """A checkpoint written after an epoch's last batch but before the epoch's bookkeeping
+    (what a kill or a time limit between the two leaves) resumes with no batch left in that epoch."""
+    cfg = dict(SMALL_TRAIN, epochs=3)
+    train_network(**_kwargs(prepared, "ref", cfg), log=open(os.devnull, "w"))
+    kw = _kwargs(prepared, "edge", cfg)
+    r = train_network(**kw, stop_after_steps=6, log=open(os.devnull, "w"))  # 6 steps = one whole epoch
+    assert r["stopped"]
+    assert tio.load_torch(prepared / "edge" / "state" / "ckpt.pt")["progress"]["batch"] == 6
+    meta = train_network(**kw, log=open(os.devnull, "w"))
+    assert meta["resumed_at_steps"] == [6]
+    assert [h["epoch"] for h in meta["history"]] == [1, 2, 3]
+    ref = json.loads((prepared / "ref" / "train.json").read_text())
+    assert [h["lr"] for h in meta["history"]] == pytest.approx([h["lr"] for h in ref["history"]])
+    assert [h["lr"] for h in meta["history"]] == pytest.approx([0.01, 0.001, 0.0001])
+    assert _same(_weights(prepared, "ref"), _weights(prepared, "edge"))
 
 
 def test_sigkill_mid_training_then_rerun_matches_uninterrupted(prepared):

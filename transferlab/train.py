@@ -405,6 +405,9 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         correct = torch.zeros((), dtype=torch.long, device=device)
         seen = 0
 
+    def lr_at(step):
+        return cfg["lr"] * cfg["lr_gamma"] ** (step // step_size)
+
     with _Stop() as stop:
         while st["global_step"] < total_steps:
             epoch = st["epoch"]
@@ -426,7 +429,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                 step_seed = seed_of(seed, epoch, b)
                 xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
                 torch.manual_seed(step_seed)  # dropout masks
-                lr = cfg["lr"] * cfg["lr_gamma"] ** (st["global_step"] // step_size)
+                lr = lr_at(st["global_step"])
                 for g in opt.param_groups:
                     g["lr"] = lr * g["lr_mult"]
                 with amp_context(cfg["amp"], device):
@@ -457,7 +460,8 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                         why = stop.reason or ("time budget" if over else "stop_after_steps")
                         print(f"stopping {net} at step {st['global_step']} ({why}); rerun to resume", file=log, flush=True)
                         return {"stopped": why, "global_step": st["global_step"]}
-            # end of epoch
+            # end of epoch (a resume can land exactly here, with no batch left to run in this epoch)
+            lr = lr_at(max(st["global_step"] - 1, 0))
             flush_acc()
             dt = time.time() - t_ep
             st["train_seconds"] += dt
