@@ -24,13 +24,24 @@ include: "workflow/rules/plots.smk"
 include: "workflow/rules/inspect.smk"
 
 
-# Cheap bookkeeping runs where Snakemake runs (on a cluster: the submit host), not as jobs.
+# Cheap bookkeeping, tables and plots (seconds each) run where Snakemake runs (on a cluster: the
+# submit host), not as cluster jobs; decoding data, training, evaluation and the bootstrap do not.
 localrules:
     all,
     figures,
+    list_classes,
     make_random_split,
     make_whole_split,
     make_natman_split,
+    prepare_half,
+    collect_metrics,
+    collect_curves,
+    make_table1,
+    plot_fig2,
+    plot_fig3,
+    plot_dataset_size,
+    plot_curves,
+    plot_reference,
     write_config,
 
 

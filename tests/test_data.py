@@ -136,3 +136,31 @@ def test_prepare_writes_mean_image(prepared):
     m = np.load(prepared / "prepared" / "mean_image.npy")
     x = np.load(prepared / "prepared" / "train_images.npy")
     assert m.shape == (20, 20, 3) and np.allclose(m, x.mean(axis=0), atol=1e-3)
+
+
+def _crop_reference(images, rows, crop, seed, mirror):
+    """Pixel-by-pixel definition: draws (row offsets, column offsets, flip uniforms) in that order."""
+    rng = np.random.default_rng(seed)
+    b, s = len(rows), images.shape[1]
+    oy, ox = rng.integers(0, s - crop + 1, size=b), rng.integers(0, s - crop + 1, size=b)
+    flip = rng.random(b) < 0.5 if mirror else np.zeros(b, bool)
+    out = np.zeros((b, crop, crop, 3), images.dtype)
+    for i in range(b):
+        for r in range(crop):
+            for c in range(crop):
+                cc = ox[i] + (crop - 1 - c if flip[i] else c)
+                out[i, r, c] = images[rows[i], oy[i] + r, cc]
+    return out, flip
+
+
+@pytest.mark.parametrize("mirror", [True, False])
+def test_random_crops_and_flips_match_their_pixel_definition(mirror):
+    from transferlab.train import crop_batch
+
+    imgs = np.random.default_rng(1).integers(0, 255, (12, 9, 9, 3), dtype=np.uint8)
+    rows = np.array([11, 0, 5, 5, 3, 7, 2, 9])
+    expect, flip = _crop_reference(imgs, rows, 6, 42, mirror)
+    got = crop_batch(imgs, rows, 6, np.random.default_rng(42), mirror)
+    assert got.dtype == np.uint8 and got.shape == (8, 6, 6, 3)
+    assert np.array_equal(got, expect)
+    assert flip.any() == mirror  # with 8 draws, some flip (seed 42) when mirroring is on

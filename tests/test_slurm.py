@@ -35,8 +35,14 @@ SLURM_ARGS = [
 
 @pytest.fixture(scope="module")
 def cluster():
-    # opt-in (make test-slurm): fail loudly rather than skip when the machine cannot host Slurm
-    assert os.geteuid() == 0 and shutil.which("apt-get"), "the Slurm test needs root on a Debian-like machine"
+    # CI (.ci/run sets TRANSFERLAB_REQUIRE_SLURM=1) must run this test: there a machine that cannot
+    # host Slurm is a failure.  Elsewhere (a laptop without root) it is skipped, with the reason.
+    can_host = os.geteuid() == 0 and bool(shutil.which("apt-get") or shutil.which("slurmctld"))
+    if not can_host:
+        why = "the Slurm test starts a one-node cluster: it needs root on a Debian-like machine (apt-get)"
+        if os.environ.get("TRANSFERLAB_REQUIRE_SLURM") == "1":
+            pytest.fail(why + "; TRANSFERLAB_REQUIRE_SLURM=1 demands it")
+        pytest.skip(why)
     started = subprocess.run(["bash", str(REPO / "tests/slurm/start_cluster.sh")], capture_output=True, text=True)
     assert started.returncode == 0, started.stdout + started.stderr
     assert re.search(r"\bidle\b", started.stdout), started.stdout
@@ -64,9 +70,12 @@ def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
     (REPO / "results/slurm_smoke_seconds.txt").write_text(f"{elapsed:.1f}\n")
 
 
-def _running_jobid(timeout=300):
+def _running_jobid(proc, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"snakemake exited ({proc.returncode}) before a Slurm job ran:\n"
+                                 + proc.stdout.read()[-3000:])
         q = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %j"], capture_output=True, text=True).stdout
         ids = [line.split()[0] for line in q.splitlines() if line.strip()]
         if ids:
@@ -82,21 +91,22 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     # the uninterrupted reference, run locally with the same settings and thread count
     ref = workdir(tmp_path / "ref")
     (ref / "long.yaml").write_text(long)
-    r = snakemake(ref, "--cores", "1", target, "--configfile", "config/smoke.yaml", "long.yaml",
+    r = snakemake(ref, target, "--cores", "1", "--configfile", "config/smoke.yaml", "long.yaml",
                   "--config", f"tiny_imagenet_path={data}")
     assert r.returncode == 0, r.stderr[-3000:]
 
     wd = workdir(tmp_path / "slurm")
     (wd / "long.yaml").write_text(long)
     # inputs first, so the only job running under Slurm below is the training job
-    prep = snakemake(wd, "--cores", "1", "results/tiny-imagenet/halves/random-0/A.npz", *_config(data))
+    prep = snakemake(wd, "results/tiny-imagenet/halves/random-0/A.npz", "--cores", "1", *_config(data))
     assert prep.returncode == 0, prep.stderr[-3000:]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", *SLURM_ARGS, target, "--configfile", "config/smoke.yaml", "long.yaml",
+        # the target goes first: options such as --set-threads take every word after them
+        [sys.executable, "-m", "snakemake", target, *SLURM_ARGS, "--configfile", "config/smoke.yaml", "long.yaml",
          "--config", f"tiny_imagenet_path={data}"],
         cwd=wd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"))
-    jobid = _running_jobid()
+    jobid = _running_jobid(proc)
     ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
     deadline = time.time() + 300
     while not ckpt.exists() and time.time() < deadline:

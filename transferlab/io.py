@@ -9,7 +9,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import torch
+# torch is imported where it is used: the Snakefile imports this module to hash configs, and every
+# cluster job parses the Snakefile (twice under the Slurm plugin), so a module-level torch import
+# would cost every job ~1.3 s.
 
 
 @contextlib.contextmanager
@@ -72,6 +74,8 @@ def sha256_file(path) -> str:
 
 def save_torch(obj, path) -> None:
     """torch.save atomically, with a sidecar ``.sha256`` written after the file."""
+    import torch
+
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
@@ -81,6 +85,8 @@ def save_torch(obj, path) -> None:
 
 def load_torch(path, verify: bool = True):
     """Load a checkpoint written by :func:`save_torch`; raise ``CorruptCheckpoint`` if damaged."""
+    import torch
+
     path = Path(path)
     if verify:
         side = path.with_name(path.name + ".sha256")

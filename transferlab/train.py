@@ -108,26 +108,28 @@ def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.G
 
     With ``mean_image`` (S x S x 3, Caffe-style mean-image subtraction) the same
     crop and mirror are applied to the mean and the float32 difference is returned.
+
+    The random draws are, in this order: ``b`` row offsets, ``b`` column offsets,
+    then (with ``mirror``) ``b`` uniforms (< 0.5 = flip).  Each crop is copied as
+    one slice of the (memory-mapped) array, so only the cropped pixels are read.
     """
-    x = images[rows]
-    b, s = x.shape[0], x.shape[1]
-    ar = np.arange(crop)
+    rows = np.asarray(rows)
+    b, s = len(rows), images.shape[1]
     if rng is None:
         o = (s - crop) // 2
-        out = np.ascontiguousarray(x[:, o:o + crop, o:o + crop])
+        oy = ox = np.full(b, o)
+        flip = np.zeros(b, dtype=bool)
+    else:
+        oy = rng.integers(0, s - crop + 1, size=b)
+        ox = rng.integers(0, s - crop + 1, size=b)
+        flip = rng.random(b) < 0.5 if mirror else np.zeros(b, dtype=bool)
+    out = np.empty((b, crop, crop, images.shape[3]), dtype=np.float32 if mean_image is not None else images.dtype)
+    for i in range(b):
+        y0, x0 = int(oy[i]), int(ox[i])
+        patch = images[rows[i], y0:y0 + crop, x0:x0 + crop]
         if mean_image is not None:
-            return out.astype(np.float32) - mean_image[None, o:o + crop, o:o + crop]
-        return out
-    oy = rng.integers(0, s - crop + 1, size=b)
-    ox = rng.integers(0, s - crop + 1, size=b)
-    cols = ox[:, None] + ar[None, :]
-    if mirror:
-        flip = rng.random(b) < 0.5
-        cols = np.where(flip[:, None], ox[:, None] + crop - 1 - ar[None, :], cols)
-    r = (oy[:, None] + ar[None, :])[:, :, None]
-    out = x[np.arange(b)[:, None, None], r, cols[:, None, :]]
-    if mean_image is not None:
-        return out.astype(np.float32) - mean_image[r, cols[:, None, :]]
+            patch = patch - mean_image[y0:y0 + crop, x0:x0 + crop]  # float32
+        out[i] = patch[:, ::-1] if flip[i] else patch
     return out
 
 
@@ -418,7 +420,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                     for m in b.modules():
                         if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
                             m.eval()
-            t_ep = time.time()
+            t_ep = t_ep0 = time.time()  # t_ep: since the last checkpoint (train_seconds); t_ep0: this epoch
             imgs_ep = 0
             n_batches = min(spe, st["batch"] + total_steps - st["global_step"])
             stream = batch_stream(EpochBatches(tr_images, tr_idx, tr_y, order, bs, st["batch"], n_batches, crop, seed,
@@ -463,8 +465,9 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
             # end of epoch (a resume can land exactly here, with no batch left to run in this epoch)
             lr = lr_at(max(st["global_step"] - 1, 0))
             flush_acc()
-            dt = time.time() - t_ep
-            st["train_seconds"] += dt
+            now = time.time()
+            st["train_seconds"] += now - t_ep
+            dt = now - t_ep0
             row = {"epoch": epoch + 1, "train_loss": st["acc"][0] / max(st["acc"][2], 1),
                    "train_top1": st["acc"][1] / max(st["acc"][2], 1), "lr": lr,
                    "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}

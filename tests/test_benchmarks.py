@@ -1,0 +1,23 @@
+"""The benchmark suite runs and reports every measurement (speed targets live in BENCHMARKS.md, not here)."""
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_benchmark_suite_quick_run_reports_every_measurement(tmp_path):
+    r = subprocess.run([sys.executable, str(REPO / "benchmarks/run.py"), "--quick", "--skip-workflow",
+                        "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((tmp_path / "results.json").read_text())
+    for key in ("gemm_flops", "default_bare", "default_project", "data_path", "paper_bare", "paper_project",
+                "default_flops_per_image_train", "paper_flops_per_image_train"):
+        assert res[key] > 0, key
+    assert set(res["frozen_epoch_ratio"]) == {"1", "2", "4", "7"}
+    assert all(v > 0 for v in res["frozen_epoch_ratio"].values())
+    # CaffeNet at 227 px: about 0.72 GMAC forward (Krizhevsky et al.'s net, grouped); train = 3x forward
+    assert 3.5e9 < res["paper_flops_per_image_train"] < 5e9
+    md = (tmp_path / "results.md").read_text()
+    for label in ("bare loop", "GEMM ceiling", "data path", "frozen transfer n=7", "frozen transfer n=2"):
+        assert label in md, label
