@@ -74,3 +74,24 @@ def test_frozen_forward_builds_no_graph_below_n():
     m(x, frozen=3).sum().backward()
     assert all(p.grad is None for b in m.blocks[:3] for p in b.parameters())
     assert all(p.grad is not None for b in m.blocks[3:] for p in b.parameters())
+
+
+def test_dropout_keeps_scales_and_is_seeded():
+    from transferlab.model import ArchError, Dropout
+
+    d = Dropout(0.5).train()
+    x = torch.ones(200, 500)
+    torch.random.default_generator.manual_seed(3)
+    a = d(x)
+    torch.random.default_generator.manual_seed(3)
+    assert torch.equal(a, d(x))  # the per-step seed fixes the mask
+    kept = a != 0
+    assert 0.48 < kept.float().mean().item() < 0.52
+    assert torch.all(a[kept] == 2.0)  # inverted dropout: survivors scaled by 1 / (1 - p)
+    g = torch.ones(200, 500, requires_grad=True)
+    torch.random.default_generator.manual_seed(3)
+    d(g).sum().backward()
+    assert torch.equal(g.grad, a)  # gradient flows through kept units only, with the same scale
+    assert torch.equal(d.eval()(x), x)
+    with pytest.raises(ArchError):
+        Dropout(1.0)

@@ -319,6 +319,17 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         torch.backends.cudnn.allow_tf32 = True
     torch.set_num_threads(max(1, int(threads)))
     torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
+    # the NaN-filling of every fresh allocation that comes with deterministic mode costs ~7% of a CPU
+    # step and changes no result (no kernel here reads memory it did not write)
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    if device.startswith("cuda"):
+        def seed_dropout(s):
+            torch.random.default_generator.manual_seed(s)
+            torch.cuda.manual_seed(s)
+    else:
+        # the CPU generator alone: torch.manual_seed also queues a lazy CUDA seeding with a stack
+        # trace on every call when CUDA is not initialised (~0.4 ms a step)
+        seed_dropout = torch.random.default_generator.manual_seed
     state_dir = Path(state_dir)
 
     data = load_half(prepared_dir, half_file)
@@ -430,7 +441,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                 b = st["batch"]
                 step_seed = seed_of(seed, epoch, b)
                 xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-                torch.manual_seed(step_seed)  # dropout masks
+                seed_dropout(step_seed)
                 lr = lr_at(st["global_step"])
                 for g in opt.param_groups:
                     g["lr"] = lr * g["lr_mult"]
