@@ -83,7 +83,7 @@ def gemm_ceiling(threads, n=2048, reps=10) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - t)
 
 
-def bare_loop(arch, batch, threads, steps) -> float:
+def bare_loop(arch, batch, threads, steps, rounds=3) -> float:
     """Plain PyTorch: same model, batch, threads; in-memory tensors; no data path."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -91,14 +91,17 @@ def bare_loop(arch, batch, threads, steps) -> float:
     opt = torch.optim.SGD(m.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
     x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
     y = torch.randint(0, arch["num_classes"], (batch,))
-    for i in range(steps + 3):
-        if i == 3:
-            t = time.perf_counter()
-        loss = F.cross_entropy(m(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return batch * steps / (time.perf_counter() - t)
+    best = 0.0
+    for rnd in range(rounds):  # best of `rounds` (the project's figure is the best of its epochs too)
+        for i in range(steps + (3 if rnd == 0 else 0)):
+            if i == (3 if rnd == 0 else 0):
+                t = time.perf_counter()
+            loss = F.cross_entropy(m(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        best = max(best, batch * steps / (time.perf_counter() - t))
+    return best
 
 
 def forward_share(arch, batch, threads, steps) -> float:
@@ -125,7 +128,7 @@ def forward_share(arch, batch, threads, steps) -> float:
             m(x)
 
     times = {}
-    for name, f in (("step", step), ("fwd", fwd), ("step2", step), ("fwd2", fwd)):
+    for name, f in (("step", step), ("fwd", fwd), ("step2", step), ("fwd2", fwd)):  # interleaved
         for _ in range(3):
             f()
         t = time.perf_counter()
@@ -152,11 +155,13 @@ def fake_prepared(root: Path, n_classes, per_class, size, n_val=10):
     return root
 
 
-def project_step(cfg, n_classes, per_class, threads, workdir: Path, net="baseA", base=None, epochs=2) -> dict:
-    """The project's trainer (train_network) on in-memory-mapped fake data; steady state = its last epoch.
+def project_step(cfg, n_classes, per_class, threads, workdir: Path, net="baseA", base=None, epochs=3) -> dict:
+    """The project's trainer (train_network) on memory-mapped fake data; steady state = its best epoch
+    after the first.
 
-    The trainer's own per-epoch images/s excludes start-up, evaluation and the epoch-end checkpoint,
-    so the last epoch is the steady-state rate (the first pays for oneDNN's primitive creation).
+    The trainer's own per-epoch images/s excludes start-up, evaluation and the epoch-end checkpoint;
+    the first epoch pays for oneDNN's primitive creation.  Best-of, like the bare loop, because other
+    processes on a shared machine only ever slow a measurement down.
     """
     size = cfg["data"]["image_size"]
     prep = workdir / f"prep{size}-{n_classes}x{per_class}"
@@ -171,9 +176,9 @@ def project_step(cfg, n_classes, per_class, threads, workdir: Path, net="baseA",
                          | {"num_classes": n_classes}, train_cfg=tcfg, seed=1, base_weights=base, threads=threads,
                          log=open(os.devnull, "w"))
     wall = time.perf_counter() - t
-    last = meta["history"][-1]
+    rate = max(h["images_per_s"] for h in meta["history"][1:])
     imgs_epoch = (meta["n_train"] // cfg["train"]["batch_size"]) * cfg["train"]["batch_size"]
-    return {"images_per_s": last["images_per_s"], "epoch_seconds": imgs_epoch / last["images_per_s"],
+    return {"images_per_s": rate, "epoch_seconds": imgs_epoch / rate,
             "wall_s": wall, "weights": str(out / "weights.pt")}
 
 
@@ -262,9 +267,9 @@ def main():
         res["paper_flops_per_image_train"] = 3 * model_flops(parch)
         pb = 8 if a.quick else 32
         parch4 = dict(parch, num_classes=4)  # the same classifier as the project run below (fc8: <1% of FLOPs)
-        res["paper_bare"] = bare_loop(parch4, pb, a.threads, 2 if a.quick else 4)
+        res["paper_bare"] = bare_loop(parch4, pb, a.threads, 2 if a.quick else 4, rounds=1 if a.quick else 2)
         pc = dict(pcfg)
-        pc["train"] = dict(pcfg["train"], batch_size=pb)
+        pc["train"] = dict(pcfg["train"], batch_size=pb, compile=False)  # the bare loop is eager too
         pc["data"] = dict(pcfg["data"])
         pp = project_step(pc, 4, pb, a.threads, d)  # 4 classes x pb images: 4 steps per epoch
         res["paper_project"] = pp["images_per_s"]
