@@ -138,6 +138,41 @@ def forward_share(arch, batch, threads, steps) -> float:
     return (times["fwd"] + times["fwd2"]) / (times["step"] + times["step2"])
 
 
+def bare_frozen_ratios(arch, batch, threads, steps, layers=(2, 7), rounds=4) -> dict:
+    """Step time of a bare PyTorch loop whose first n layers are frozen (no_grad, out of the
+    optimizer) over the same loop with nothing frozen: the best any implementation of frozen
+    transfer can do for this net, batch and thread count, without a data path.  Interleaved rounds.
+    """
+    torch.set_num_threads(threads)
+    x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
+    y = torch.randint(0, arch["num_classes"], (batch,))
+
+    def make(n):
+        torch.manual_seed(0)
+        m = CaffeNet(arch).to(memory_format=torch.channels_last).train()
+        opt = torch.optim.SGD([p for b in m.blocks[n:] for p in b.parameters()], lr=0.001, momentum=0.9,
+                              weight_decay=5e-4)
+
+        def step():
+            loss = F.cross_entropy(m(x, frozen=n), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return step
+
+    fns = {n: make(n) for n in (0, *layers)}
+    total = dict.fromkeys(fns, 0.0)
+    for _ in range(rounds):
+        for n, f in fns.items():
+            for _ in range(3):
+                f()
+            t = time.perf_counter()
+            for _ in range(steps):
+                f()
+            total[n] += time.perf_counter() - t
+    return {n: total[n] / total[0] for n in layers}
+
+
 def fake_prepared(root: Path, n_classes, per_class, size, n_val=10):
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -259,6 +294,8 @@ def main():
         res["data_path"] = data_path(cfg, n_classes, per_class, d, 20 if a.quick else 200)
         base_epoch = p["epoch_seconds"]
         res["forward_share"] = forward_share(arch, cfg["train"]["batch_size"], a.threads, steps)
+        res["bare_frozen_ratio"] = bare_frozen_ratios(arch, cfg["train"]["batch_size"], a.threads,
+                                                      steps // 2 if a.quick else 30)
         res["frozen_epoch_ratio"] = {}
         for n in (1, 2, 4, 7):
             q = project_step(cfg, n_classes, per_class, a.threads, d, net=f"A{n}B-frozen", base=p["weights"])
@@ -302,6 +339,9 @@ def markdown(r) -> str:
     if "forward_share" in r:
         lines.append(f"| floor for frozen n=7: forward pass alone / full training step (bare loop) | "
                      f"{r['forward_share']:.2f}x | (what any frozen job must still compute) |")
+    for n, v in r.get("bare_frozen_ratio", {}).items():
+        lines.append(f"| floor for frozen n={n}: bare loop with layers 1-{n} frozen / bare loop | {v:.2f}x | "
+                     f"(no implementation does better) |")
     for n, v in r["frozen_epoch_ratio"].items():
         target = {"7": "<= 0.3x", "2": "<= 0.5x"}.get(str(n), "")
         lines.append(f"| frozen transfer n={n}: epoch time / base epoch time | {v:.2f}x | {target} |")

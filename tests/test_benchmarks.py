@@ -15,6 +15,7 @@ def test_benchmark_suite_quick_run_reports_every_measurement(tmp_path):
                 "default_flops_per_image_train", "paper_flops_per_image_train"):
         assert res[key] > 0, key
     assert set(res["frozen_epoch_ratio"]) == {"1", "2", "4", "7"}
+    assert set(res["bare_frozen_ratio"]) == {"2", "7"} and all(0 < v < 1.5 for v in res["bare_frozen_ratio"].values())
     assert all(v > 0 for v in res["frozen_epoch_ratio"].values())
     # CaffeNet at 227 px: about 0.72 GMAC forward (Krizhevsky et al.'s net, grouped); train = 3x forward
     assert 3.5e9 < res["paper_flops_per_image_train"] < 5e9
