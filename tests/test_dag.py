@@ -112,3 +112,15 @@ def test_paper_preset_dag(wd, tmp_path):
     assert counts["make_random_split"] == 4 and counts["make_natman_split"] == 1
     for rule in ("plot_fig2", "plot_fig3", "plot_dataset_size", "make_table1", "collect_metrics", "prepare_data"):
         assert counts[rule] == 1
+
+
+def test_profiles_dry_run(wd, fake_zip):
+    """Both shipped profiles load; under Slurm every evaluation is in group "net" (a derived net's with its
+    training job, a base net's alone), so a cluster sees 56 group jobs instead of 49 + 56 jobs."""
+    data = ["--configfile", "config/smoke.yaml", "--config", f"tiny_imagenet_path={fake_zip}"]
+    assert _dry(wd, "--profile", "profiles/local", *data) == SMOKE
+    r = snakemake(wd, "-n", "--profile", "profiles/slurm", "--slurm-no-account", *data)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert job_counts(out) == SMOKE
+    assert out.count("Group job net") == SMOKE["evaluate_net"]
