@@ -49,6 +49,9 @@ def test_stop_and_resume_in_process_is_bitwise_identical(prepared):
     assert meta["resumed_at_steps"] == [7]
     assert _same(_weights(prepared, "ref"), _weights(prepared, "cut"))
     assert not (prepared / "cut" / "state" / "ckpt.pt").exists()  # state cleaned up after success
+    attempts = (prepared / "cut" / "state" / "attempts.log").read_text().splitlines()
+    assert [line.split(" ", 3)[2] for line in attempts] == ["training", "stopping", "resumed", "finished"]
+    assert "at step 7 (stop_after_steps)" in attempts[1] and "step 7/" in attempts[2]
 
 
 def test_resume_at_an_epoch_boundary_before_its_end_of_epoch_work(prepared):

@@ -121,6 +121,10 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
     m = re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step (\d+)/(\d+)", log)
     assert m, log[-3000:]
+    # Snakemake deletes the rule's log when the requeued job reruns; the attempts log keeps both attempts
+    attempts = (wd / "results/tiny-imagenet/state/random-0/r0/baseA/attempts.log").read_text()
+    assert re.search(r"stopping baseA at step \d+ \(SIGTERM\)", attempts), attempts
+    assert attempts.index("stopping baseA") < attempts.index("resumed baseA") < attempts.index("finished baseA")
     print(f"requeued Slurm job {jobid}; resumed at step {m.group(1)}/{m.group(2)}; "
           f"finished {time.time() - t0:.0f} s after the requeue")
     a = torch.load(ref / target, weights_only=True)["state_dict"]

@@ -332,6 +332,14 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         seed_dropout = torch.random.default_generator.manual_seed
     state_dir = Path(state_dir)
 
+    def milestone(msg):
+        """To the job's log, and appended to state_dir/attempts.log: Snakemake deletes a rule's log when
+        it reruns the job (retry, requeue), the state folder survives, so the attempts stay readable."""
+        print(msg, file=log, flush=True)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with open(state_dir / "attempts.log", "a") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
+
     data = load_half(prepared_dir, half_file)
     tr_images, tr_idx, tr_y = data["train"]
     va_images, va_idx, va_y = data["val"]
@@ -385,12 +393,12 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         opt.load_state_dict(ck["optimizer"])
         st = ck["progress"]
         st["resumes"].append(st["global_step"])
-        print(f"resumed {net} from {path} at epoch {st['epoch'] + 1}, batch {st['batch']}, "
-              f"step {st['global_step']}/{total_steps}", file=log, flush=True)
+        milestone(f"resumed {net} from {path} at epoch {st['epoch'] + 1}, batch {st['batch']}, "
+                  f"step {st['global_step']}/{total_steps}")
     else:
-        print(f"training {net}: {n_train} images, {n_classes} classes, {n_epochs} epochs x {spe} steps, "
-              f"batch {bs}, frozen layers {spec.frozen_layers}, trainable params {n_trainable}, "
-              f"threads {torch.get_num_threads()}, device {device}", file=log, flush=True)
+        milestone(f"training {net}: {n_train} images, {n_classes} classes, {n_epochs} epochs x {spe} steps, "
+                  f"batch {bs}, frozen layers {spec.frozen_layers}, trainable params {n_trainable}, "
+                  f"threads {torch.get_num_threads()}, device {device}")
 
     def snapshot():
         return {"model": model.state_dict(), "optimizer": opt.state_dict(), "fingerprint": fingerprint,
@@ -471,7 +479,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                           f"loss {st['acc'][0] / max(st['acc'][2], 1):.4f} (checkpoint written)", file=log, flush=True)
                     if stop.reason or over or forced:
                         why = stop.reason or ("time budget" if over else "stop_after_steps")
-                        print(f"stopping {net} at step {st['global_step']} ({why}); rerun to resume", file=log, flush=True)
+                        milestone(f"stopping {net} at step {st['global_step']} ({why}); rerun to resume")
                         return {"stopped": why, "global_step": st["global_step"]}
             # end of epoch (a resume can land exactly here, with no batch left to run in this epoch)
             lr = lr_at(max(st["global_step"] - 1, 0))
@@ -509,7 +517,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     tio.atomic_write_json(out_meta, meta)
     for name in ("ckpt.pt", "ckpt.pt.sha256", "ckpt.prev.pt", "ckpt.prev.pt.sha256"):
         (state_dir / name).unlink(missing_ok=True)
-    print(f"finished {net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s", file=log, flush=True)
+    milestone(f"finished {net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s")
     claim.release()
     return meta
 
