@@ -25,7 +25,7 @@ figures: env
 	$(BIN)/snakemake --cores 1 figures $(SNAKEMAKE_ARGS)
 
 test: env
-	$(BIN)/python -m pytest -v -rs tests
+	$(BIN)/python -m pytest -v tests
 
 test-slurm: env
 	$(BIN)/python -m pytest -v -s -m slurm tests

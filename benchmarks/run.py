@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from transferlab import io as tio  # noqa: E402
+from transferlab.data import load_half  # noqa: E402
 from transferlab.model import CaffeNet  # noqa: E402
 from transferlab.train import Normalizer, crop_batch, seed_of, train_network  # noqa: E402
 
@@ -83,94 +84,67 @@ def gemm_ceiling(threads, n=2048, reps=10) -> float:
     return 2 * n ** 3 * reps / (time.perf_counter() - t)
 
 
-def bare_loop(arch, batch, threads, steps, rounds=3) -> float:
-    """Plain PyTorch: same model, batch, threads; in-memory tensors; no data path."""
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    m = CaffeNet(arch).to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(m.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
-    y = torch.randint(0, arch["num_classes"], (batch,))
-    best = 0.0
-    for rnd in range(rounds):  # best of `rounds` (the project's figure is the best of its epochs too)
-        for i in range(steps + (3 if rnd == 0 else 0)):
-            if i == (3 if rnd == 0 else 0):
-                t = time.perf_counter()
-            loss = F.cross_entropy(m(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        best = max(best, batch * steps / (time.perf_counter() - t))
-    return best
+def bare_step(arch, batch, threads, frozen=0):
+    """Plain PyTorch on the same model, batch and threads, with an in-memory tensor batch.
 
-
-def forward_share(arch, batch, threads, steps) -> float:
-    """Forward pass alone (no autograd, train mode: dropout on) / a full training step, bare PyTorch.
-
-    A frozen job at n = 7 must still run this forward for every batch, so this ratio is the floor
-    under its epoch time relative to a base job on this machine.
+    Returns (step, forward): one SGD step with layers 1..frozen under no_grad and out of the
+    optimizer, and a forward pass alone (no autograd, train mode, so dropout is on).
     """
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     m = CaffeNet(arch).to(memory_format=torch.channels_last).train()
-    opt = torch.optim.SGD(m.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
+    opt = torch.optim.SGD([p for b in m.blocks[frozen:] for p in b.parameters()], lr=0.001, momentum=0.9,
+                          weight_decay=5e-4)
     x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
     y = torch.randint(0, arch["num_classes"], (batch,))
 
     def step():
-        loss = F.cross_entropy(m(x), y)
+        loss = F.cross_entropy(m(x, frozen=frozen), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    def fwd():
+    def forward():
         with torch.no_grad():
             m(x)
 
-    times = {}
-    for name, f in (("step", step), ("fwd", fwd), ("step2", step), ("fwd2", fwd)):  # interleaved
-        for _ in range(3):
-            f()
-        t = time.perf_counter()
-        for _ in range(steps):
-            f()
-        times[name] = time.perf_counter() - t
-    return (times["fwd"] + times["fwd2"]) / (times["step"] + times["step2"])
+    return step, forward
 
 
-def bare_frozen_ratios(arch, batch, threads, steps, layers=(2, 7), rounds=4) -> dict:
-    """Step time of a bare PyTorch loop whose first n layers are frozen (no_grad, out of the
-    optimizer) over the same loop with nothing frozen: the best any implementation of frozen
-    transfer can do for this net, batch and thread count, without a data path.  Interleaved rounds.
-    """
-    torch.set_num_threads(threads)
-    x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
-    y = torch.randint(0, arch["num_classes"], (batch,))
-
-    def make(n):
-        torch.manual_seed(0)
-        m = CaffeNet(arch).to(memory_format=torch.channels_last).train()
-        opt = torch.optim.SGD([p for b in m.blocks[n:] for p in b.parameters()], lr=0.001, momentum=0.9,
-                              weight_decay=5e-4)
-
-        def step():
-            loss = F.cross_entropy(m(x, frozen=n), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return step
-
-    fns = {n: make(n) for n in (0, *layers)}
+def interleaved_seconds(fns: dict, steps, rounds) -> dict:
+    """Total seconds of `steps` calls of each function, rounds interleaved (3 warm-up calls each time)."""
     total = dict.fromkeys(fns, 0.0)
     for _ in range(rounds):
-        for n, f in fns.items():
+        for name, f in fns.items():
             for _ in range(3):
                 f()
             t = time.perf_counter()
             for _ in range(steps):
                 f()
-            total[n] += time.perf_counter() - t
-    return {n: total[n] / total[0] for n in layers}
+            total[name] += time.perf_counter() - t
+    return total
+
+
+def bare_loop(arch, batch, threads, steps, rounds=3) -> float:
+    """Images/s of the bare loop: best of `rounds` (the project's figure is the best of its epochs too)."""
+    step, _ = bare_step(arch, batch, threads)
+    return max(batch * steps / interleaved_seconds({"step": step}, steps, 1)["step"] for _ in range(rounds))
+
+
+def forward_share(arch, batch, threads, steps) -> float:
+    """Forward pass alone / a full training step, bare loop: a frozen job at n = 7 still runs this
+    forward for every batch, so it is the floor under its epoch time relative to a base job."""
+    step, forward = bare_step(arch, batch, threads)
+    t = interleaved_seconds({"step": step, "forward": forward}, steps, 2)
+    return t["forward"] / t["step"]
+
+
+def bare_frozen_ratios(arch, batch, threads, steps, layers=(2, 7), rounds=4) -> dict:
+    """Bare-loop step time with layers 1..n frozen over the unfrozen one: the best any implementation
+    of frozen transfer can do for this net, batch and thread count, without a data path."""
+    fns = {n: bare_step(arch, batch, threads, frozen=n)[0] for n in (0, *layers)}
+    t = interleaved_seconds(fns, steps, rounds)
+    return {n: t[n] / t[0] for n in layers}
 
 
 def fake_prepared(root: Path, n_classes, per_class, size, n_val=10):
@@ -222,7 +196,7 @@ def data_path(cfg, n_classes, per_class, workdir: Path, batches=200) -> float:
     prep = workdir / f"prep{size}-{n_classes}x{per_class}"
     if not (prep / "meta.json").exists():
         fake_prepared(prep, n_classes, per_class, size)
-    imgs = np.load(prep / "train_images.npy", mmap_mode="r")
+    imgs = load_half(prep, prep / "half.npz")["train"][0]  # the trainer's own view of the arrays
     n = len(imgs)
     bs, crop = cfg["train"]["batch_size"], cfg["train"]["crop_size"]
     norm = Normalizer([0.5] * 3, [0.25] * 3, "cpu")
