@@ -37,6 +37,7 @@ localrules:
     collect_metrics,
     collect_curves,
     make_table1,
+    make_convergence,
     plot_fig2,
     plot_fig3,
     plot_dataset_size,

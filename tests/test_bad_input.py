@@ -59,6 +59,27 @@ def test_bad_config_value(wd, yaml_text, names, tmp_path):
     assert _digest(wd / "results/earlier.txt") == before
 
 
+SHORT_ERROR_CASES = [
+    (["--config", "bogus_key=1"], "", ["bogus_key = 1", "unknown key"]),
+    (["--configfile", "short.yaml"], "train:\n  lrr: 0.1\n", ["train.lrr = 0.1", "did you mean 'lr'?"]),
+    (["--configfile", "short.yaml"], "train:\n  lr: fast\n", ['train.lr = "fast"', "expected a number"]),
+    (["--configfile", "short.yaml"], "replicates: -1\n", ["replicates = -1", "expected >= 1"]),
+]
+
+
+@pytest.mark.parametrize("args, yaml_text, wanted", SHORT_ERROR_CASES,
+                         ids=["bogus_key", "train.lrr", "train.lr", "replicates"])
+def test_config_error_is_short(wd, args, yaml_text, wanted):
+    """One line per problem (key, value, what was expected), no schema or config dump."""
+    (wd / "short.yaml").write_text(yaml_text)
+    r = snakemake(wd, "-n", *args)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    for w in wanted:
+        assert w in out, out
+    assert len(out.splitlines()) <= 20, out
+
+
 # ------------------------------------------------------------------ data, run through the workflow
 def _broken(tmp_path, kind):
     z = tmp_path / "tiny.zip"

@@ -1,67 +1,133 @@
-"""The scorecard's verdicts on hand-made results where the answer is known."""
+"""The scorecard on hand-made results where the answer is known: values, intervals, verdicts."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from transferlab.claims import CLAIMS, scorecard, to_markdown, unpack
+from transferlab.pairing import PairingError
 
 N_VAL = 2000
+BASES = {"A": 0.60, "B": 0.50}  # baseA and baseB 10 points apart: pairing errors show
 
 
-def table(paper_like: bool):
-    """Accuracies shaped like the paper's findings (or their opposite), with per-image vectors."""
-    rng = np.random.default_rng(0)
+def effects(paper_like: bool, n: int) -> dict:
+    """Accuracy of each treatment relative to its own base."""
+    if paper_like:
+        return {"selffer": -0.08 if n in (3, 4, 5) else 0.0, "transfer": 0.0 if n <= 2 else -0.03 * (n - 1),
+                "selffer_ft": 0.0, "transfer_ft": 0.05}
+    return {"selffer": 0.08 if n in (3, 4, 5) else 0.0, "transfer": -0.15 + 0.03 * n,
+            "selffer_ft": -0.10, "transfer_ft": -0.15}
+
+
+def table(paper_like=True, targets=("B", "A"), reps=(0, 1), unit_sd=0.0, n_val=N_VAL, seed=0):
+    """A results table (with per-image vectors) shaped like the paper's findings or their opposite.
+
+    ``unit_sd`` adds training noise: one random offset per network."""
+    rng = np.random.default_rng(seed)
     rows, correct = [], {}
 
-    def add(exp, split, net, treatment, n, acc, target="B"):
-        c = rng.random(N_VAL) < acc
-        rows.append({"experiment": exp, "split": split, "replicate": 0, "network": net, "treatment": treatment,
-                     "n": n, "target_task": target, "top1": c.mean(), "n_val": N_VAL})
-        correct[(split, 0, net)] = c
+    def add(exp, split, rep, net, treatment, n, acc, target):
+        acc = float(np.clip(acc + (rng.normal(0, unit_sd) if unit_sd else 0.0), 0.01, 0.99))
+        c = rng.random(n_val) < acc
+        rows.append({"experiment": exp, "split": split, "replicate": rep, "network": net, "treatment": treatment,
+                     "n": n, "target_task": target, "top1": c.mean(), "n_val": n_val})
+        correct[(split, rep, net)] = c
 
-    base = 0.50
-    add("random_split", "random-0", "baseB", "base", 0, base)
-    for n in range(1, 8):
-        if paper_like:
-            bnb = base - (0.08 if n in (3, 4, 5) else 0.0)
-            anb = base + 0.02 if n <= 2 else base - 0.03 * (n - 1)
-            anb_ft, bnb_ft = base + 0.05, base + 0.02
-        else:
-            bnb = base + (0.08 if n in (3, 4, 5) else 0.0)
-            anb = base - 0.15 + 0.02 * n
-            anb_ft, bnb_ft = base - 0.08, base - 0.15
-        add("random_split", "random-0", f"B{n}B-frozen", "selffer", n, bnb)
-        add("random_split", "random-0", f"B{n}B-ft", "selffer_ft", n, bnb_ft)
-        add("random_split", "random-0", f"A{n}B-frozen", "transfer", n, anb)
-        add("random_split", "random-0", f"A{n}B-ft", "transfer_ft", n, anb_ft)
-    for tgt, b in (("natural", 0.6), ("man-made", 0.45)):
-        add("natman", "natman", f"base{tgt}", "base", 0, b, tgt)
-        add("natman", "natman", f"x7{tgt}", "transfer", 7, b - (0.35 if paper_like else -0.05), tgt)
-    add("random_weights", "all", "baseA", "base", 0, 0.45, "all")
-    for n in range(1, 8):
-        add("random_weights", "all", f"R{n}A-frozen", "random", n, (0.05 if paper_like else 0.6), "all")
+    for rep in reps:
+        for tgt in targets:
+            src = "A" if tgt == "B" else "B"
+            add("random_split", "random-0", rep, f"base{tgt}", "base", 0, BASES[tgt], tgt)
+            for n in range(1, 8):
+                e = effects(paper_like, n)
+                add("random_split", "random-0", rep, f"{tgt}{n}{tgt}-frozen", "selffer", n, BASES[tgt] + e["selffer"], tgt)
+                add("random_split", "random-0", rep, f"{tgt}{n}{tgt}-ft", "selffer_ft", n, BASES[tgt] + e["selffer_ft"], tgt)
+                add("random_split", "random-0", rep, f"{src}{n}{tgt}-frozen", "transfer", n, BASES[tgt] + e["transfer"], tgt)
+                add("random_split", "random-0", rep, f"{src}{n}{tgt}-ft", "transfer_ft", n, BASES[tgt] + e["transfer_ft"], tgt)
+        for tgt, b, net in (("natural", 0.6, "A"), ("man-made", 0.45, "B")):
+            add("natman", "natman", rep, f"base{net}", "base", 0, b, tgt)
+            src = "B" if net == "A" else "A"
+            add("natman", "natman", rep, f"{src}7{net}-frozen", "transfer", 7, b - (0.35 if paper_like else -0.15), tgt)
+        add("random_weights", "all", rep, "baseA", "base", 0, 0.45, "all")
+        for n in range(1, 8):
+            add("random_weights", "all", rep, f"R{n}A-frozen", "random", n, 0.05 if paper_like else 0.6, "all")
     return pd.DataFrame(rows), correct
 
 
+
+
 def test_paper_like_results_hold():
-    df, correct = table(True)
-    t = scorecard(df, correct, n_boot=100).set_index("claim")
+    df, correct = table(True, n_val=20000)  # enough images for the ±2-point equivalence claims
+    t = scorecard(df, correct, n_boot=200).set_index("claim")
     assert (t.verdict == "holds").all(), t[["value", "ci_low", "ci_high", "verdict"]]
     assert (t.ci_low <= t.value).all() and (t.value <= t.ci_high).all()
+    assert (t.mde > 0).all()
 
 
 def test_opposite_results_do_not_hold():
-    df, correct = table(False)
-    t = scorecard(df, correct, n_boot=100).set_index("claim")
+    df, correct = table(False, n_val=20000)
+    t = scorecard(df, correct, n_boot=200).set_index("claim")
     assert (t.verdict == "does not hold").all(), t[["value", "ci_low", "ci_high", "verdict"]]
+
+
+def test_values_are_paired_with_the_own_base_one_direction():
+    # only target B: every statistic must be relative to baseB (50 %), not to the mean of the bases (55 %)
+    df, correct = table(True, targets=("B",), reps=(0,), n_val=200000)
+    t = scorecard(df, None, n_boot=0).set_index("claim")
+    assert t.loc["general_layers_1_2", "value"] == pytest.approx(0.0, abs=0.005)
+    assert t.loc["finetuning_removes_dip", "value"] == pytest.approx(0.0, abs=0.005)
+    assert t.loc["transfer_ft_boost", "value"] == pytest.approx(0.05, abs=0.005)  # AnB+ − BnB+
+    assert t.loc["transfer_ft_boost", "context_value"] == pytest.approx(0.05, abs=0.005)  # AnB+ − baseB
+    assert t.loc["dissimilar_transfers_worse", "value"] == pytest.approx(-0.18 + 0.35, abs=0.005)
+
+
+def test_values_are_paired_with_the_own_base_both_directions():
+    df, _ = table(True, targets=("B", "A"), reps=(0,), n_val=200000)
+    t = scorecard(df, None, n_boot=0).set_index("claim")
+    assert t.loc["general_layers_1_2", "value"] == pytest.approx(0.0, abs=0.005)
+    assert t.loc["transfer_falls_with_depth", "value"] == pytest.approx(-0.18, abs=0.005)
+    assert t.loc["transfer_beats_random", "value"] == pytest.approx(-0.18 - (0.05 - 0.45), abs=0.005)  # min at n = 7
+
+
+def test_fine_tuning_far_above_base_is_not_equivalent():
+    # claim 3 is two-sided: BnB+ at +6 points is not "≈ base"
+    df, correct = table(True)
+    df.loc[df.treatment == "selffer_ft", "top1"] += 0.06
+    for r in df[df.treatment == "selffer_ft"].itertuples():
+        c = correct[(r.split, r.replicate, r.network)].copy()
+        c[np.flatnonzero(~c)[: int(0.06 * N_VAL)]] = True
+        correct[(r.split, r.replicate, r.network)] = c
+    t = scorecard(df, correct, n_boot=200).set_index("claim")
+    assert t.loc["finetuning_removes_dip", "verdict"] == "does not hold"
+
+
+def test_one_unit_gives_image_noise_only_never_holds():
+    df, correct = table(True, targets=("B",), reps=(0,))
+    t = scorecard(df, correct, n_boot=200).set_index("claim")
+    assert set(t.verdict) == {"image noise only"}, t.verdict
+
+
+def test_training_noise_widens_the_interval():
+    # the same planned effects with 3-point network-level noise: the unit bootstrap must see it
+    quiet, cq = table(True, reps=(0, 1, 2), unit_sd=0.0, seed=3)
+    noisy, cn = table(True, reps=(0, 1, 2), unit_sd=0.03, seed=3)
+    tq = scorecard(quiet, cq, n_boot=300).set_index("claim")
+    tn = scorecard(noisy, cn, n_boot=300).set_index("claim")
+    width = lambda t: (t.ci_high - t.ci_low)  # noqa: E731
+    assert (width(tn) > width(tq)).sum() >= 5, pd.concat([width(tq), width(tn)], axis=1)
 
 
 def test_tiny_validation_sets_are_inconclusive():
     df, correct = table(True)
     few = {k: v[:12] for k, v in correct.items()}
-    df = df.assign(top1=[few[(r.split, 0, r.network)].mean() for r in df.itertuples()])
+    df = df.assign(top1=[few[(r.split, r.replicate, r.network)].mean() for r in df.itertuples()])
     t = scorecard(df, few, n_boot=100).set_index("claim")
     assert "inconclusive" in set(t.verdict)
+
+
+def test_missing_base_is_an_error():
+    df, correct = table(True, targets=("B",), reps=(0,))
+    with pytest.raises(PairingError, match="base"):
+        scorecard(df[df.network != "baseB"], correct, n_boot=10)
 
 
 def test_missing_experiments_say_not_run_and_markdown_lists_all_claims():

@@ -5,14 +5,17 @@ from PIL import Image
 from conftest import make_fake_tiny
 from workflow_helpers import job_counts, snakemake, workdir
 
-DEFAULT = {
+COMMON = {
     "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
-    "prepare_data": 1, "prepare_half": 7, "train_base": 7, "train_derived": 49, "evaluate_net": 56,
-    "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1, "plot_dataset_size": 1, "make_table1": 1,
-    "collect_curves": 1, "make_claims": 1, "plot_curves": 1, "plot_filters": 1, "measure_weight_change": 1,
-    "plot_reference": 1, "write_config": 1, "all": 1,
+    "prepare_data": 1, "prepare_half": 7, "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1,
+    "plot_dataset_size": 1, "make_table1": 1, "collect_curves": 1, "make_claims": 1, "make_convergence": 1,
+    "plot_curves": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1, "write_config": 1, "all": 1,
 }
-SMOKE = DEFAULT  # the smoke preset has the default DAG's shape
+# default: random split in both directions (2 bases + 2 x 28 derived), natman (2 + 14), random weights
+# with two replicates (2 x (1 + 7)), dataset size (2 bases)
+DEFAULT = {**COMMON, "train_base": 2 + 2 + 2 + 2, "train_derived": 56 + 14 + 14, "evaluate_net": 58 + 16 + 16 + 2}
+# smoke: one direction, one replicate (the same rules on tiny data)
+SMOKE = {**COMMON, "train_base": 2 + 2 + 1 + 2, "train_derived": 28 + 14 + 7, "evaluate_net": 30 + 16 + 8 + 2}
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def test_smoke_preset_dag(wd, fake_zip):
 
 def test_download_when_no_data(wd):
     counts = _dry(wd, env={"TINY_IMAGENET_PATH": ""})
-    assert counts["download_tiny_imagenet"] == 1 and counts["train_derived"] == 49
+    assert counts["download_tiny_imagenet"] == 1 and counts["train_derived"] == DEFAULT["train_derived"]
 
 
 def test_both_directions_and_seeds_scale_the_dag(wd, fake_zip):

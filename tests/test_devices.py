@@ -1,5 +1,9 @@
+import io
+import os
+import stat
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -41,3 +45,69 @@ def test_scheduler_isolated_and_explicit_devices(tmp_path, monkeypatch):
     assert claim_device("auto", tmp_path, n_devices=0).device == "cpu"
     with pytest.raises(NoFreeDevice, match="no CUDA device"):
         claim_device("cuda", tmp_path, n_devices=0)
+
+
+# ------------------------------------------------------------------ one lock folder, several users
+def _as_another_user(monkeypatch, folder, *, reads=True):
+    """Refuse opening files in ``folder`` for writing (with ``reads=False``: at all), as the kernel
+    does for another user's files and folders; the tests run as root, who is never refused."""
+    real_os_open, real_open = os.open, open
+
+    def refused(path, writing):
+        return str(path).startswith(str(folder)) and (writing or not reads)
+
+    def os_open(path, flags, *a, **kw):
+        exists = flags & os.O_EXCL and os.path.exists(path)  # the kernel answers EEXIST before EACCES
+        if not exists and refused(path, flags & os.O_ACCMODE != os.O_RDONLY):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_os_open(path, flags, *a, **kw)
+
+    def open_(path, mode="r", *a, **kw):
+        if refused(path, any(c in mode for c in "wax+")):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, mode, *a, **kw)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr("builtins.open", open_)
+
+
+def test_lock_folder_and_files_are_shared(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    old = os.umask(0o022)
+    try:
+        claim = claim_device("cuda", tmp_path / "locks", n_devices=2, log=io.StringIO())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "locks").stat().st_mode) == 0o1777
+    for i in range(2):
+        assert stat.S_IMODE((tmp_path / f"locks/gpu{i}.lock").stat().st_mode) == 0o666
+    claim.release()
+
+
+def test_read_only_lock_file_of_another_user_still_locks(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    (tmp_path / "gpu0.lock").write_text("")
+    (tmp_path / "gpu1.lock").write_text("")
+    _as_another_user(monkeypatch, tmp_path)
+    log = io.StringIO()
+    claims = [claim_device("cuda", tmp_path, n_devices=2, log=log) for _ in range(2)]
+    assert sorted(c.device for c in claims) == ["cuda:0", "cuda:1"]
+    assert "warning" not in log.getvalue()
+
+
+def test_unusable_lock_folder_warns_and_falls_back(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o555)
+    _as_another_user(monkeypatch, shared, reads=False)
+    log = io.StringIO()
+    first = claim_device("cuda", shared, n_devices=2, log=log)
+    warnings = [line for line in log.getvalue().splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert str(shared) in warnings[0] and "TRANSFERLAB_GPU_LOCK_DIR" in warnings[0]
+    fallback = tmp_path / "tmp" / f"transferlab-gpu-locks-{os.getuid()}"
+    assert (fallback / "gpu0.lock").exists()
+    # the per-user folder still keeps this user's jobs apart
+    assert {first.device, claim_device("cuda", shared, n_devices=2, log=log).device} == {"cuda:0", "cuda:1"}

@@ -3,14 +3,15 @@ import pandas as pd
 import pytest
 
 from transferlab.evaluate import COLUMNS
-from transferlab.plots import fig2, fig3, fig3_frames, fig_dataset_size
+from transferlab.pairing import PairingError, base_level, paired, paired_means
+from transferlab.plots import fig2, fig3, fig3_frames, fig_dataset_size, fig_reference
 from transferlab.tables import published_bases, published_means, table1, to_markdown
 
 
 def row(experiment, treatment, n, top1, target="B", base_task=None, split="random-0", rep=0, k=300):
     return {"dataset": "x", "experiment": experiment, "split": split, "replicate": rep, "network": "?",
             "treatment": treatment, "base_task": base_task or target, "target_task": target, "n": n,
-            "fine_tuned": treatment.endswith("_ft"), "top1": top1, "top5": min(1.0, top1 + 0.2),
+            "fine_tuned": treatment.endswith("_ft"), "top1": top1, "top5": min(1.0, top1 + 0.2), "dev_top1": top1,
             "val_loss": 1.0, "n_val": 100, "n_train": 1000, "n_classes": 10, "train_per_class": k, "epochs": 1,
             "train_seconds": 1.0, "device": "cpu", "seed": 1, "config_hash": "h", "code_revision": "r"}
 
@@ -48,7 +49,7 @@ def test_table1_arithmetic(results):
     assert t["boost_over_selffer_ft"].tolist() == pytest.approx([0.02] * 3)
     assert t.loc["1-7", "networks"] == 7
     md = to_markdown(t.reset_index())
-    assert "| 1-7 | +6.00 pt | +2.00 pt | 7 | +1.6 pt | +1.4 pt |" in md
+    assert "| 1-7 | +6.00 pt | +2.00 pt | 7 | 1 | +1.6 pt | +1.4 pt |" in md
 
 
 def test_table1_needs_fine_tuned_nets(results):
@@ -67,6 +68,8 @@ def test_fig3_numbers(results):
 
 def test_figures_render(results, tmp_path):
     means = fig2(results, tmp_path / "f2.png", tmp_path / "f2.pdf")
+    # n = 0 is baseB (50 %), the only target present, not the mean of baseA and baseB (55 %)
+    assert means.set_index(["treatment", "n"]).loc[("base", 0), "top1"] == pytest.approx(0.50)
     assert means.set_index(["treatment", "n"]).loc[("transfer", 7), "top1"] == pytest.approx(0.36)
     fig3(results, tmp_path / "f3.png", tmp_path / "f3.pdf")
     g = fig_dataset_size(results, tmp_path / "ds.png")
@@ -87,3 +90,43 @@ def test_reference_tables_ship_with_the_package():
     assert m[(m.experiment == "random-split") & (m.treatment == "transfer") & (m.layers == "frozen") & (m.n == 7)
              ].mean_top1.iloc[0] == pytest.approx(0.5419)
     assert len(published_bases()) == 11
+
+
+def both_directions(results):
+    """Add the A-target networks: baseA = 60 %, each derived net 10 points above its B twin."""
+    a = results[(results.experiment == "random_split") & (results.treatment != "base")].copy()
+    a["target_task"], a["base_task"] = "A", a["base_task"].map({"A": "B", "B": "A"})
+    a["top1"] += 0.10
+    return pd.concat([results, a], ignore_index=True)
+
+
+def test_pairing_one_direction_uses_base_b(results):
+    p = paired(results[results.experiment == "random_split"])
+    assert (p.base_top1 == 0.50).all()
+    assert p.set_index(["treatment", "n"]).loc[("transfer", 7), "delta"] == pytest.approx(-0.14)
+    assert base_level(results) == pytest.approx(0.50)
+
+
+def test_pairing_both_directions_each_against_its_own_base(results):
+    both = both_directions(results)
+    p = paired(both[both.experiment == "random_split"])
+    assert set(p[p.target_task == "A"].base_top1) == {0.60} and set(p[p.target_task == "B"].base_top1) == {0.50}
+    m = paired_means(both).set_index(["treatment", "n"])
+    assert m.loc[("transfer", 7), "delta"] == pytest.approx(-0.14)  # same in both directions
+    assert m.loc[("transfer", 7), "units"] == 2
+    assert base_level(both) == pytest.approx(0.55)
+    assert m.loc[("transfer", 7), "level"] == pytest.approx(0.55 - 0.14)
+    t = table1(both).set_index("layers")
+    assert t.loc["1-7", "boost_over_base"] == pytest.approx(0.06)
+    assert t.loc["1-7", "units"] == 2
+
+
+def test_reference_panel_is_paired(results, tmp_path):
+    both = fig_reference(results, published_means(), published_bases(), tmp_path / "ref.png")
+    ours = both[both.source == "this run"].set_index(["treatment", "n"])
+    assert ours.loc[("selffer", 3), "delta"] == pytest.approx(-0.01)  # not -0.06 against the mean of both bases
+
+
+def test_missing_base_is_a_clear_error(results):
+    with pytest.raises(PairingError, match="no base"):
+        paired(results[~((results.experiment == "random_split") & (results.treatment == "base"))])

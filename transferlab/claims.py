@@ -1,11 +1,21 @@
-"""The paper's findings as a scorecard: statistic, 95% bootstrap interval, verdict.
+"""The paper's findings as a scorecard: paired statistic, 95% interval with training noise, verdict.
 
-Each claim is a function of a results table (one row per network with ``top1``).  The
-interval comes from a paired bootstrap: every replicate resamples the validation images of
-each validation set (all networks evaluated on the same images get the same resample) and,
-where a run has several splits or replicates, resamples those too.  Verdict: ``holds`` when
-the whole interval is on the claimed side of its threshold, ``does not hold`` when the whole
-interval is on the other side, ``inconclusive`` otherwise.
+Every statistic is built from paired differences (:mod:`transferlab.pairing`): a network minus
+the base of its own training unit (split, replicate, target half), or two networks of the same
+unit against each other; per-unit values are then averaged over units.
+
+The interval is a two-level bootstrap.  Each resample (1) redraws the validation images of every
+validation set, the same redraw for all networks scored on the same images, and (2) redraws the
+training units of each experiment with replacement, which puts initialisation, data order and
+dropout (training noise) into the interval.  With fewer than two units in an experiment a claim
+needs, step (2) cannot happen: the interval then holds image-sampling noise only and the verdict
+is ``image noise only``, never ``holds``.
+
+Verdicts: a one-sided claim ``holds`` when the whole interval lies on the claimed side of its
+threshold and ``does not hold`` when it lies wholly on the other side; an equivalence claim
+("≈") ``holds`` when the interval lies inside ±margin and ``does not hold`` when it lies wholly
+outside; ``inconclusive`` otherwise.  ``mde`` is the minimum detectable effect of this run: the
+true difference a two-sided 5 % test finds with 80 % power, 2.8 bootstrap standard errors.
 """
 from __future__ import annotations
 
@@ -15,160 +25,276 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-MARGIN = 0.02  # "almost perfectly" / "approximately equal": within 2 points of top-1
+from .pairing import UNIT, PairingError
+
+MARGIN = 0.02  # "almost perfectly" / "≈": within 2 points of top-1
+MDE_Z = 1.96 + 0.84  # two-sided 5 % test, 80 % power
+PAPER = "Yosinski et al., NIPS 2014"
 
 
-def _mean(df, **eq):
-    m = df
-    for k, v in eq.items():
-        m = m[m[k].isin(v)] if isinstance(v, (list, tuple, range)) else m[m[k] == v]
-    return m["top1"].mean() if len(m) else np.nan
+class Resampled:
+    """Observed (row 0) and bootstrap (rows 1..B) accuracies of every network, with unit weights.
+
+    ``term()`` gives per-unit means of a paired quantity as a (B+1, units) matrix; ``mean()``
+    averages it over the (resampled) units of its experiment.
+    """
+
+    def __init__(self, df: pd.DataFrame, correct: dict | None, n_boot: int, seed: int = 0):
+        df = df.reset_index(drop=True)
+        self.df = df
+        rng = np.random.default_rng(seed)
+        b = n_boot if correct is not None else 0
+        top1 = np.empty((b + 1, len(df)))
+        top1[0] = df["top1"].to_numpy(float)
+        if b:
+            groups = df.groupby(["split", "target_task"], sort=True).indices
+            for _, rows in groups.items():
+                m = np.stack([correct[(df.split[i], df.replicate[i], df.network[i])] for i in rows]).astype(np.float32)
+                n_img = m.shape[1]
+                idx = rng.integers(0, n_img, (b, n_img))
+                counts = np.zeros((b, n_img), dtype=np.float32)
+                np.add.at(counts, (np.arange(b)[:, None], idx), 1.0)
+                top1[1:, rows] = (counts @ m.T) / n_img
+        self.top1 = top1
+        # each network's own base (the pairing rule), as a row index
+        key = df[UNIT].astype(str).agg("|".join, axis=1)
+        base_rows = pd.Series(np.arange(len(df)), index=key)[df.treatment.eq("base").to_numpy()]
+        if base_rows.index.duplicated().any():
+            raise PairingError("several bases for one training unit")
+        self.base_row = key.map(base_rows)
+        self.unit_key = key
+        # training units of each experiment, and their resampling weights
+        self.units, self.weights = {}, {}
+        for exp, g in df.groupby("experiment", sort=True):
+            units = sorted(set(key[g.index]))
+            self.units[exp] = units
+            w = np.ones((b + 1, len(units)))
+            if b and len(units) > 1:
+                w[1:] = rng.multinomial(len(units), [1.0 / len(units)] * len(units), size=b)
+            self.weights[exp] = w
+
+    def n_units(self, exp: str) -> int:
+        return len(self.units.get(exp, []))
+
+    def term(self, exp, treatment, ns, other=None) -> np.ndarray:
+        """Per-unit mean over ``ns`` of (network − own base), or of (network − ``other`` at the same n)."""
+        ns = [ns] if np.isscalar(ns) else list(ns)
+        d = self.df
+        sel = d[(d.experiment == exp) & (d.treatment == treatment) & d.n.isin(ns)]
+        units = self.units.get(exp, [])
+        out = np.full((self.top1.shape[0], len(units)), np.nan)
+        if sel.empty:
+            return out
+        if other is None:
+            ref = self.base_row[sel.index]
+            if ref.isna().any():
+                first = sel[ref.isna()].iloc[0]
+                raise PairingError(f"{first.network} ({first.split}, r{first.replicate}) has no base for target "
+                                   f"{first.target_task}; expected base{{target}} in the same split and replicate")
+            ref = ref.astype(int).to_numpy()
+        else:
+            o = d[(d.experiment == exp) & (d.treatment == other)]
+            okey = pd.Series(o.index, index=self.unit_key[o.index] + "|" + o.n.astype(str))
+            skey = self.unit_key[sel.index] + "|" + sel.n.astype(str)
+            keep = skey.isin(okey.index).to_numpy()
+            sel = sel[keep]
+            ref = okey[skey[keep]].to_numpy()
+        diff = self.top1[:, sel.index.to_numpy()] - self.top1[:, ref]
+        ukeys = self.unit_key[sel.index].to_numpy()
+        for j, u in enumerate(units):
+            cols = ukeys == u
+            if cols.any():
+                out[:, j] = diff[:, cols].mean(axis=1)
+        return out
+
+    def mean(self, exp: str, per_unit: np.ndarray) -> np.ndarray:
+        """Unit-weighted mean of a (B+1, units) matrix; units without a value are left out."""
+        if per_unit.shape[1] == 0:
+            return np.full(per_unit.shape[0], np.nan)
+        w = self.weights[exp] * np.isfinite(per_unit)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.nansum(per_unit * w, axis=1) / w.sum(axis=1)
 
 
-def _base(df, experiment="random_split"):
-    return _mean(df, experiment=experiment, treatment="base")
+RS = "random_split"
 
 
-def c1_general_lower_layers(df):
-    return _mean(df, experiment="random_split", treatment="transfer", n=[1, 2]) - _base(df)
+def c1_general_lower_layers(r: Resampled):
+    return r.mean(RS, r.term(RS, "transfer", [1, 2]))
 
 
-def c2_fragile_coadaptation(df):
-    mid = _mean(df, experiment="random_split", treatment="selffer", n=[3, 4, 5])
-    ends = _mean(df, experiment="random_split", treatment="selffer", n=[1, 7])
-    return mid - ends
+def c2_fragile_coadaptation(r: Resampled):
+    return r.mean(RS, r.term(RS, "selffer", [3, 4, 5]) - r.term(RS, "selffer", [1, 7]))
 
 
-def c3_finetuning_removes_dip(df):
-    # the mean over the dip's layers, not a minimum over n: a minimum of noisy values is biased low
-    return _mean(df, experiment="random_split", treatment="selffer_ft", n=[3, 4, 5]) - _base(df)
+def c3_finetuning_removes_dip(r: Resampled):
+    return r.mean(RS, r.term(RS, "selffer_ft", [3, 4, 5]))
 
 
-def c4_transfer_falls_with_depth(df):
-    return _mean(df, experiment="random_split", treatment="transfer", n=7) - \
-        _mean(df, experiment="random_split", treatment="transfer", n=1)
+def c4_transfer_falls_with_depth(r: Resampled):
+    return r.mean(RS, r.term(RS, "transfer", 7) - r.term(RS, "transfer", 1))
 
 
-def c5_transfer_ft_beats_base(df):
-    return _mean(df, experiment="random_split", treatment="transfer_ft", n=list(range(1, 8))) - _base(df)
+def c5_transfer_ft_beats_selffer_ft(r: Resampled):
+    return r.mean(RS, r.term(RS, "transfer_ft", range(1, 8), other="selffer_ft"))
 
 
-def c6_dissimilar_worse(df):
-    rand = _mean(df, experiment="random_split", treatment="transfer", n=7) - _base(df)
-    nat = df[df.experiment == "natman"]
-    drops = []
-    for tgt, g in nat.groupby("target_task"):
-        t = g[(g.treatment == "transfer") & (g.n == 7)]["top1"].mean()
-        b = g[g.treatment == "base"]["top1"].mean()
-        drops.append(t - b)
-    return rand - np.nanmean(drops) if drops else np.nan
+def c5_context_transfer_ft_over_base(r: Resampled):
+    return r.mean(RS, r.term(RS, "transfer_ft", range(1, 8)))
 
 
-def c7_transfer_beats_random(df):
-    a = df[(df.experiment == "random_split") & (df.treatment == "transfer")].groupby("n")["top1"].mean() - _base(df)
-    r = df[(df.experiment == "random_weights") & (df.treatment == "random")].groupby("n")["top1"].mean() - \
-        _base(df, "random_weights")
-    both = a.index.intersection(r.index)
-    return (a[both] - r[both]).min() if len(both) else np.nan
+def c6_dissimilar_worse(r: Resampled):
+    return r.mean(RS, r.term(RS, "transfer", 7)) - r.mean("natman", r.term("natman", "transfer", 7))
+
+
+def c7_transfer_beats_random(r: Resampled):
+    per_n = [r.mean(RS, r.term(RS, "transfer", n)) - r.mean("random_weights", r.term("random_weights", "random", n))
+             for n in range(1, 8)]
+    per_n = np.stack(per_n)
+    ok = np.isfinite(per_n).any(axis=0)
+    out = np.full(per_n.shape[1], np.nan)
+    out[ok] = np.nanmin(per_n[:, ok], axis=0)
+    return out
 
 
 @dataclass(frozen=True)
 class Claim:
     key: str
     text: str
+    quote: str  # the paper's sentence it tests (abstract, or a paraphrase marked as such)
     statistic: str
     fn: Callable
+    kind: str  # "above" / "below": one-sided against threshold; "equivalent": inside ±threshold
     threshold: float
-    direction: str  # "above": holds when the interval lies above the threshold
+    why: str
+    experiments: tuple = (RS,)
+    context: tuple | None = None  # (label, fn) shown beside the statistic
 
 
 CLAIMS = [
-    Claim("general_layers_1_2", "Layers 1-2 transfer almost perfectly", "mean AnB(n=1,2) - mean base",
-          c1_general_lower_layers, -MARGIN, "above"),
-    Claim("fragile_coadaptation", "Fragile co-adaptation: BnB dips in the middle and recovers",
-          "mean BnB(n=3,4,5) - mean BnB(n=1,7)", c2_fragile_coadaptation, 0.0, "below"),
-    Claim("finetuning_removes_dip", "Fine-tuning removes the dip (BnB+ ~ base in the middle layers)",
-          "mean BnB+(n=3,4,5) - mean base", c3_finetuning_removes_dip, -MARGIN, "above"),
-    Claim("transfer_falls_with_depth", "Transferability falls with depth", "AnB(n=7) - AnB(n=1)",
-          c4_transfer_falls_with_depth, 0.0, "below"),
-    Claim("transfer_ft_beats_base", "Transfer + fine-tuning beats training on the target alone",
-          "mean AnB+(n=1..7) - mean base", c5_transfer_ft_beats_base, 0.0, "above"),
+    Claim("general_layers_1_2", "Layers 1-2 transfer almost perfectly (AnB ≈ base at n = 1, 2)",
+          "Such first-layer features appear not to be specific to a particular dataset or task, but general",
+          "mean over n=1,2 of AnB(n) − own base", c1_general_lower_layers, "equivalent", MARGIN,
+          "general features serve the target as well as its own: equal within ±2 pt"),
+    Claim("fragile_coadaptation", "Fragile co-adaptation: BnB dips in the middle layers",
+          "optimization difficulties related to splitting networks between co-adapted neurons",
+          "mean BnB(n=3,4,5) − mean BnB(n=1,7), same unit", c2_fragile_coadaptation, "below", 0.0,
+          "the selffer loses accuracy only where co-adapted layers are split"),
+    Claim("finetuning_removes_dip", "Fine-tuning removes the dip (BnB+ ≈ base at n = 3-5)",
+          "(paraphrase of Section 4.1) fine-tuning the selffer recovers the base's performance",
+          "mean over n=3,4,5 of BnB+(n) − own base", c3_finetuning_removes_dip, "equivalent", MARGIN,
+          "if fine-tuning repairs co-adaptation BnB+ equals its base: within ±2 pt, either side"),
+    Claim("transfer_falls_with_depth", "Transferability falls with depth",
+          "the specialization of higher layer neurons to their original task at the expense of performance "
+          "on the target task", "AnB(7) − AnB(1), same unit", c4_transfer_falls_with_depth, "below", 0.0,
+          "specific upper-layer features transfer worse than general lower ones"),
+    Claim("transfer_ft_boost", "Transfer + fine-tuning beats fine-tuning the net's own features",
+          "initializing a network with transferred features from almost any number of layers can produce a "
+          "boost to generalization that lingers even after fine-tuning",
+          "mean over n=1..7 of AnB+(n) − BnB+(n), same unit and n", c5_transfer_ft_beats_selffer_ft, "above", 0.0,
+          "BnB+ trains just as long on the same target: only the A-features differ (the paper's control)",
+          context=("AnB+ − own base", c5_context_transfer_ft_over_base)),
     Claim("dissimilar_transfers_worse", "Dissimilar tasks transfer worse at the top",
-          "(AnB(7) - base) random split - (AnB(7) - base) natural/man-made", c6_dissimilar_worse, 0.0, "above"),
+          "the transferability of features decreases as the distance between the base task and target task "
+          "increases", "(AnB(7) − base) random split − (AnB(7) − base) natural/man-made",
+          c6_dissimilar_worse, "above", 0.0, "a similar source loses less than a dissimilar one",
+          experiments=(RS, "natman")),
     Claim("transfer_beats_random", "Transferred frozen features beat random frozen ones at every n",
-          "min over n of (AnB(n) - base) - (random(n) - base_all)", c7_transfer_beats_random, 0.0, "above"),
+          "transferring features even from distant tasks can be better than using random features",
+          "min over n of [(AnB(n) − base) − (random(n) − base of all classes)]", c7_transfer_beats_random,
+          "above", 0.0, "trained features carry information random ones lack, at every depth",
+          experiments=(RS, "random_weights")),
 ]
+
+
+def _verdict(c: Claim, v, lo, hi, units_ok: bool) -> str:
+    if not np.isfinite(v):
+        return "not run"
+    if not np.isfinite(lo):
+        return "no interval"
+    if not units_ok:
+        return "image noise only"
+    t = c.threshold
+    if c.kind == "above":
+        return "holds" if lo > t else "does not hold" if hi < t else "inconclusive"
+    if c.kind == "below":
+        return "holds" if hi < t else "does not hold" if lo > t else "inconclusive"
+    return "holds" if -t < lo and hi < t else "does not hold" if lo > t or hi < -t else "inconclusive"
+
+
+def _holds_if(c: Claim) -> str:
+    m = 100 * c.threshold
+    return {"above": f"CI > {m:+.0f} pt", "below": f"CI < {m:+.0f} pt",
+            "equivalent": f"CI inside ±{m:.0f} pt"}[c.kind]
+
+
+def _interval(s: np.ndarray):
+    s = s[np.isfinite(s)]
+    if not len(s):
+        return np.nan, np.nan, np.nan
+    lo, hi = np.percentile(s, [2.5, 97.5])
+    return lo, hi, (MDE_Z * s.std(ddof=1) if len(s) > 1 else np.nan)
+
+
+def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    r = Resampled(df, correct, n_boot if correct is not None else 0, seed)
+    rows = []
+    for c in CLAIMS:
+        arr = c.fn(r)
+        v = arr[0]
+        lo, hi, mde = _interval(arr[1:])
+        units = {e: r.n_units(e) for e in c.experiments}
+        row = {"claim": c.key, "finding": c.text, "quote": c.quote, "statistic": c.statistic, "value": v,
+               "ci_low": lo, "ci_high": hi, "mde": mde, "kind": c.kind, "threshold": c.threshold,
+               "holds_if": _holds_if(c), "why": c.why,
+               "units": ", ".join(f"{e}: {n}" for e, n in units.items()),
+               "verdict": _verdict(c, v, lo, hi, all(n >= 2 for n in units.values())),
+               "context": "", "context_value": np.nan, "context_ci_low": np.nan, "context_ci_high": np.nan}
+        if c.context:
+            ca = c.context[1](r)
+            clo, chi, _ = _interval(ca[1:])
+            row.update({"context": c.context[0], "context_value": ca[0], "context_ci_low": clo, "context_ci_high": chi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pt(x, sign=True):
+    return "n/a" if not np.isfinite(x) else f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}"
+
+
+def to_markdown(t: pd.DataFrame) -> str:
+    lines = ["| # | finding | statistic | value | 95% CI | holds if | MDE | units | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(t.itertuples(), 1):
+        ci = f"[{_pt(r.ci_low)}, {_pt(r.ci_high)}] pt" if np.isfinite(r.ci_low) else "n/a"
+        stat = r.statistic
+        if r.context:
+            stat += (f" (beside it: {r.context} = {_pt(r.context_value)} pt "
+                     f"[{_pt(r.context_ci_low)}, {_pt(r.context_ci_high)}])")
+        lines.append(f"| {i} | {r.finding} | {stat} | {_pt(r.value)} pt | {ci} | {r.holds_if} | "
+                     f"{_pt(r.mde, False)} pt | {r.units} | **{r.verdict}** |")
+    return "\n".join(lines) + "\n"
+
+
+def legend(n_boot: int) -> str:
+    return (f"95% intervals: {n_boot} bootstrap resamples of the validation images and, within each experiment, "
+            "of its training units (split × direction × replicate), so training noise is in the interval. "
+            "Every statistic is paired: a network minus the base of its own split, replicate and target half "
+            "(or minus the network it is compared with in the same unit). 'image noise only': fewer than two "
+            "training units, so the interval misses training noise and no verdict is given. MDE: the smallest "
+            "true effect this run detects with 80% power (2.8 bootstrap standard errors). Margin for '≈': "
+            f"±{100 * MARGIN:.0f} points of top-1. Quotes: {PAPER} (abstract unless marked).\n")
+
+
+def quotes_markdown() -> str:
+    lines = ["| # | the paper's sentence | statistic | holds if | why |", "|---|---|---|---|---|"]
+    for i, c in enumerate(CLAIMS, 1):
+        lines.append(f"| {i} | \"{c.quote}\" | {c.statistic} | {_holds_if(c)} | {c.why} |")
+    return "\n".join(lines) + "\n"
 
 
 def unpack(hexbits: str, n: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(bytes.fromhex(hexbits), dtype=np.uint8))[:n].astype(bool)
-
-
-def bootstrap_tables(df: pd.DataFrame, correct: dict, n_boot: int = 1000, seed: int = 0):
-    """Yield resampled copies of ``df`` (top1 recomputed from resampled validation images).
-
-    ``correct`` maps a row's (split, replicate, network) to its boolean per-image vector; rows of
-    the same (split, target_task) share their validation images and therefore the resample.
-    Splits/replicates are resampled too when there are several per experiment.
-    """
-    rng = np.random.default_rng(seed)
-    keys = list(zip(df["split"], df["replicate"], df["network"]))
-    groups = {}
-    for i, (k, vs) in enumerate(zip(keys, zip(df["split"], df["target_task"]))):
-        groups.setdefault(vs, []).append(i)
-    mats = {g: np.stack([correct[keys[i]] for i in rows]) for g, rows in groups.items()}
-    units = df[["experiment", "split", "replicate"]].drop_duplicates()
-    for _ in range(n_boot):
-        top1 = np.empty(len(df))
-        for g, rows in groups.items():
-            m = mats[g]
-            idx = rng.integers(0, m.shape[1], m.shape[1])
-            top1[rows] = m[:, idx].mean(axis=1)
-        b = df.assign(top1=top1)
-        parts = []
-        for exp, u in units.groupby("experiment"):
-            pick = u.iloc[rng.integers(0, len(u), len(u))] if len(u) > 1 else u
-            for j, (_, r) in enumerate(pick.iterrows()):
-                sel = b[(b.experiment == exp) & (b.split == r.split) & (b.replicate == r.replicate)]
-                parts.append(sel.assign(replicate=sel.replicate * 1000 + j) if len(u) > 1 else sel)
-        yield pd.concat(parts, ignore_index=True)
-
-
-def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    values = {c.key: c.fn(df) for c in CLAIMS}
-    samples = {c.key: [] for c in CLAIMS}
-    if correct is not None and n_boot:
-        for b in bootstrap_tables(df, correct, n_boot, seed):
-            for c in CLAIMS:
-                samples[c.key].append(c.fn(b))
-    rows = []
-    for c in CLAIMS:
-        v = values[c.key]
-        s = np.asarray(samples[c.key], dtype=float)
-        s = s[np.isfinite(s)]
-        lo, hi = (np.percentile(s, [2.5, 97.5]) if len(s) else (np.nan, np.nan))
-        if not np.isfinite(v):
-            verdict = "not run"
-        elif not len(s):
-            verdict = "inconclusive"
-        elif c.direction == "above":
-            verdict = "holds" if lo > c.threshold else "does not hold" if hi < c.threshold else "inconclusive"
-        else:
-            verdict = "holds" if hi < c.threshold else "does not hold" if lo > c.threshold else "inconclusive"
-        rows.append({"claim": c.key, "finding": c.text, "statistic": c.statistic, "value": v, "ci_low": lo,
-                     "ci_high": hi, "threshold": c.threshold,
-                     "holds_if": f"CI {'>' if c.direction == 'above' else '<'} {100 * c.threshold:+.0f} pt", "verdict": verdict})
-    return pd.DataFrame(rows)
-
-
-def to_markdown(t: pd.DataFrame) -> str:
-    lines = ["| # | finding | statistic | value | 95% CI | holds if | verdict |", "|---|---|---|---|---|---|---|"]
-    for i, r in enumerate(t.itertuples(), 1):
-        ci = f"[{100 * r.ci_low:+.1f}, {100 * r.ci_high:+.1f}]" if np.isfinite(r.ci_low) else "n/a"
-        val = f"{100 * r.value:+.1f} pt" if np.isfinite(r.value) else "n/a"
-        lines.append(f"| {i} | {r.finding} | {r.statistic} | {val} | {ci} pt | {r.holds_if} | "
-                     f"**{r.verdict}** |")
-    return "\n".join(lines) + "\n"
 
 
 def correctness_map(pred: pd.DataFrame) -> dict | None:
@@ -185,8 +311,5 @@ def write_claims(df: pd.DataFrame, pred: pd.DataFrame, csv, md, n_boot: int = 10
     with atomic_path(csv) as tmp:
         t.to_csv(tmp, index=False)
     note = "" if correct is not None else "\nNo per-image predictions in this run: intervals unavailable.\n"
-    atomic_write_text(md, to_markdown(t) + note +
-                      f"\n95% intervals: {n_boot} paired bootstrap resamples of the validation images"
-                      " (and of splits/replicates where there are several). Margin for 'almost' / '~': "
-                      f"{100 * MARGIN:.0f} points of top-1.\n")
+    atomic_write_text(md, to_markdown(t) + note + "\n" + legend(n_boot))
     return t

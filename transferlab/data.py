@@ -361,7 +361,16 @@ def half_index(labels: np.ndarray, wnids: list[str], half: list[str]) -> tuple[n
     return idx, new_labels[idx]
 
 
-def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 0) -> dict:
+def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 0, dev_per_class: int = 0) -> dict:
+    """Indices and remapped labels of one half: ``train``, ``dev`` and ``val``.
+
+    ``dev`` is carved from the training images: the last ``dev_per_class`` of each class (in
+    archive order) are held out of training and used for every tuning decision and the per-epoch
+    curves; the official validation images (``val``) are only ever reported.  The dev slice is
+    carved before the ``train_per_class`` cap, so every dataset-size network is tuned and
+    monitored on the same images.  ``full_n_train`` is the training-set size without the cap (the
+    dataset-size study trains every size for the same number of iterations).
+    """
     prepared_dir = Path(prepared_dir)
     meta = json.loads((prepared_dir / "meta.json").read_text())
     split = json.loads(Path(split_file).read_text())
@@ -370,30 +379,44 @@ def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 
     if not split[half]:
         raise DatasetError(f"split file {split_file}: half {half!r} is empty")
     res = {"wnids": sorted(split[half])}
-    for part in ("train", "val"):
-        labels = np.load(prepared_dir / f"{part}_labels.npy")
-        idx, y = half_index(labels, meta["wnids"], split[half])
-        if part == "train" and train_per_class:
-            keep = np.concatenate([idx[y == c][:train_per_class] for c in range(len(res["wnids"]))])
-            keep.sort()
-            sel = np.isin(idx, keep)
-            idx, y = idx[sel], y[sel]
-        res[f"{part}_idx"], res[f"{part}_y"] = idx, y
+    k = len(res["wnids"])
+    labels = np.load(prepared_dir / "train_labels.npy")
+    idx, y = half_index(labels, meta["wnids"], split[half])
+    per_class = [idx[y == c] for c in range(k)]
+    fewest = min(len(p) for p in per_class)
+    if dev_per_class and fewest - dev_per_class < 1:
+        raise DatasetError(f"data.dev_per_class={dev_per_class} leaves no training images: a class of half {half!r} "
+                           f"has only {fewest} training images; expected dev_per_class < {fewest}")
+    dev = [p[len(p) - dev_per_class:] if dev_per_class else p[:0] for p in per_class]
+    train = [p[:len(p) - dev_per_class] for p in per_class]
+    res["full_n_train"] = sum(len(p) for p in train)
+    if train_per_class:
+        train = [p[:train_per_class] for p in train]
+    for part, parts in (("train", train), ("dev", dev)):
+        res[f"{part}_idx"] = np.sort(np.concatenate(parts)).astype(np.int64)
+        pos = np.searchsorted(idx, res[f"{part}_idx"])
+        res[f"{part}_y"] = y[pos]
+    vlabels = np.load(prepared_dir / "val_labels.npy")
+    res["val_idx"], res["val_y"] = half_index(vlabels, meta["wnids"], split[half])
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, train_idx=res["train_idx"], train_y=res["train_y"], val_idx=res["val_idx"],
-                     val_y=res["val_y"], wnids=np.array(res["wnids"]))
+            np.savez(f, **{f"{p}_{c}": res[f"{p}_{c}"] for p in ("train", "dev", "val") for c in ("idx", "y")},
+                     wnids=np.array(res["wnids"]), full_n_train=np.int64(res["full_n_train"]))
     return res
 
 
 def load_half(prepared_dir, half_file):
-    """Memory-mapped images plus the half's indices/labels."""
+    """Memory-mapped images plus the half's indices/labels (``train``, ``dev``, ``val``)."""
     prepared_dir = Path(prepared_dir)
     meta = json.loads((prepared_dir / "meta.json").read_text())
     h = np.load(half_file)
-    data = {"meta": meta, "wnids": [str(w) for w in h["wnids"]]}
+    data = {"meta": meta, "wnids": [str(w) for w in h["wnids"]],
+            "full_n_train": int(h["full_n_train"]) if "full_n_train" in h else len(h["train_idx"])}
+    images = {}
     for part in ("train", "val"):
-        images = np.load(prepared_dir / f"{part}_images.npy", mmap_mode="r")
-        # a plain ndarray view of the same mapping: slicing a np.memmap subclass costs ~1 us per crop
-        data[part] = (np.asarray(images), h[f"{part}_idx"], h[f"{part}_y"])
+        # a plain ndarray view of the mapping: slicing a np.memmap subclass costs ~1 us per crop
+        images[part] = np.asarray(np.load(prepared_dir / f"{part}_images.npy", mmap_mode="r"))
+    for part, src in (("train", "train"), ("dev", "train"), ("val", "val")):
+        if f"{part}_idx" in h:
+            data[part] = (images[src], h[f"{part}_idx"], h[f"{part}_y"])
     return data

@@ -6,12 +6,20 @@ device itself: under a scheduler that isolates GPUs (Slurm with ``--gpus``/``--g
 sets ``CUDA_VISIBLE_DEVICES`` per job) the job takes the first visible device;
 otherwise it takes an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock`` for the
 first free ``i`` and holds it until the process exits.
+
+Several users share one lock folder: it is created world-writable with the sticky bit
+(0o1777, like /tmp) and its lock files 0o666; a lock file another user made read-only is
+locked through a read-only descriptor.  If the folder still cannot be used (say an older
+version created it 0o755), the job warns once and falls back to a per-user folder
+``$TMPDIR/transferlab-gpu-locks-<uid>``: it then coordinates only with that user's jobs.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,22 +69,70 @@ def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout
     if scheduler_assigned():
         return DeviceClaim("cuda:0")
     lock_dir = Path(lock_dir)
-    lock_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fds = _open_locks(lock_dir, n_devices, 0o1777)
+    except OSError as e:
+        fallback = Path(tempfile.gettempdir()) / f"transferlab-gpu-locks-{os.getuid()}"
+        print(f"warning: GPU lock folder {lock_dir} is not usable ({e}); using {fallback}, so this job's GPU "
+              "claim is not coordinated with other users' jobs. Make the folder writable for all (chmod 1777) "
+              "or set TRANSFERLAB_GPU_LOCK_DIR to a folder every user can write.", file=log, flush=True)
+        lock_dir = fallback
+        fds = _open_locks(lock_dir, n_devices, 0o700)
+    claimed = None
     deadline = time.time() + timeout_s
-    while True:
-        for i in range(n_devices):
-            f = open(lock_dir / f"gpu{i}.lock", "a+")
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                f.close()
-                continue
-            f.seek(0)
-            f.truncate()
-            f.write(f"{os.getpid()}\n")
-            f.flush()
-            print(f"claimed cuda:{i} (lock {lock_dir / f'gpu{i}.lock'})", file=log, flush=True)
-            return DeviceClaim(f"cuda:{i}", f)
-        if time.time() >= deadline:
-            raise NoFreeDevice(f"all {n_devices} GPUs stayed busy for {timeout_s:.0f} s (locks in {lock_dir})")
-        time.sleep(poll_s)
+    try:
+        while (claimed := _lock_first_free(fds)) is None:
+            if time.time() >= deadline:
+                raise NoFreeDevice(f"all {n_devices} GPUs stayed busy for {timeout_s:.0f} s (locks in {lock_dir})")
+            time.sleep(poll_s)
+    finally:
+        for i, fd in enumerate(fds):
+            if i != claimed:
+                os.close(fd)
+    with contextlib.suppress(OSError):  # the pid is a courtesy; a read-only descriptor cannot write it
+        os.ftruncate(fds[claimed], 0)
+        os.pwrite(fds[claimed], f"{os.getpid()}\n".encode(), 0)
+    print(f"claimed cuda:{claimed} (lock {lock_dir / f'gpu{claimed}.lock'})", file=log, flush=True)
+    return DeviceClaim(f"cuda:{claimed}", os.fdopen(fds[claimed], "rb", buffering=0))  # closed, so unlocked, with the claim
+
+
+def _open_locks(lock_dir: Path, n: int, dir_mode: int) -> list[int]:
+    """Descriptors of ``lock_dir/gpu<i>.lock`` for i < n, creating the folder (``dir_mode``) and files (0o666)."""
+    try:
+        lock_dir.mkdir(parents=True)
+        os.chmod(lock_dir, dir_mode)  # explicitly: mkdir's mode is cut by the umask
+    except FileExistsError:
+        pass
+    fds = []
+    try:
+        for i in range(n):
+            fds.append(_open_lock(lock_dir / f"gpu{i}.lock"))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+def _open_lock(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        # no O_CREAT here: with it Linux's fs.protected_regular refuses other users' files in a sticky folder
+        try:
+            return os.open(path, os.O_RDWR)
+        except PermissionError:
+            return os.open(path, os.O_RDONLY)  # flock works on read-only descriptors too
+    os.fchmod(fd, 0o666)  # explicitly: the create mode is cut by the umask
+    return fd
+
+
+def _lock_first_free(fds: list[int]) -> int | None:
+    """Index of the first descriptor this process could lock exclusively, or None."""
+    for i, fd in enumerate(fds):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return i
+        except BlockingIOError:
+            pass
+    return None

@@ -25,6 +25,7 @@ COLUMNS = {
     "fine_tuned": "bool",
     "top1": "float64",
     "top5": "float64",
+    "dev_top1": "float64",
     "val_loss": "float64",
     "n_val": "int64",
     "n_train": "int64",
@@ -63,6 +64,8 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
         "fine_tuned": spec.fine_tuned,
         "top1": ev["top1"],
         "top5": ev["top5"],
+        # the dev slice (held-out training images) at the end of training: what tuning may look at
+        "dev_top1": (meta["history"][-1].get("dev_top1") if meta["history"] else None),
         "val_loss": ev["val_loss"],
         "n_val": ev["n_val"],
         "n_train": meta["n_train"],

@@ -5,8 +5,8 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import subprocess
-import tempfile
 from pathlib import Path
 
 # torch is imported where it is used: the Snakefile imports this module to hash configs, and every
@@ -16,13 +16,17 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(final):
-    """Yield a temporary path beside ``final``; move it into place only on success."""
+    """Yield a temporary path beside ``final``; move it into place only on success.
+
+    The file gets the mode a plain ``open(final, "w")`` would give (0o666 less the umask, or the
+    folder's default ACL), not ``tempfile.mkstemp``'s 0o600, so a shared project folder stays readable.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
+    tmp = final.parent / f".{final.name}.{secrets.token_hex(8)}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
-        yield Path(tmp)
+        yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)

@@ -211,12 +211,13 @@ class CaffeNet(nn.Module):
         return [k for k in self.state_dict() if k.startswith(prefix)]
 
     @torch.no_grad()
-    def reset_layers(self, layers, generator: torch.Generator | None = None):
-        """Fresh initialisation of the given 1-based weight layers."""
+    def reset_layers(self, layers, generator: torch.Generator | None = None, init: str | None = None):
+        """Fresh initialisation of the given 1-based weight layers (``init`` overrides the arch's)."""
+        init = init or self.arch["init"]
         for n in layers:
             b = self.block(n)
             lin = b.layer
-            if self.arch["init"] == "caffe":
+            if init == "caffe":
                 std, bias = CAFFE_INIT[b.name]
             else:  # kaiming-style std for deeper-than-caffe small nets
                 fan_in = lin.weight[0].numel()

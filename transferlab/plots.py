@@ -10,6 +10,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
+from .pairing import base_level, paired, paired_means  # noqa: E402
 
 # The paper's colours: white base, blue selffer, red transfer; light shades fine-tuned.
 TREATMENTS = {
@@ -56,23 +57,23 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
     top.legend(loc="lower left", ncols=5, fontsize=8)
     top.set_title(title or "Figure 2")
 
-    means = d.groupby(["treatment", "n"], as_index=False)["top1"].mean()
-    base_mean = means.loc[means["treatment"] == "base", "top1"]
+    # paired means: each network minus its own base, averaged, drawn on the level of the bases of
+    # the targets present (baseB alone when only AnB/BnB ran)
+    level = base_level(d)
+    pm = paired_means(d)
+    means = pd.concat([pd.DataFrame({"treatment": ["base"], "n": [0], "top1": [level], "delta": [0.0]}),
+                       pm.rename(columns={"level": "top1"})[["treatment", "n", "top1", "delta"]]], ignore_index=True)
     for t, (label, colour) in TREATMENTS.items():
         if t == "base":
             continue
-        s = means[means["treatment"] == t].sort_values("n")
-        if s.empty:
+        s = means[means["treatment"].isin([t, "base"])].sort_values("n")
+        if len(s) < 2:
             continue
-        if len(base_mean):  # lines start from the base at n = 0, as in the paper
-            s = pd.concat([pd.DataFrame({"treatment": [t], "n": [0], "top1": [base_mean.iloc[0]]}), s])
-        edge = "black"
-        bot.plot(s["n"], s["top1"], "-o", color=colour if colour != "#ffffff" else "grey",
-                 markeredgecolor=edge, label=label, lw=2, zorder=3)
-    if len(base_mean):
-        bot.axhline(base_mean.iloc[0], ls="--", color="grey", lw=1, label="base mean")
+        bot.plot(s["n"], s["top1"], "-o", color=colour, markeredgecolor="black", label=label, lw=2, zorder=3)
+    targets = sorted(set(d[d.treatment != "base"].target_task))
+    bot.axhline(level, ls="--", color="grey", lw=1, label=f"base (mean of base{'/base'.join(targets)})")
     bot.set_xlabel("layer n at which the network is chopped and retrained")
-    bot.set_ylabel("mean top-1 accuracy")
+    bot.set_ylabel("base + mean paired difference (top-1)")
     bot.set_xticks(range(0, 8))
     bot.legend(loc="lower left", ncols=3, fontsize=8)
     _save(fig, png, pdf)
@@ -80,40 +81,25 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- Figure 3
-def _base_mean(df, experiment, target=None):
-    b = df[(df.experiment == experiment) & (df.treatment == "base")]
-    if target is not None:
-        b = b[b.target_task == target]
-    return b["top1"].mean() if len(b) else np.nan
-
-
 def fig3_frames(df: pd.DataFrame) -> dict:
     """The numbers behind Figure 3: dissimilar transfer, random weights, normalised comparison."""
     out = {}
-    nat = df[df.experiment == "natman"]
-    if len(nat):
-        rows = []
-        for tgt, g in nat[nat.treatment == "transfer"].groupby("target_task"):
-            base = _base_mean(df, "natman", tgt)
-            for n, gg in g.groupby("n"):
-                rows.append({"target_task": tgt, "source_task": gg.base_task.iloc[0], "n": n,
-                             "top1": gg.top1.mean(), "base": base, "delta": gg.top1.mean() - base})
-        out["natman"] = pd.DataFrame(rows)
+    nat = df[(df.experiment == "natman")]
+    if (nat.treatment == "transfer").any():
+        p = paired(nat)
+        p = p[p.treatment == "transfer"]
+        out["natman"] = p.groupby(["target_task", "base_task", "n"], as_index=False).agg(
+            top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean")).rename(
+            columns={"base_task": "source_task"})
     rw = df[df.experiment == "random_weights"]
-    if len(rw):
-        base = _base_mean(df, "random_weights")
-        g = rw[rw.treatment == "random"].groupby("n", as_index=False)["top1"].mean()
-        g["base"], g["delta"] = base, g["top1"] - base
-        out["random_weights"] = g
+    if (rw.treatment == "random").any():
+        p = paired(rw)
+        out["random_weights"] = p[p.treatment == "random"].groupby("n", as_index=False).agg(
+            top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean"))
     rs = df[df.experiment == "random_split"]
-    if len(rs):
-        rows = []
-        for (split, rep, tgt), g in rs.groupby(["split", "replicate", "target_task"]):
-            base = g[g.treatment == "base"].top1.mean()
-            for _, r in g[g.treatment == "transfer"].iterrows():
-                rows.append({"n": r.n, "delta": r.top1 - base})
-        if rows:
-            out["random_split"] = pd.DataFrame(rows).groupby("n", as_index=False)["delta"].mean()
+    if (rs.treatment == "transfer").any():
+        p = paired(rs)
+        out["random_split"] = p[p.treatment == "transfer"].groupby("n", as_index=False)["delta"].mean()
     return out
 
 
@@ -135,7 +121,7 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
         tl.text(0.5, 0.5, "natman experiment not run", ha="center", transform=tl.transAxes)
     if "random_weights" in fr:
         g = fr["random_weights"].sort_values("n")
-        tr.plot(g.n, g.top1, "-o", color="black", label="random frozen layers 1..n")
+        tr.plot(g.n, g.top1, "-o", color="black", label="random frozen layers 1..n (Caffe gaussian init)")
         tr.scatter([0], [g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4, label="base (all classes)")
         tr.set_title("random, untrained lower layers")
         tr.legend(fontsize=7)
@@ -199,15 +185,18 @@ def fig_curves(curves: pd.DataFrame, png, title: str = "") -> None:
     c = curves[curves["split"].str.startswith("random-")]
     if c.empty:
         raise ValueError("curves.parquet has no random-split networks")
+    if "dev_top1" not in c:
+        raise ValueError("curves.parquet has no dev_top1: the run had no dev slice (data.dev_per_class: 0)")
+    c = c.assign(unit=c["network"] + "/r" + c["replicate"].astype(str))
     sns.set_theme(style="whitegrid", context="paper")
     treatments = [t for t in TREATMENTS if t in set(c.treatment)]
     fig, axes = plt.subplots(1, len(treatments), figsize=(3.2 * len(treatments), 3.2), sharey=True, squeeze=False)
     for ax, t in zip(axes[0], treatments):
         s = c[c.treatment == t]
-        sns.lineplot(data=s, x="epoch", y="val_top1", hue="n", units="network", estimator=None, ax=ax,
+        sns.lineplot(data=s, x="epoch", y="dev_top1", hue="n", units="unit", estimator=None, ax=ax,
                      palette="viridis", legend=(t == treatments[-1]))
         ax.set_title(TREATMENTS[t][0])
-        ax.set_ylabel("validation top-1")
+        ax.set_ylabel("dev-slice top-1 (held-out training images)")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -229,12 +218,43 @@ def filter_grid(weight: "np.ndarray") -> "np.ndarray":
     return grid
 
 
-def fig_filters(states: dict, png, title: str = "") -> None:
+LOW_FREQ = 0.25  # cycles per pixel: "low spatial frequency" for the filter-smoothness number
+
+
+def lowfreq_share(weight) -> np.ndarray:
+    """Per conv1 filter, the share of its energy at spatial frequencies up to ``LOW_FREQ``.
+
+    Energy is the squared 2-D Fourier amplitude summed over the colour channels, after removing
+    each filter's mean (so a constant offset does not count as structure).  White noise puts a
+    share equal to the fraction of low-frequency bins there; smooth Gabor-like and colour-blob
+    filters, as in the paper, concentrate their energy at low frequencies.
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    w = w - w.mean(axis=(1, 2, 3), keepdims=True)
+    k = w.shape[-1]
+    f = np.fft.fftfreq(k)
+    low = np.hypot(f[:, None], f[None, :]) <= LOW_FREQ
+    power = (np.abs(np.fft.fft2(w, axes=(2, 3))) ** 2).sum(axis=1)
+    return (power[:, low].sum(axis=1)) / np.maximum(power.sum(axis=(1, 2)), 1e-30)
+
+
+def filter_table(states: dict, fresh: dict) -> pd.DataFrame:
+    """Low-frequency energy share of each network's conv1 filters and of a fresh initialisation."""
+    rows = []
+    for name, sd in {**states, **fresh}.items():
+        share = lowfreq_share(sd["blocks.0.layer.weight"].numpy())
+        rows.append({"network": name, "filters": len(share), "lowfreq_share_mean": float(share.mean()),
+                     "lowfreq_share_median": float(np.median(share)), "cutoff_cycles_per_px": LOW_FREQ})
+    return pd.DataFrame(rows)
+
+
+def fig_filters(states: dict, png, title: str = "", shares: dict | None = None) -> None:
     """First-layer filters of each base network (``states``: name -> state_dict)."""
-    fig, axes = plt.subplots(1, len(states), figsize=(4 * len(states), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(states), figsize=(4 * len(states), 4.3), squeeze=False)
     for ax, (name, sd) in zip(axes[0], states.items()):
         ax.imshow(filter_grid(sd["blocks.0.layer.weight"].numpy()), interpolation="nearest")
-        ax.set_title(f"{name}: conv1 filters")
+        extra = f"\nlow-frequency energy {100 * shares[name]:.0f} %" if shares and name in shares else ""
+        ax.set_title(f"{name}: conv1 filters{extra}")
         ax.axis("off")
     if title:
         fig.suptitle(title)
@@ -253,14 +273,15 @@ def weight_change(base: dict, tuned: dict, n: int) -> pd.DataFrame:
 def fig_reference(df: pd.DataFrame, ref: pd.DataFrame, ref_bases: pd.DataFrame, png, title: str = "") -> pd.DataFrame:
     """This run's random-split means next to the paper's, each minus its own base."""
     d = fig2_frame(df)
-    ours = d.groupby(["treatment", "n"], as_index=False)["top1"].mean()
-    ours["delta"] = ours["top1"] - ours.loc[ours.treatment == "base", "top1"].mean()
+    ours = paired_means(d)  # each network minus its own base
     ours["source"] = "this run"
+    # the paper's means minus the mean of its 8 random-split bases: the published numbers are not
+    # paired by network, so this side is the authors' (unpaired) normalisation
     paper_base = ref_bases[ref_bases.network.str.match(r"half\d[AB]$")]["top1"].mean()
     r = ref[ref.experiment == "random-split"].copy()
     r["treatment"] = r["treatment"] + np.where(r["layers"] == "fine-tuned", "_ft", "")
     r["delta"] = r["mean_top1"] - paper_base
-    r["source"] = "paper (ImageNet)"
+    r["source"] = "paper (ImageNet, vs mean of 8 bases)"
     both = pd.concat([ours[ours.treatment != "base"][["treatment", "n", "delta", "source"]],
                       r[["treatment", "n", "delta", "source"]]], ignore_index=True)
     sns.set_theme(style="whitegrid", context="paper")
@@ -268,13 +289,13 @@ def fig_reference(df: pd.DataFrame, ref: pd.DataFrame, ref_bases: pd.DataFrame, 
     for t, (label, colour) in TREATMENTS.items():
         if t == "base":
             continue
-        for src, ls in (("this run", "-"), ("paper (ImageNet)", "--")):
+        for src, ls in (("this run", "-"), ("paper (ImageNet, vs mean of 8 bases)", "--")):
             s = both[(both.treatment == t) & (both.source == src)].sort_values("n")
             if len(s):
                 ax.plot(s.n, 100 * s.delta, ls, marker="o", color=colour, label=f"{label} ({src})")
     ax.axhline(0, color="grey", lw=1)
     ax.set_xlabel("layer n")
-    ax.set_ylabel("top-1 minus own base (points)")
+    ax.set_ylabel("top-1 minus base (points); this run: paired")
     ax.set_title(title or "normalised against base: this run vs the paper")
     ax.legend(fontsize=7, ncols=2)
     _save(fig, png)

@@ -6,52 +6,97 @@ from importlib import resources
 import pandas as pd
 
 from .io import atomic_path, atomic_write_text
+from .pairing import UNIT, paired
 
 RANGES = {"1-7": range(1, 8), "3-7": range(3, 8), "5-7": range(5, 8)}
-# Yosinski et al. 2014, Table 1 (ImageNet, mean boost in top-1 accuracy)
+# Yosinski et al. 2014, Table 1 (ImageNet): the authors' statistic, the mean of each network's 10
+# best test scores against the mean of all 8 base networks, not paired by target.
 PAPER_TABLE1 = {"1-7": (0.016, 0.014), "3-7": (0.018, 0.014), "5-7": (0.021, 0.017)}
 
 
 def table1(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean boost of AnB+ over base and over BnB+, per layer range.
+    """Mean boost of AnB+ over its own base and over BnB+ of the same unit and n, per layer range.
 
-    For each (split, replicate, target) the AnB+ accuracy at n is compared with the
-    mean base accuracy on that target and with BnB+ at the same n; the boosts are
-    averaged over the networks whose n lies in the range.
+    Paired through :func:`transferlab.pairing.paired`: each AnB+ network minus the base of its
+    split, replicate and target half, and minus the BnB+ of that unit at the same n; the
+    differences are averaged over the networks whose n lies in the range.
     """
     d = df[df.experiment == "random_split"]
-    rows = []
-    over_base, over_self = [], []
-    for (split, rep, tgt), g in d.groupby(["split", "replicate", "target_task"]):
-        base = g[g.treatment == "base"].top1.mean()
-        self_ft = g[g.treatment == "selffer_ft"].groupby("n").top1.mean()
-        for _, r in g[g.treatment == "transfer_ft"].iterrows():
-            over_base.append((r.n, r.top1 - base))
-            if r.n in self_ft.index:
-                over_self.append((r.n, r.top1 - self_ft[r.n]))
-    if not over_base:
+    p = paired(d)
+    ft = p[p.treatment == "transfer_ft"]
+    if ft.empty:
         raise ValueError("Table 1 needs AnB+ networks (experiments.random_split.fine_tune: true)")
-    ob = pd.DataFrame(over_base, columns=["n", "boost"])
-    os_ = pd.DataFrame(over_self, columns=["n", "boost"])
+    self_ft = p[p.treatment == "selffer_ft"][UNIT + ["n", "top1"]].rename(columns={"top1": "selffer_ft"})
+    ft = ft.merge(self_ft, on=UNIT + ["n"], how="left")
+    ft["over_self"] = ft["top1"] - ft["selffer_ft"]
+    rows = []
     for name, ns in RANGES.items():
-        a = ob[ob.n.isin(list(ns))]
-        b = os_[os_.n.isin(list(ns))]
-        rows.append({"layers": name, "boost_over_base": a.boost.mean() if len(a) else float("nan"),
-                     "boost_over_selffer_ft": b.boost.mean() if len(b) else float("nan"),
-                     "networks": len(a), "paper_over_base": PAPER_TABLE1[name][0],
-                     "paper_over_selffer_ft": PAPER_TABLE1[name][1]})
+        a = ft[ft.n.isin(list(ns))]
+        rows.append({"layers": name, "boost_over_base": a.delta.mean() if len(a) else float("nan"),
+                     "boost_over_selffer_ft": a.over_self.mean() if a.over_self.notna().any() else float("nan"),
+                     "networks": len(a), "units": int(len(a[UNIT].drop_duplicates())),
+                     "paper_over_base": PAPER_TABLE1[name][0], "paper_over_selffer_ft": PAPER_TABLE1[name][1]})
     return pd.DataFrame(rows)
 
 
 def to_markdown(t: pd.DataFrame) -> str:
-    lines = ["| layers aggregated | AnB+ − base | AnB+ − BnB+ | networks | paper: over base | paper: over BnB+ |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| layers aggregated | AnB+ − own base (paired) | AnB+ − BnB+ (paired) | networks | units "
+             "| paper's statistic: over base | paper's statistic: over BnB+ |",
+             "|---|---|---|---|---|---|---|"]
     for _, r in t.iterrows():
         lines.append(f"| {r.layers} | {100 * r.boost_over_base:+.2f} pt | {100 * r.boost_over_selffer_ft:+.2f} pt | "
-                     f"{r.networks} | {100 * r.paper_over_base:+.1f} pt | {100 * r.paper_over_selffer_ft:+.1f} pt |")
+                     f"{r.networks} | {r.units} | {100 * r.paper_over_base:+.1f} pt | "
+                     f"{100 * r.paper_over_selffer_ft:+.1f} pt |")
     lines.append("")
-    lines.append("Paper columns: Yosinski et al., NIPS 2014, Table 1 (ImageNet, CaffeNet).")
+    lines.append("Our columns: each AnB+ network minus the base of its own split, replicate and target half, and minus "
+                 "the BnB+ of the same unit and n. Paper columns: Yosinski et al., NIPS 2014, Table 1 (ImageNet, "
+                 "CaffeNet), the authors' statistic: mean of each network's 10 best test scores against the mean of "
+                 "all 8 base networks, not paired, so the columns are not the same quantity.")
     return "\n".join(lines) + "\n"
+
+
+def convergence(curves: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
+    """Per base network: dev-slice top-1 at the end and its change over the last fifth of training.
+
+    The change is the final epoch's dev top-1 minus the dev top-1 at 80 % of the epochs; the
+    validation top-1 (reported, never tuned on) is shown beside it.
+    """
+    if "dev_top1" not in curves:
+        raise ValueError("curves.parquet has no dev_top1: the run had no dev slice (data.dev_per_class: 0)")
+    bases = curves[curves.treatment == "base"]
+    val = evaluation.set_index(["split", "replicate", "network"])["top1"]
+    rows = []
+    for (split, rep, net), g in bases.groupby(["split", "replicate", "network"], sort=True):
+        g = g.dropna(subset=["dev_top1"]).sort_values("epoch")
+        if g.empty:
+            continue
+        at = g[g.epoch <= round(0.8 * g.epoch.max())]
+        ref = at.iloc[-1] if len(at) else g.iloc[0]
+        rows.append({"split": split, "replicate": int(rep), "network": net, "epochs": int(g.epoch.max()),
+                     "dev_top1": float(g.dev_top1.iloc[-1]), "dev_top1_at_80pct": float(ref.dev_top1),
+                     "last_fifth_change": float(g.dev_top1.iloc[-1] - ref.dev_top1),
+                     "val_top1": float(val.get((split, rep, net), float("nan")))})
+    return pd.DataFrame(rows)
+
+
+def convergence_markdown(t: pd.DataFrame) -> str:
+    lines = ["| base network | epochs | dev top-1 | change over the last fifth | validation top-1 |",
+             "|---|---|---|---|---|"]
+    for r in t.itertuples():
+        lines.append(f"| {r.split}/r{r.replicate}/{r.network} | {r.epochs} | {100 * r.dev_top1:.1f} % | "
+                     f"{100 * r.last_fifth_change:+.1f} pt | {100 * r.val_top1:.1f} % |")
+    worst = t.last_fifth_change.abs().max() if len(t) else float("nan")
+    lines += ["", f"Largest change over the last fifth: {100 * worst:.1f} pt (dev slice: training images held out "
+              "per class; validation images are reported only)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_convergence(curves: pd.DataFrame, evaluation: pd.DataFrame, csv, md) -> pd.DataFrame:
+    t = convergence(curves, evaluation)
+    with atomic_path(csv) as tmp:
+        t.to_csv(tmp, index=False)
+    atomic_write_text(md, convergence_markdown(t))
+    return t
 
 
 def write_table1(df: pd.DataFrame, csv, md) -> pd.DataFrame:

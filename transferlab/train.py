@@ -40,6 +40,7 @@ DEFAULT_TRAIN = {
     "lr": 0.01,
     "lr_step_epochs": 10.0,
     "lr_step_iterations": 0,
+    "lr_milestones": [],  # epochs after which lr is multiplied by lr_gamma (overrides lr_step_*)
     "lr_gamma": 0.1,
     "momentum": 0.9,
     "weight_decay": 5e-4,
@@ -57,6 +58,9 @@ DEFAULT_TRAIN = {
     "cudnn_benchmark": True,  # CUDA only
     "workers": 0,  # DataLoader worker processes producing batches (0 = in the training process)
     "prefetch": 4,  # batches prefetched per worker
+    # dataset-size study: train for as many iterations as the same half with all its images would
+    # (the authors gave every size the same iteration count); epochs then count passes over the full set
+    "iterations_of_full_set": False,
 }
 
 
@@ -342,7 +346,11 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
 
     data = load_half(prepared_dir, half_file)
     tr_images, tr_idx, tr_y = data["train"]
-    va_images, va_idx, va_y = data["val"]
+    # per-epoch monitoring on the dev slice carved from the training images; the validation
+    # images are reported once, by the evaluation rule, and never looked at while training
+    dev = data.get("dev")
+    if dev is not None and not len(dev[1]):
+        dev = None
     n_classes = len(data["wnids"])
     crop = int(cfg["crop_size"])
     if crop > tr_images.shape[1]:
@@ -366,8 +374,10 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     bs = int(cfg["batch_size"])
     n_train = len(tr_idx)
     spe = max(1, n_train // bs)  # steps per epoch (last partial batch dropped)
-    total_steps = int(cfg["iterations"]) or int(cfg["epochs"]) * spe
-    step_size = int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * spe))
+    spe_sched = max(1, data["full_n_train"] // bs) if cfg["iterations_of_full_set"] else spe
+    total_steps = int(cfg["iterations"]) or int(cfg["epochs"]) * spe_sched
+    step_size = int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * spe_sched))
+    milestones = sorted(round(float(m) * spe_sched) for m in cfg["lr_milestones"])
     n_epochs = math.ceil(total_steps / spe)
 
     fingerprint = tio.config_hash({"net": net, "arch": arch, "cfg": cfg, "seed": seed, "n_train": n_train,
@@ -427,7 +437,8 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         seen = 0
 
     def lr_at(step):
-        return cfg["lr"] * cfg["lr_gamma"] ** (step // step_size)
+        drops = sum(step >= m for m in milestones) if milestones else step // step_size
+        return cfg["lr"] * cfg["lr_gamma"] ** drops
 
     with _Stop() as stop:
         while st["global_step"] < total_steps:
@@ -490,14 +501,14 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
             row = {"epoch": epoch + 1, "train_loss": st["acc"][0] / max(st["acc"][2], 1),
                    "train_top1": st["acc"][1] / max(st["acc"][2], 1), "lr": lr,
                    "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}
-            if (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= total_steps:
-                ev = evaluate(model, va_images, va_idx, va_y, crop, norm, cfg["eval_batch_size"], device,
-                              cfg["channels_last"], mean_image, cfg["amp"])
-                row.update({"val_top1": ev["top1"], "val_top5": ev["top5"], "val_loss": ev["val_loss"]})
+            due_eval = (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= total_steps
+            if dev is not None and due_eval:
+                ev = evaluate(model, *dev, crop, norm, cfg["eval_batch_size"], device, cfg["channels_last"],
+                              mean_image, cfg["amp"])
+                row.update({"dev_top1": ev["top1"], "dev_top5": ev["top5"], "dev_loss": ev["val_loss"]})
             st["history"].append(row)
-            print(f"{net} epoch {epoch + 1}/{n_epochs} loss {row['train_loss']:.4f} train_top1 {row['train_top1']:.4f} "
-                  f"val_top1 {row.get('val_top1', float('nan')):.4f} val_top5 {row.get('val_top5', float('nan')):.4f} "
-                  f"lr {lr:.2e} {row['images_per_s'] or 0:.0f} img/s", file=log, flush=True)
+            print(progress_line(net, epoch + 1, n_epochs, row, lr, st["global_step"], total_steps,
+                                st["train_seconds"]), file=log, flush=True)
             st["epoch"] += 1
             st["batch"] = 0
             st["acc"] = [0.0, 0, 0]
@@ -520,6 +531,20 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     milestone(f"finished {net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s")
     claim.release()
     return meta
+
+
+def progress_line(net, epoch, n_epochs, row, lr, step, total_steps, train_seconds) -> str:
+    """One epoch's log line: timestamp, metrics, speed, elapsed training time and time left."""
+    left = train_seconds / max(step, 1) * (total_steps - step)
+    dev = f"dev_top1 {row['dev_top1']:.4f} " if "dev_top1" in row else ""
+    return (f"{time.strftime('%Y-%m-%d %H:%M:%S')} {net} epoch {epoch}/{n_epochs} step {step}/{total_steps} "
+            f"loss {row['train_loss']:.4f} train_top1 {row['train_top1']:.4f} {dev}lr {lr:.2e} "
+            f"{row['images_per_s'] or 0:.0f} img/s elapsed {_hms(train_seconds)} left {_hms(left)}")
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def load_model(weights) -> CaffeNet:

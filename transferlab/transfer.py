@@ -3,8 +3,8 @@
 Naming follows the paper: ``AnB`` copies layers 1..n of baseA into a net trained
 on task B; ``BnB`` (the selffer) copies from baseB itself.  A trailing ``+``
 (here ``-ft``) means every layer is fine-tuned; ``-frozen`` means the copied
-layers are frozen.  ``R`` as source (``R3B``) keeps the first n layers at their
-random initialisation and freezes them (the paper's random-weights control).
+layers are frozen.  ``R`` as source (``R3B``) keeps the first n layers at Caffe's gaussian
+initialisation and freezes them (the paper's random-weights control).
 """
 from __future__ import annotations
 
@@ -105,6 +105,11 @@ def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int)
     torch.manual_seed(seed)
     model = CaffeNet(arch)
     model.reset_layers(range(1, N_LAYERS + 1), generator=g)
+    if spec.source == "R":
+        # the paper's random-weights control: layers 1..n keep Caffe's gaussian initialisation
+        # (bvlc_reference_caffenet's std), whatever initialisation the trained layers use
+        g_random = torch.Generator().manual_seed(seed + 1)
+        model.reset_layers(range(1, spec.n + 1), generator=g_random, init="caffe")
     if spec.n and spec.source != "R":
         if base_state is None:
             raise TransferError(f"{spec.name} needs a base checkpoint")

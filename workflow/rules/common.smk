@@ -5,17 +5,22 @@ import os
 import zlib
 from pathlib import Path
 
-from snakemake.utils import validate
+from transferlab.configcheck import validate_config
 
 from transferlab.io import config_hash
 
-validate(config, schema="../schemas/config.schema.yaml")
+validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 DATASET = config["dataset"]
 RES = f"results/{DATASET}"
 LAYERS = list(range(1, 8))
 EXP = config["experiments"]
 REPLICATES = list(range(int(config["replicates"])))
+
+
+def replicates_of(experiment):
+    """Training seeds of an experiment: its own ``replicates`` if set, else the global one."""
+    return list(range(int(EXP[experiment].get("replicates") or config["replicates"])))
 
 
 def _check_config():
@@ -161,7 +166,7 @@ def random_weight_nets():
 
 
 def networks():
-    """(split, net) pairs of every network in the design."""
+    """(split, net, replicate) of every network in the design."""
     pairs = []
     if EXP["random_split"]["enabled"]:
         for seed in EXP["random_split"]["seeds"]:
@@ -172,15 +177,15 @@ def networks():
         pairs += [("all", net) for net in random_weight_nets()]
     if EXP["dataset_size"]["enabled"]:
         pairs += [(f"all-k{k}", "baseA") for k in EXP["dataset_size"]["images_per_class"]]
-    return pairs
+    return [(split, net, rep) for split, net in pairs for rep in replicates_of(experiment_of(split))]
 
 
 def eval_records():
-    return [f"{RES}/eval/{split}/r{rep}/{net}.json" for split, net in networks() for rep in REPLICATES]
+    return [f"{RES}/eval/{split}/r{rep}/{net}.json" for split, net, rep in networks()]
 
 
 def train_meta_files():
-    return [f"{RES}/nets/{split}/r{rep}/{net}/train.json" for split, net in networks() for rep in REPLICATES]
+    return [f"{RES}/nets/{split}/r{rep}/{net}/train.json" for split, net, rep in networks()]
 
 
 def base_weights(wildcards):
@@ -210,6 +215,13 @@ def train_params():
                                    "batchnorm", "dropout", "init")},
         "train": dict(config["train"]),
     }
+
+
+def train_settings(wildcards):
+    """TRAIN_PARAMS; the dataset-size networks train for the full set's iteration count."""
+    if "-k" not in wildcards.split:
+        return TRAIN_PARAMS
+    return {**TRAIN_PARAMS, "train": {**TRAIN_PARAMS["train"], "iterations_of_full_set": True}}
 
 
 def net_seed(wildcards, net=None):
@@ -261,10 +273,11 @@ def inspect_weight_change_inputs(wildcards):
 
 def all_outputs():
     out = [f"{RES}/evaluation.parquet", f"{RES}/curves.parquet", f"{RES}/claims.csv", f"{RES}/claims.md",
-           f"{RES}/config_used.yaml"]
+           f"{RES}/config_used.yaml", f"{RES}/tables/convergence.csv", f"{RES}/tables/convergence.md"]
     if EXP["random_split"]["enabled"]:
         out += [f"{RES}/figures/fig2.png", f"{RES}/figures/fig2.pdf"]
-        out += [f"{RES}/figures/curves.png", f"{RES}/figures/filters.png", f"{RES}/figures/reference.png"]
+        out += [f"{RES}/figures/curves.png", f"{RES}/figures/filters.png", f"{RES}/tables/filters.csv",
+                f"{RES}/figures/reference.png"]
         if EXP["random_split"]["fine_tune"]:
             out += [f"{RES}/tables/table1.csv", f"{RES}/tables/table1.md"]
             if config["inspect_n"] in EXP["random_split"]["layers"]:

@@ -53,6 +53,7 @@ rule prepare_half:
         f"{RES}/halves/{{split}}/{{half}}.npz",
     params:
         train_per_class=half_train_per_class,
+        dev_per_class=config["data"]["dev_per_class"],
     log:
         f"{RES}/logs/prepare_half/{{split}}/{{half}}.log",
     script:

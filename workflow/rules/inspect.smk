@@ -17,7 +17,8 @@ rule plot_filters:
     input:
         bases=inspect_bases(),
     output:
-        report(f"{RES}/figures/filters.png", caption="../report/filters.rst", category="Looking inside"),
+        png=report(f"{RES}/figures/filters.png", caption="../report/filters.rst", category="Looking inside"),
+        table=f"{RES}/tables/filters.csv",
     log:
         f"{RES}/logs/plot_filters.log",
     script:
@@ -50,3 +51,20 @@ rule plot_reference:
         f"{RES}/logs/plot_reference.log",
     script:
         "../scripts/plot_reference.py"
+
+
+rule make_convergence:
+    input:
+        curves=f"{RES}/curves.parquet",
+        table=f"{RES}/evaluation.parquet",
+    output:
+        csv=report(
+            f"{RES}/tables/convergence.csv",
+            caption="../report/convergence.rst",
+            category="Tables",
+        ),
+        md=f"{RES}/tables/convergence.md",
+    log:
+        f"{RES}/logs/make_convergence.log",
+    script:
+        "../scripts/make_convergence.py"

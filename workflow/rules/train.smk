@@ -14,7 +14,7 @@ rule train_base:
         net="base{half}",
         state=f"{RES}/state/{{split}}/r{{rep}}/base{{half}}",
         seed=net_seed,
-        settings=TRAIN_PARAMS,
+        settings=train_settings,
         config_hash=TRAIN_HASH,
         device=DEVICE,
     threads: config["threads_per_job"]
@@ -41,7 +41,7 @@ rule train_derived:
         net="{src}{n}{tgt}-{mode}",
         state=f"{RES}/state/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}",
         seed=net_seed,
-        settings=TRAIN_PARAMS,
+        settings=train_settings,
         config_hash=TRAIN_HASH,
         device=DEVICE,
     threads: config["threads_per_job"]

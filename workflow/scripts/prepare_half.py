@@ -4,4 +4,5 @@ from transferlab import data
 from transferlab.scripting import run
 
 run(snakemake, lambda s: data.write_half(Path(s.input.prepared[0]).parent, s.input.split, s.wildcards.half,
-                                         s.output[0], s.params.train_per_class))
+                                         s.output[0], s.params.train_per_class,
+                                         s.params.dev_per_class))

@@ -1,0 +1,88 @@
+"""Config validation against the workflow's JSON schema, with short error messages.
+
+``snakemake.utils.validate`` prints the whole schema and config around its one useful sentence;
+:func:`validate_config` fills schema defaults into the config the same way and reports each
+problem in one line: the dotted key, the bad value, what was expected, and for an unknown key the
+closest valid one.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+MAX_PROBLEMS = 5
+
+_TYPES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
+          "object": "a mapping", "array": "a list", "null": "null"}
+_EXPECTED = {"minimum": ">= {}", "maximum": "<= {}", "exclusiveMinimum": "> {}", "exclusiveMaximum": "< {}",
+             "minItems": "at least {} item(s)", "maxItems": "at most {} item(s)", "pattern": "a match of {}"}
+
+
+class InvalidConfig(ValueError):
+    pass
+
+
+def validate_config(config: dict, schema_path) -> None:
+    """Validate ``config`` in place, filling in schema defaults; raise ``InvalidConfig`` if invalid."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    errors = sorted(_with_defaults(base)(schema).iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = [line for e in errors for line in _describe(e)]
+    if problems:
+        more = len(problems) - MAX_PROBLEMS
+        raise InvalidConfig(f"invalid config (schema: {os.path.relpath(schema_path)}):\n  "
+                            + "\n  ".join(problems[:MAX_PROBLEMS]) + (f"\n  ... and {more} more" if more > 0 else ""))
+
+
+def _with_defaults(validator_class):
+    """``validator_class`` that first sets each missing property to its schema default (as Snakemake does)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _key(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _value(v) -> str:
+    s = json.dumps(v, default=str)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _describe(e) -> list[str]:
+    key, kind, arg = _key(e.absolute_path), e.validator, e.validator_value
+    if kind == "additionalProperties":
+        known = sorted(e.schema.get("properties", {}))
+        lines = []
+        for extra in sorted(set(e.instance) - set(known)):
+            name = f"{key}.{extra}" if e.absolute_path else extra
+            close = difflib.get_close_matches(extra, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid keys here: {', '.join(known)}"
+            lines.append(f"{name} = {_value(e.instance[extra])}: unknown key; {hint}")
+        return lines
+    if kind == "type":
+        expected = " or ".join(_TYPES.get(t, t) for t in ([arg] if isinstance(arg, str) else arg))
+    elif kind == "enum":
+        expected = "one of " + ", ".join(map(_value, arg))
+    elif kind in _EXPECTED:
+        expected = _EXPECTED[kind].format(arg)
+    else:
+        return [f"{key} = {_value(e.instance)}: {e.message}"]
+    return [f"{key} = {_value(e.instance)}: expected {expected}"]

@@ -1,0 +1,7 @@
+import pandas as pd
+
+from transferlab.scripting import run
+from transferlab.tables import write_convergence
+
+run(snakemake, lambda s: write_convergence(pd.read_parquet(s.input.curves), pd.read_parquet(s.input.table),
+                                           s.output.csv, s.output.md))
