@@ -37,6 +37,9 @@ VARIANTS = {
     "milestones": {"lr_milestones": [25, 30], "bias_lr_mult": 1.0, "bias_decay": True},
     "milestones_paperbias": {"lr_milestones": [25, 30], "bias_lr_mult": 2.0, "bias_decay": False},
     "milestones_30_35_paperbias": {"lr_milestones": [30, 35], "bias_lr_mult": 2.0, "bias_decay": False},
+    # the earlier width decision, re-checked on the dev slice: a narrower net with the chosen schedule
+    "narrow_milestones_paperbias": {"lr_milestones": [25, 30], "bias_lr_mult": 2.0, "bias_decay": False,
+                                    "_arch": {"widths": [16, 32, 48, 48, 32, 128, 128]}},
     "milestones_paperbias_bf16": {"lr_milestones": [25, 30], "bias_lr_mult": 2.0, "bias_decay": False, "amp": "bf16"},
     # ... with the paper's solver for biases (2x learning rate, no weight decay)
     "multistep_paperbias": {"lr_step_epochs": 15, "bias_lr_mult": 2.0, "bias_decay": False},
@@ -87,10 +90,11 @@ def main():
     jobs = []
     for v in a.variants.split(","):
         train = {k: val for k, val in conf["train"].items()}
-        train.update(VARIANTS[v])
+        train.update({k: val for k, val in VARIANTS[v].items() if k != "_arch"})
+        arch_v = dict(arch, **VARIANTS[v].get("_arch", {}))
         for seed in range(1, a.seeds + 1):
             for half in ("A", "B"):
-                jobs.append((v, half, 1000 + seed, {"arch": arch, "train": train}, res))
+                jobs.append((v, half, 1000 + seed, {"arch": arch_v, "train": train}, res))
     rows = []
     with ProcessPoolExecutor(a.jobs) as ex:
         for r in ex.map(one, jobs):
