@@ -142,3 +142,15 @@ def test_missing_experiments_say_not_run_and_markdown_lists_all_claims():
 def test_unpack_roundtrip():
     c = np.random.default_rng(1).random(37) < 0.5
     assert (unpack(np.packbits(c).tobytes().hex(), 37) == c).all()
+
+
+def test_a_base_without_derived_networks_is_no_unit():
+    # one direction: baseA is trained (AnB copies it) but nothing targets A, so there is one unit
+    df, correct = table(True, targets=("B",), reps=(0,))
+    a, ca = table(True, targets=("A",), reps=(0,))
+    base_a = a[(a.experiment == "random_split") & (a.treatment == "base")]
+    df = pd.concat([df, base_a], ignore_index=True)
+    correct.update({k: v for k, v in ca.items() if k == ("random-0", 0, "baseA")})
+    t = scorecard(df, correct, n_boot=50).set_index("claim")
+    assert t.loc["general_layers_1_2", "units"] == "random_split: 1"
+    assert t.loc["general_layers_1_2", "verdict"] == "image noise only"

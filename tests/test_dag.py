@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_fake_tiny
-from workflow_helpers import job_counts, snakemake, workdir
+from workflow_helpers import dry_run_jobs, job_counts, snakemake, workdir
 
 COMMON = {
     "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
@@ -47,6 +47,21 @@ def test_smoke_preset_dag(wd, fake_zip):
 def test_download_when_no_data(wd):
     counts = _dry(wd, env={"TINY_IMAGENET_PATH": ""})
     assert counts["download_tiny_imagenet"] == 1 and counts["train_derived"] == DEFAULT["train_derived"]
+
+
+def test_logs_under_the_dataset_and_prepared_outputs_declared(wd):
+    """Every job's log is under results/<dataset>/logs/ (the download's too), and prepare_data declares
+    every file it writes, the mean image included."""
+    r = snakemake(wd, "-n", env={"TINY_IMAGENET_PATH": ""})
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    jobs = dry_run_jobs(out)
+    assert len(jobs) == sum(job_counts(out).values())
+    logs = {job["rule"]: job["log"].split(", ") for job in jobs if "log" in job}
+    assert "download_tiny_imagenet" in logs
+    assert [p for paths in logs.values() for p in paths if not p.startswith("results/tiny-imagenet/logs/")] == []
+    [prepare] = [job for job in jobs if job["rule"] == "prepare_data"]
+    assert "results/tiny-imagenet/prepared/mean_image.npy" in prepare["output"].split(", ")
 
 
 def test_both_directions_and_seeds_scale_the_dag(wd, fake_zip):

@@ -1,5 +1,10 @@
+import functools
+import hashlib
+import http.server
 import json
 import os
+import socket
+import threading
 import zipfile
 
 import numpy as np
@@ -53,6 +58,55 @@ def test_missing_and_corrupt_archives(tmp_path):
     bad.write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(data.DatasetError, match="not a readable zip"):
         data.TinyImageNet(bad)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A folder served over HTTP on localhost: (folder, base URL)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
+        httpd.shutdown()
+
+
+def test_download_checks_size_and_md5_before_the_file_appears(tmp_path, served):
+    www, url = served
+    payload = os.urandom(300_000)
+    (www / "t.zip").write_bytes(payload)
+    md5 = hashlib.md5(payload).hexdigest()
+    raw = tmp_path / "raw"
+    with pytest.raises(data.DatasetError, match=f"MD5 {md5}, expected 0{{32}}"):
+        data.download(f"{url}/t.zip", raw / "t.zip", md5="0" * 32, size=len(payload))
+    with pytest.raises(data.DatasetError, match=f"{len(payload)} bytes, expected {len(payload) + 1}"):
+        data.download(f"{url}/t.zip", raw / "t.zip", md5=md5, size=len(payload) + 1)
+    assert list(raw.iterdir()) == []
+    assert data.download(f"{url}/t.zip", raw / "t.zip", md5=md5, size=len(payload)) == raw / "t.zip"
+    assert (raw / "t.zip").read_bytes() == payload and list(raw.iterdir()) == [raw / "t.zip"]
+    assert socket.getdefaulttimeout() is None
+
+
+def test_download_replaces_a_leftover_partial_file(tmp_path, served):
+    www, url = served
+    (www / "t.zip").write_bytes(b"the whole file")
+    (tmp_path / "t.zip.part").write_bytes(b"the wh")  # a killed download's
+    data.download(f"{url}/t.zip", tmp_path / "t.zip")
+    assert (tmp_path / "t.zip").read_bytes() == b"the whole file" and not (tmp_path / "t.zip.part").exists()
+
+
+def test_download_failure_says_what_to_do(tmp_path, served):
+    _, url = served
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/t.zip"  # nobody listens there
+    dest = tmp_path / "raw" / "t.zip"
+    for missing in (closed, f"{url}/missing.zip"):
+        with pytest.raises(data.DatasetError, match="could not download") as e:
+            data.download(missing, dest)
+        assert "--config tiny_imagenet_path=" in str(e.value) and str(dest) in str(e.value)
+        assert list(dest.parent.iterdir()) == []
 
 
 def test_prepare_arrays_and_half_remapping(prepared):

@@ -7,6 +7,7 @@ import tempfile
 
 import pytest
 
+from transferlab import devices
 from transferlab.devices import NoFreeDevice, claim_device
 
 
@@ -45,6 +46,19 @@ def test_scheduler_isolated_and_explicit_devices(tmp_path, monkeypatch):
     assert claim_device("auto", tmp_path, n_devices=0).device == "cpu"
     with pytest.raises(NoFreeDevice, match="no CUDA device"):
         claim_device("cuda", tmp_path, n_devices=0)
+
+
+def test_cuda_detection_imports_torch_only_where_a_gpu_driver_is(tmp_path, monkeypatch):
+    """Snakemake asks at parse time (device auto): without a GPU driver the answer costs no torch import."""
+    code = ("import sys\nfrom transferlab import devices\ndevices.GPU_DRIVER_FILES = ()\n"
+            "print(devices.cuda_available(), 'torch' in sys.modules)\n")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == ["False", "False"]
+    import torch
+
+    monkeypatch.setattr(devices, "GPU_DRIVER_FILES", (str(tmp_path),))
+    for cuda in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        assert devices.cuda_available() is cuda
 
 
 # ------------------------------------------------------------------ one lock folder, several users

@@ -33,7 +33,10 @@ def test_parquet_has_one_plausible_row_per_network(smoke_run):
     assert set(required) <= set(df.columns)
     assert not df[required].isna().any().any()
     assert df["top1"].between(0, 1).all() and (df["top5"] >= df["top1"]).all()
-    assert (df["val_loss"] > 0).all() and (df["epochs"] == 2).all()
+    assert (df["val_loss"] > 0).all()
+    # dataset-size nets train as many iterations as the full set: more passes over fewer images
+    sized = df.experiment == "dataset_size"
+    assert (df[~sized].epochs == 2).all() and (df[sized].epochs > 2).all()
     rs = df[df.experiment == "random_split"]
     assert sorted(rs.treatment.unique()) == ["base", "selffer", "selffer_ft", "transfer", "transfer_ft"]
     assert (rs[rs.treatment != "base"].groupby("treatment").n.apply(sorted) == [list(range(1, 8))] * 4).all()

@@ -1,4 +1,4 @@
-"""The HPC path on a real Slurm: smoke preset through profiles/slurm, then a requeue mid-training.
+"""The HPC path on a real Slurm: smoke preset through `--profile slurm`, then a requeue mid-training.
 
 Starts a one-node cluster on localhost (tests/slurm/start_cluster.sh installs Debian's slurm-wlm
 and munge if needed; root only) and stops the daemons it started at the end.
@@ -20,10 +20,11 @@ from workflow_helpers import REPO, job_counts, snakemake, tiny_imagenet_path, wo
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 
 
-# Local-cluster settings on top of profiles/slurm: no accounting database (status via squeue),
-# no accounts, and resources that fit a 2-core node.
+# Local-cluster settings on top of the project's Slurm profile (`--profile slurm` as typed in the project
+# root, where `slurm` links to profiles/slurm): no accounting database (status via squeue), no accounts,
+# and resources that fit a 2-core node.
 SLURM_ARGS = [
-    "--profile", "profiles/slurm", "--slurm-no-account", "--slurm-status-command", "squeue",
+    "--profile", "slurm", "--slurm-no-account", "--slurm-status-command", "squeue",
     "--slurm-init-seconds-before-status-checks", "2", "--jobs", "10", "--latency-wait", "5",
     "--default-resources", "slurm_partition=ci", "runtime=20", "mem_mb=600", "cpus_per_task=1",
     "--set-resources", "prepare_data:cpus_per_task=1", "prepare_data:mem_mb=1500",

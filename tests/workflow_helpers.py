@@ -16,8 +16,10 @@ def workdir(tmp: Path) -> Path:
     wd = tmp / "wf"
     wd.mkdir(parents=True)
     shutil.copy(REPO / "Snakefile", wd / "Snakefile")
-    for d in ("workflow", "config", "profiles"):
-        if (REPO / d).exists():
+    for d in ("workflow", "config", "profiles", "slurm"):
+        if (REPO / d).is_symlink():  # slurm -> profiles/slurm, for `--profile slurm`: kept a relative link
+            (wd / d).symlink_to(os.readlink(REPO / d))
+        elif (REPO / d).exists():
             shutil.copytree(REPO / d, wd / d, ignore=shutil.ignore_patterns("__pycache__"))
     return wd
 
@@ -39,6 +41,22 @@ def job_counts(output: str) -> dict[str, int]:
         if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
             counts[parts[0]] = int(parts[1])
     return counts
+
+
+def dry_run_jobs(output: str) -> list[dict[str, str]]:
+    """Every job a dry-run lists (group members too): its rule and its fields as printed (output, log, ...)."""
+    jobs = []
+    for line in output.splitlines():
+        if m := re.fullmatch(r"\s*(?:local)?rule (\w+):", line):
+            jobs.append({"rule": m.group(1)})
+        elif jobs and (m := re.fullmatch(r"\s+(\w+): (.*)", line)):
+            jobs[-1].setdefault(m.group(1), m.group(2))
+    return jobs
+
+
+def job_resources(job: dict[str, str]) -> dict[str, str]:
+    """A dry-run job's ``resources: a=1, b=2`` line as a dict."""
+    return dict(kv.split("=", 1) for kv in job.get("resources", "").split(", ") if "=" in kv)
 
 
 def tiny_imagenet_path() -> str:

@@ -66,7 +66,10 @@ class Resampled:
         # training units of each experiment, and their resampling weights
         self.units, self.weights = {}, {}
         for exp, g in df.groupby("experiment", sort=True):
-            units = sorted(set(key[g.index]))
+            # a unit is a target that derived networks were trained on (baseA alone, with only AnB/BnB
+            # targeting B, is no unit: nothing is compared with it)
+            derived = g[g.treatment != "base"]
+            units = sorted(set(key[(derived if len(derived) else g).index]))
             self.units[exp] = units
             w = np.ones((b + 1, len(units)))
             if b and len(units) > 1:

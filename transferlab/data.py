@@ -14,14 +14,13 @@ index into the sorted class list) so no training job ever decodes a JPEG.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
 import re
+import socket
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -46,43 +45,32 @@ def _num_key(name: str):
 
 
 # ----------------------------------------------------------------------------- download
-def download(url: str, dest: Path, md5: str | None = None, size: int | None = None, chunk: int = 1 << 20) -> Path:
-    """Download ``url`` to ``dest`` with a progress line and checksum check (atomic)."""
+def download(url: str, dest: Path, md5: str | None = None, size: int | None = None, timeout_s: float = 60) -> Path:
+    """Download ``url`` with torchvision's downloader (progress bar on stderr) to ``dest``: the file
+    appears there only once its size and MD5 are checked."""
+    from torchvision.datasets.utils import calculate_md5, check_integrity, download_url
+
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
-    h = hashlib.md5()
-    t0 = time.time()
+    tmp.unlink(missing_ok=True)  # download_url would take a leftover partial file for a finished one
+    default_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)  # download_url sets none: a network that drops packets would hang it
     try:
-        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
-            total = int(r.headers.get("Content-Length") or size or 0)
-            done = 0
-            last = 0.0
-            while True:
-                buf = r.read(chunk)
-                if not buf:
-                    break
-                f.write(buf)
-                h.update(buf)
-                done += len(buf)
-                if time.time() - last > 2 or done == total:
-                    last = time.time()
-                    pct = f"{100 * done / total:5.1f}%" if total else ""
-                    rate = done / max(time.time() - t0, 1e-9) / 1e6
-                    print(f"download {dest.name}: {done / 1e6:8.1f} MB {pct} {rate:6.1f} MB/s", file=sys.stderr, flush=True)
-    except OSError as e:
+        try:
+            download_url(url, dest.parent, tmp.name)
+        except OSError as e:
+            raise DatasetError(
+                f"could not download {url} ({e}). Download it by hand and give its path with "
+                f"--config tiny_imagenet_path=/path/to/tiny-imagenet-200.zip, or place it at {dest}"
+            ) from e
+        if size is not None and (got := tmp.stat().st_size) != size:
+            raise DatasetError(f"download of {url} has {got} bytes, expected {size}")
+        if not check_integrity(tmp, md5):
+            raise DatasetError(f"download of {url} has MD5 {calculate_md5(tmp)}, expected {md5}")
+        os.replace(tmp, dest)
+    finally:
+        socket.setdefaulttimeout(default_timeout)
         tmp.unlink(missing_ok=True)
-        raise DatasetError(
-            f"could not download {url} ({e}). Download it by hand and give its path with "
-            f"--config tiny_imagenet_path=/path/to/tiny-imagenet-200.zip, or place it at {dest}"
-        ) from e
-    if size is not None and done != size:
-        tmp.unlink(missing_ok=True)
-        raise DatasetError(f"download of {url} has {done} bytes, expected {size}")
-    if md5 is not None and h.hexdigest() != md5:
-        tmp.unlink(missing_ok=True)
-        raise DatasetError(f"download of {url} has MD5 {h.hexdigest()}, expected {md5}")
-    os.replace(tmp, dest)
     return dest
 
 

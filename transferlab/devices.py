@@ -12,6 +12,9 @@ Several users share one lock folder: it is created world-writable with the stick
 locked through a read-only descriptor.  If the folder still cannot be used (say an older
 version created it 0o755), the job warns once and falls back to a per-user folder
 ``$TMPDIR/transferlab-gpu-locks-<uid>``: it then coordinates only with that user's jobs.
+
+``cuda_available`` is what the workflow asks when it is parsed: with ``device: auto`` training jobs
+declare ``gpu=1`` and train on CUDA where it says yes, and declare ``gpu=0`` and train on the CPU elsewhere.
 """
 from __future__ import annotations
 
@@ -26,6 +29,19 @@ from pathlib import Path
 
 class NoFreeDevice(RuntimeError):
     pass
+
+
+# Present where a GPU driver is: NVIDIA (/proc/driver/nvidia, /dev/nvidiactl), WSL2 (/dev/dxg), ROCm (/dev/kfd).
+GPU_DRIVER_FILES = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device here; imports torch (seconds) only where a GPU driver is present."""
+    if not any(os.path.exists(p) for p in GPU_DRIVER_FILES):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def scheduler_assigned() -> bool:

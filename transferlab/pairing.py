@@ -68,9 +68,6 @@ def paired_means(df: pd.DataFrame, experiment: str = "random_split") -> pd.DataF
     return g
 
 
-def unit_count(df: pd.DataFrame, experiment: str) -> int:
-    d = df[df.experiment == experiment]
-    return int(len(d[UNIT].drop_duplicates())) if len(d) else 0
 
 
 def unit_means(p: pd.DataFrame, value: str = "delta", **eq) -> pd.Series:

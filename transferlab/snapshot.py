@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .claims import quotes_markdown
 from .pairing import base_level, paired, paired_means
 
 BEGIN, END = "<!-- default-run:begin -->", "<!-- default-run:end -->"
+CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin -->", "<!-- claims:end -->"
 FILES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "claims.csv", "claims.md",
          "config_used.yaml", "tables/table1.csv", "tables/table1.md", "tables/convergence.csv",
          "tables/convergence.md", "tables/filters.csv", "figures/fig2.png", "figures/fig3.png",
@@ -46,7 +48,10 @@ def take(results: Path, out: Path, wall_seconds: float, command: str) -> dict:
     revs = sorted(set(ev.code_revision))
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    from .io import code_revision
+
     run = {"command": command, "wall_seconds": round(float(wall_seconds), 1), "code_revisions": revs,
+           "snapshot_revision": code_revision(),
            "networks": int(len(ev)), "train_hours": round(float(ev.train_seconds.sum()) / 3600, 2),
            "date": time.strftime("%Y-%m-%d", time.gmtime((results / "evaluation.parquet").stat().st_mtime)),
            "machine": f"{os.cpu_count()} cores, {cpu}"}
@@ -98,6 +103,34 @@ def fig3_lines(ev: pd.DataFrame) -> str:
     return "\n".join(out) + "\n"
 
 
+PAPER_EFFECTS = {"fragile_coadaptation": ("the BnB dip", -0.03), "transfer_ft_boost": ("AnB+ − BnB+", 0.014)}
+
+
+def power_lines(ev: pd.DataFrame, claims: pd.DataFrame) -> str:
+    """What the run can detect (its MDEs against the paper's effect sizes) and what one more unit costs."""
+    out = []
+    c = claims.set_index("claim")
+    mdes = ", ".join(f"{i} {100 * r.mde:.1f}" for i, r in enumerate(c.itertuples(), 1) if np.isfinite(r.mde))
+    out.append(f"- Minimum detectable effect (80 % power, 5 % two-sided) per claim, in points: {mdes}.")
+    for key, (label, size) in PAPER_EFFECTS.items():
+        if key in c.index and np.isfinite(c.loc[key, "mde"]):
+            m = c.loc[key, "mde"]
+            verb = "can" if abs(size) >= m else "cannot"
+            out.append(f"- The paper's {label} ({100 * size:+.1f} pt on ImageNet) is {'above' if abs(size) >= m else 'below'} "
+                       f"this run's MDE of {100 * m:.1f} pt: the default {verb} resolve an effect of that size.")
+    rs = ev[ev.experiment == "random_split"]
+    if len(set(rs.target_task)) == 2:
+        direction = rs[(rs.target_task == "A") & (rs.treatment != "base")].train_seconds.sum() / 60
+        unit = (rs[(rs.target_task == "B") & (rs.treatment != "base")].train_seconds.sum()
+                + rs[rs.treatment == "base"].groupby("target_task").train_seconds.mean().sum()) / 60
+        out.append(f"- One more training unit in every random-split cell, priced with this run's training times: "
+                   f"the second direction (its 28 derived networks; baseA is trained anyway) {direction:.0f} CPU-min, "
+                   f"a replicate or a second split (2 bases + 28 derived networks) {unit:.0f} CPU-min. Each halves "
+                   "the variance from one unit to two; the direction is the cheapest (and the paper's design); "
+                   "a second split also samples which classes form the halves.")
+    return "\n".join(out) + "\n"
+
+
 def render(snap: Path, rel: str = "docs/default-run") -> str:
     snap = Path(snap)
     run = json.loads((snap / "run.json").read_text())
@@ -123,6 +156,9 @@ def render(snap: Path, rel: str = "docs/default-run") -> str:
         "Claims scorecard (`results/<dataset>/claims.md`):",
         "",
         (snap / "claims.md").read_text().rstrip() + "\n",
+        "What this run can and cannot detect:",
+        "",
+        power_lines(ev, pd.read_csv(snap / "claims.csv")),
         "Table 1 (`results/<dataset>/tables/table1.md`):",
         "",
         (snap / "table1.md").read_text().rstrip() + "\n",
@@ -136,14 +172,22 @@ def render(snap: Path, rel: str = "docs/default-run") -> str:
     return "\n".join(parts) + "\n"
 
 
+def _replace(text: str, begin: str, end: str, body: str, where) -> str:
+    if begin not in text or end not in text:
+        raise ValueError(f"{where} has no {begin} ... {end} section")
+    head, rest = text.split(begin, 1)
+    return head + body.rstrip("\n") + rest.split(end, 1)[1]
+
+
 def update_readme(readme: Path, snap: Path, check: bool = False) -> bool:
-    """Write the generated section into ``readme``; with ``check``, only report whether it differs."""
+    """Write the generated sections into ``readme``; with ``check``, only report whether it differs.
+
+    Two sections: the default run's results (from the snapshot) and the claims' definitions with
+    the paper's sentences (from :data:`transferlab.claims.CLAIMS`)."""
     text = Path(readme).read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{readme} has no {BEGIN} ... {END} section")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    new = head + render(snap).rstrip("\n") + tail
+    new = _replace(text, BEGIN, END, render(snap), readme)
+    claims = f"{CLAIMS_BEGIN}\n<!-- generated from transferlab/claims.py -->\n\n{quotes_markdown()}{CLAIMS_END}"
+    new = _replace(new, CLAIMS_BEGIN, CLAIMS_END, claims, readme)
     if check:
         return new == text
     Path(readme).write_text(new)

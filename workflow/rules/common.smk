@@ -84,6 +84,7 @@ PREPARED = multiext(
     "val_images.npy",
     "val_labels.npy",
     "meta.json",
+    "mean_image.npy",
 )
 
 
@@ -249,7 +250,19 @@ def eval_record(wildcards):
 
 TRAIN_PARAMS = train_params()
 TRAIN_HASH = config_hash({"data": data_params(), **TRAIN_PARAMS})
-DEVICE = config["device"]
+
+
+def resolve_device(device):
+    """``auto``: cuda where the machine parsing the workflow has CUDA, else cpu (a job on a cluster node
+    parses it there, so a GPU allocated to it counts)."""
+    if device != "auto":
+        return device
+    from transferlab.devices import cuda_available
+
+    return "cuda" if cuda_available() else "cpu"
+
+
+DEVICE = resolve_device(config["device"])
 GPU = 1 if DEVICE.startswith("cuda") else 0
 
 

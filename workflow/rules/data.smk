@@ -7,7 +7,7 @@ rule download_tiny_imagenet:
     params:
         url="http://cs231n.stanford.edu/tiny-imagenet-200.zip",
     log:
-        "results/logs/download_tiny_imagenet.log",
+        f"{RES}/logs/download_tiny_imagenet.log",
     script:
         "../scripts/download.py"
 
