@@ -1,6 +1,7 @@
 """Commands of README.md typed literally in the project root (dry-runs): `--profile slurm`, GPU resources."""
 import pytest
 
+from conftest import make_fake_tiny
 from workflow_helpers import dry_run_jobs, job_counts, job_resources, snakemake, workdir
 
 TRAIN = ("train_base", "train_derived")
@@ -92,3 +93,14 @@ def test_training_jobs_declare_a_gpu_where_there_is_one(wd, fake_tiny, tmp_path,
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
     assert _train_gpus(out) == {gpu}
+
+
+def test_a_target_runs_without_cores_as_the_readme_types_it(tmp_path):
+    """`snakemake figures` / `snakemake` need no --cores: profiles/default sets them (Snakemake 9
+    otherwise stops with "cores have to be specified")."""
+    wd = workdir(tmp_path)
+    z = make_fake_tiny(tmp_path / "tiny.zip")
+    r = snakemake(wd, "write_config", "--config", f"tiny_imagenet_path={z}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "cores have to be specified" not in r.stderr
+    assert (wd / "results/tiny-imagenet/config_used.yaml").exists()
