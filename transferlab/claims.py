@@ -292,7 +292,8 @@ def legend(n_boot: int) -> str:
 def quotes_markdown() -> str:
     lines = ["| # | the paper's sentence | statistic | holds if | why |", "|---|---|---|---|---|"]
     for i, c in enumerate(CLAIMS, 1):
-        lines.append(f"| {i} | \"{c.quote}\" | {c.statistic} | {_holds_if(c)} | {c.why} |")
+        quote = c.quote if c.quote.startswith("(paraphrase") else f"\"{c.quote}\""
+        lines.append(f"| {i} | {quote} | {c.statistic} | {_holds_if(c)} | {c.why} |")
     return "\n".join(lines) + "\n"
 
 
