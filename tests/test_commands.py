@@ -1,4 +1,6 @@
 """Commands of README.md typed literally in the project root (dry-runs): `--profile slurm`, GPU resources."""
+import re
+
 import pytest
 
 from conftest import make_fake_tiny
@@ -38,7 +40,8 @@ def _train_gpus(out):
 
 def _uses_project_profile(out):
     """The project's Slurm profile: its groups and its training resources."""
-    assert "Using profile slurm " in out
+    # "Using profile slurm ..." or, beside the workflow profile, "Using profiles slurm and workflow specific ..."
+    assert re.search(r"Using profiles? slurm ", out)
     assert out.count("Group job net") == job_counts(out)["evaluate_net"]
     train = [job_resources(j) for j in dry_run_jobs(out) if j["rule"] in TRAIN]
     assert {(r["runtime"], r["cpus_per_task"]) for r in train} == {("1440", "8")}
