@@ -14,8 +14,6 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-
-
 include: "workflow/rules/data.smk"
 include: "workflow/rules/splits.smk"
 include: "workflow/rules/train.smk"
@@ -36,17 +34,19 @@ localrules:
     prepare_half,
     collect_metrics,
     collect_curves,
+    collect_conv1,
     make_table1,
     make_convergence,
     plot_fig2,
     plot_fig3,
     plot_dataset_size,
     plot_curves,
+    plot_filters,
     plot_reference,
     write_config,
 
 
 rule all:
+    default_target: True
     input:
         all_outputs(),
-    default_target: True

@@ -216,7 +216,8 @@ def dryrun_seconds(args) -> tuple[float, int]:
         d = Path(d)
         for f in ("Snakefile",):
             (d / f).write_bytes((REPO / f).read_bytes())
-        subprocess.run(["cp", "-r", str(REPO / "workflow"), str(REPO / "config"), str(d)], check=True)
+        subprocess.run(["cp", "-r", str(REPO / "workflow"), str(REPO / "envs"), str(REPO / "config"), str(d)],
+                       check=True)
         root = d / "ILSVRC2012"
         for part in ("train", "val"):
             for i in range(1000):
@@ -233,8 +234,8 @@ def dryrun_seconds(args) -> tuple[float, int]:
 
 def smoke_seconds(data) -> float:
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run(["cp", "-r", str(REPO / "Snakefile"), str(REPO / "workflow"), str(REPO / "config"), d],
-                       check=True)
+        subprocess.run(["cp", "-r", str(REPO / "Snakefile"), str(REPO / "workflow"), str(REPO / "envs"),
+                        str(REPO / "config"), d], check=True)
         t = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/smoke.yaml",
                             "--config", f"tiny_imagenet_path={data}"], cwd=d, capture_output=True, text=True)

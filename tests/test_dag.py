@@ -9,7 +9,8 @@ COMMON = {
     "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
     "prepare_data": 1, "prepare_half": 7, "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1,
     "plot_dataset_size": 1, "make_table1": 1, "collect_curves": 1, "make_claims": 1, "make_convergence": 1,
-    "plot_curves": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1, "write_config": 1, "all": 1,
+    "plot_curves": 1, "collect_conv1": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1,
+    "write_config": 1, "all": 1,
 }
 # default: random split in both directions (2 bases + 2 x 28 derived), natman (2 + 14), random weights
 # with two replicates (2 x (1 + 7)), dataset size (2 bases)

@@ -1,12 +1,13 @@
 """The smoke preset end to end on real Tiny ImageNet images: parquet, Figure 2, reruns."""
 import json
 import os
+import shutil
 import time
 
 import pandas as pd
 import pytest
 
-from workflow_helpers import job_counts, snakemake, tiny_imagenet_path, workdir
+from workflow_helpers import dry_run_jobs, job_counts, snakemake, tiny_imagenet_path, workdir
 
 pytestmark = pytest.mark.workflow
 
@@ -70,7 +71,31 @@ def test_rerun_does_nothing_and_replot_trains_nothing(smoke_run):
     assert r.returncode == 0, r.stderr[-3000:]
     counts = job_counts(r.stdout + r.stderr)
     assert counts.get("plot_fig2") == 1
-    assert not any(k.startswith(("train", "evaluate", "prepare")) for k in counts)
+    assert not any(k.startswith(("train", "evaluate", "prepare", "collect")) for k in counts)
+
+
+def test_figures_from_copied_result_tables_alone(smoke_run, tmp_path):
+    """The result tables copied into a fresh clone (as back from a cluster): `snakemake figures` draws every
+    figure and derived table from them, with no network, split or image in sight."""
+    wd, args = smoke_run
+    fresh = workdir(tmp_path)
+    (fresh / "results/tiny-imagenet").mkdir(parents=True)
+    for t in ("evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet"):
+        shutil.copy(wd / "results/tiny-imagenet" / t, fresh / "results/tiny-imagenet" / t)
+    r = snakemake(fresh, "--cores", "2", "figures", *args)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    drawn = {f for job in dry_run_jobs(out) for f in job.get("output", "").split(", ") if f}
+    assert {job["rule"] for job in dry_run_jobs(out)} == {
+        "plot_fig2", "plot_fig3", "plot_dataset_size", "make_table1", "make_claims", "make_convergence",
+        "plot_curves", "plot_filters", "plot_reference", "figures"}
+    for f in drawn:
+        assert (fresh / f).stat().st_size > 0, f
+    assert sorted(p.name for p in (fresh / "results/tiny-imagenet").iterdir()) == [
+        "claims.csv", "claims.md", "conv1.parquet", "curves.parquet", "evaluation.parquet", "figures", "logs",
+        "predictions.parquet", "tables"]
+    for f in ("claims.csv", "tables/filters.csv", "tables/table1.csv", "tables/convergence.csv"):
+        assert (fresh / "results/tiny-imagenet" / f).read_text() == (wd / "results/tiny-imagenet" / f).read_text(), f
 
 
 def test_scorecard_curves_and_inside_views(smoke_run):
@@ -87,6 +112,8 @@ def test_scorecard_curves_and_inside_views(smoke_run):
     assert len(curves) == epochs.sum() > 56 * 2 and {"epoch", "dev_top1", "train_loss"} <= set(curves.columns)
     conv = pd.read_csv(res / "tables/convergence.csv")
     assert len(conv) == 7 and conv.last_fifth_change.notna().all()
+    conv1 = pd.read_parquet(res / "conv1.parquet")  # what the filters figure and table are drawn from
+    assert list(conv1.network.unique()) == ["baseA", "baseB", "fresh init"] and len(conv1) == 3 * 8 * 3 * 3 * 3
     filt = pd.read_csv(res / "tables/filters.csv")
     assert set(filt.network) == {"baseA", "baseB", "fresh init"} and filt.lowfreq_share_mean.between(0, 1).all()
     wc = pd.read_csv(res / "tables/weight_change.csv")

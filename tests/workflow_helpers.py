@@ -16,7 +16,7 @@ def workdir(tmp: Path) -> Path:
     wd = tmp / "wf"
     wd.mkdir(parents=True)
     shutil.copy(REPO / "Snakefile", wd / "Snakefile")
-    for d in ("workflow", "config", "profiles", "slurm"):
+    for d in ("workflow", "envs", "config", "profiles", "slurm"):
         if (REPO / d).is_symlink():  # slurm -> profiles/slurm, for `--profile slurm`: kept a relative link
             (wd / d).symlink_to(os.readlink(REPO / d))
         elif (REPO / d).exists():

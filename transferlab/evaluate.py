@@ -79,7 +79,8 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
         # per-image top-1 correctness in the half's validation order, packed bits as hex (for bootstraps)
         "correct_top1": ev["correct_top1"],
     }
-    row.setdefault("train_per_class", 0)
+    # images per class the network actually trained on (the dev slice and any dataset-size cap removed)
+    row["train_per_class"] = int(meta["n_train"]) // max(int(meta["n_classes"]), 1)
     missing = set(COLUMNS) - set(row)
     if missing:
         raise ValueError(f"evaluation record lacks {sorted(missing)}")

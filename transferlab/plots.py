@@ -1,4 +1,4 @@
-"""Figures from the results table (never from checkpoints)."""
+"""Figures from the result tables (never from checkpoints)."""
 from __future__ import annotations
 
 import matplotlib
@@ -218,56 +218,17 @@ def filter_grid(weight: "np.ndarray") -> "np.ndarray":
     return grid
 
 
-LOW_FREQ = 0.25  # cycles per pixel: "low spatial frequency" for the filter-smoothness number
-
-
-def lowfreq_share(weight) -> np.ndarray:
-    """Per conv1 filter, the share of its energy at spatial frequencies up to ``LOW_FREQ``.
-
-    Energy is the squared 2-D Fourier amplitude summed over the colour channels, after removing
-    each filter's mean (so a constant offset does not count as structure).  White noise puts a
-    share equal to the fraction of low-frequency bins there; smooth Gabor-like and colour-blob
-    filters, as in the paper, concentrate their energy at low frequencies.
-    """
-    w = np.asarray(weight, dtype=np.float64)
-    w = w - w.mean(axis=(1, 2, 3), keepdims=True)
-    k = w.shape[-1]
-    f = np.fft.fftfreq(k)
-    low = np.hypot(f[:, None], f[None, :]) <= LOW_FREQ
-    power = (np.abs(np.fft.fft2(w, axes=(2, 3))) ** 2).sum(axis=1)
-    return (power[:, low].sum(axis=1)) / np.maximum(power.sum(axis=(1, 2)), 1e-30)
-
-
-def filter_table(states: dict, fresh: dict) -> pd.DataFrame:
-    """Low-frequency energy share of each network's conv1 filters and of a fresh initialisation."""
-    rows = []
-    for name, sd in {**states, **fresh}.items():
-        share = lowfreq_share(sd["blocks.0.layer.weight"].numpy())
-        rows.append({"network": name, "filters": len(share), "lowfreq_share_mean": float(share.mean()),
-                     "lowfreq_share_median": float(np.median(share)), "cutoff_cycles_per_px": LOW_FREQ})
-    return pd.DataFrame(rows)
-
-
-def fig_filters(states: dict, png, title: str = "", shares: dict | None = None) -> None:
-    """First-layer filters of each base network (``states``: name -> state_dict)."""
-    fig, axes = plt.subplots(1, len(states), figsize=(4 * len(states), 4.3), squeeze=False)
-    for ax, (name, sd) in zip(axes[0], states.items()):
-        ax.imshow(filter_grid(sd["blocks.0.layer.weight"].numpy()), interpolation="nearest")
+def fig_filters(weights: dict, png, title: str = "", shares: dict | None = None) -> None:
+    """conv1 filters of each network (``weights``: name -> array (filters, 3, k, k), from conv1.parquet)."""
+    fig, axes = plt.subplots(1, len(weights), figsize=(4 * len(weights), 4.3), squeeze=False)
+    for ax, (name, w) in zip(axes[0], weights.items()):
+        ax.imshow(filter_grid(w), interpolation="nearest")
         extra = f"\nlow-frequency energy {100 * shares[name]:.0f} %" if shares and name in shares else ""
         ax.set_title(f"{name}: conv1 filters{extra}")
         ax.axis("off")
     if title:
         fig.suptitle(title)
     _save(fig, png)
-
-
-def weight_change(base: dict, tuned: dict, n: int) -> pd.DataFrame:
-    """Relative change ||W_tuned - W_base|| / ||W_base|| of copied layers 1..n."""
-    rows = []
-    for layer in range(1, n + 1):
-        k = f"blocks.{layer - 1}.layer.weight"
-        rows.append({"layer": layer, "relative_change": float((tuned[k] - base[k]).norm() / base[k].norm())})
-    return pd.DataFrame(rows)
 
 
 def fig_reference(df: pd.DataFrame, ref: pd.DataFrame, ref_bases: pd.DataFrame, png, title: str = "") -> pd.DataFrame:

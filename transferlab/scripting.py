@@ -4,14 +4,16 @@ from __future__ import annotations
 import sys
 import traceback
 
-from .data import DatasetError
-from .io import CorruptCheckpoint
-from .model import ArchError
-from .splits import SplitError
-from .train import EXIT_RESUMABLE, ConfigError, TrainingDiverged
-from .transfer import TransferError
+# The project's known failures, by module.  Looked up among the modules a script has imported, so a
+# plotting script (whose conda env has no torch) never imports torch through this one.
+KNOWN = {"transferlab.data": ["DatasetError"], "transferlab.splits": ["SplitError"],
+         "transferlab.train": ["ConfigError", "TrainingDiverged"], "transferlab.transfer": ["TransferError"],
+         "transferlab.model": ["ArchError"], "transferlab.io": ["CorruptCheckpoint"]}
 
-KNOWN = (DatasetError, SplitError, ConfigError, TrainingDiverged, TransferError, ArchError, CorruptCheckpoint)
+
+def known_errors() -> tuple:
+    """The exception classes of KNOWN whose modules are imported."""
+    return tuple(getattr(sys.modules[m], name) for m, names in KNOWN.items() if m in sys.modules for name in names)
 
 
 def run(snakemake, fn):
@@ -23,16 +25,18 @@ def run(snakemake, fn):
         sys.stdout = sys.stderr = f
     try:
         result = fn(snakemake)
-    except KNOWN as e:
+    except Exception as e:
+        if not isinstance(e, known_errors()):
+            traceback.print_exc()
+            raise
         msg = f"ERROR in rule {snakemake.rule}: {e}"
         print(msg, file=sys.stderr, flush=True)
         if console is not sys.stderr:
             print(msg, file=console, flush=True)
         sys.exit(1)
-    except Exception:
-        traceback.print_exc()
-        raise
     if isinstance(result, dict) and result.get("stopped"):
+        from .train import EXIT_RESUMABLE
+
         msg = f"{snakemake.rule}: stopped early ({result['stopped']}) after checkpointing; rerun to resume"
         print(msg, file=console, flush=True)
         sys.exit(EXIT_RESUMABLE)

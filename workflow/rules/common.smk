@@ -5,8 +5,9 @@ import os
 import zlib
 from pathlib import Path
 
+# transferlab is imported from this repository, installed or not: Snakemake puts the Snakefile's folder on
+# sys.path (and the scripts put it there themselves: workflow/scripts/_project.py).
 from transferlab.configcheck import validate_config
-
 from transferlab.io import config_hash
 
 validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
@@ -42,9 +43,7 @@ def _check_config():
         )
     crop = config["train"]["crop_size"]
     if crop > config["data"]["image_size"]:
-        raise ValueError(
-            f"config train.crop_size={crop} is larger than data.image_size={config['data']['image_size']}"
-        )
+        raise ValueError(f"config train.crop_size={crop} is larger than data.image_size={config['data']['image_size']}")
 
 
 _check_config()
@@ -208,14 +207,13 @@ def target_half(wildcards):
     return f"{RES}/halves/{wildcards.split}/{half}.npz"
 
 
+ARCH_KEYS = ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm", "dropout", "init")
+
+
 def train_params():
     """Settings that define a training run (a change reruns exactly the training jobs)."""
     m = config["model"]
-    return {
-        "arch": {k: m[k] for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn",
-                                   "batchnorm", "dropout", "init")},
-        "train": dict(config["train"]),
-    }
+    return {"arch": {k: m[k] for k in ARCH_KEYS}, "train": dict(config["train"])}
 
 
 def train_settings(wildcards):
@@ -226,9 +224,14 @@ def train_settings(wildcards):
 
 
 def net_seed(wildcards, net=None):
-    net = net or getattr(wildcards, "net", None) or (
-        f"base{wildcards.half}" if hasattr(wildcards, "half") else
-        f"{wildcards.src}{wildcards.n}{wildcards.tgt}-{wildcards.mode}"
+    net = (
+        net
+        or getattr(wildcards, "net", None)
+        or (
+            f"base{wildcards.half}"
+            if hasattr(wildcards, "half")
+            else f"{wildcards.src}{wildcards.n}{wildcards.tgt}-{wildcards.mode}"
+        )
     )
     return int(zlib.crc32(f"{wildcards.split}/{net}/r{wildcards.rep}".encode()))
 
@@ -284,17 +287,28 @@ def inspect_weight_change_inputs(wildcards):
     }
 
 
-def all_outputs():
-    out = [f"{RES}/evaluation.parquet", f"{RES}/curves.parquet", f"{RES}/claims.csv", f"{RES}/claims.md",
-           f"{RES}/config_used.yaml", f"{RES}/tables/convergence.csv", f"{RES}/tables/convergence.md"]
+# --------------------------------------------------------------------------- outputs; `snakemake figures`
+def weight_change_measured():
+    e = EXP["random_split"]
+    return e["enabled"] and e["fine_tune"] and config["inspect_n"] in e["layers"]
+
+
+def result_tables():
+    """The tables the networks are measured into; every figure is drawn from these alone."""
+    out = [f"{RES}/evaluation.parquet", f"{RES}/predictions.parquet", f"{RES}/curves.parquet"]
     if EXP["random_split"]["enabled"]:
-        out += [f"{RES}/figures/fig2.png", f"{RES}/figures/fig2.pdf"]
-        out += [f"{RES}/figures/curves.png", f"{RES}/figures/filters.png", f"{RES}/tables/filters.csv",
-                f"{RES}/figures/reference.png"]
+        out += [f"{RES}/conv1.parquet"]
+    return out
+
+
+def figure_outputs():
+    """What `snakemake figures` redraws from result_tables(): figures, derived tables, the scorecard."""
+    out = [f"{RES}/claims.csv", f"{RES}/claims.md", f"{RES}/tables/convergence.csv", f"{RES}/tables/convergence.md"]
+    if EXP["random_split"]["enabled"]:
+        out += [f"{RES}/figures/fig2.png", f"{RES}/figures/fig2.pdf", f"{RES}/figures/curves.png"]
+        out += [f"{RES}/figures/filters.png", f"{RES}/tables/filters.csv", f"{RES}/figures/reference.png"]
         if EXP["random_split"]["fine_tune"]:
             out += [f"{RES}/tables/table1.csv", f"{RES}/tables/table1.md"]
-            if config["inspect_n"] in EXP["random_split"]["layers"]:
-                out += [f"{RES}/tables/weight_change.csv"]
     if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"]:
         out += [f"{RES}/figures/fig3.png", f"{RES}/figures/fig3.pdf"]
     if EXP["dataset_size"]["enabled"]:
@@ -302,6 +316,43 @@ def all_outputs():
     return out
 
 
-def figure_outputs():
-    """What `snakemake figures` redraws: figures, tables and the scorecard, from existing results."""
-    return [f for f in all_outputs() if "/figures/" in f or "/tables/" in f or "/claims." in f]
+def all_outputs():
+    out = result_tables() + figure_outputs() + [f"{RES}/config_used.yaml"]
+    if weight_change_measured():
+        out += [f"{RES}/tables/weight_change.csv"]
+    return out
+
+
+def figures_only():
+    """Whether the DAG being built is for the target `figures` alone (Snakemake knows its targets while it
+    builds the DAG, when input functions run, not while it parses the workflow)."""
+    settings = getattr(workflow, "dag_settings", None)
+    return settings is not None and set(settings.targets) == {"figures"}
+
+
+def figures_input(wildcards):
+    """`snakemake figures`: figure_outputs(); with result tables missing, one sentence and exit code 1."""
+    missing = [t for t in result_tables() if not os.path.exists(t)] if figures_only() else []
+    if missing:
+        raise SystemExit(
+            f"snakemake figures draws from the result tables of a finished run, and {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing: run the workflow first (snakemake)."
+        )
+    return figure_outputs()
+
+
+# Under `snakemake figures` the rules that write result tables ask for this file, which nothing makes; so
+# they cannot run, Snakemake reads each existing table as a source file and schedules nothing upstream.
+NOT_RECOMPUTED = f"{RES}/.tables-are-not-recomputed-by-snakemake-figures"
+
+
+def unless_figures(inputs):
+    """Input of a rule that writes a result table; NOT_RECOMPUTED under `snakemake figures`, so that
+    redrawing never trains or evaluates (not even after edits to their code)."""
+
+    def input_unless_figures(wildcards):
+        if figures_only():
+            return NOT_RECOMPUTED
+        return inputs(wildcards) if callable(inputs) else inputs
+
+    return input_unless_figures

@@ -4,10 +4,12 @@
 rule download_tiny_imagenet:
     output:
         "data/raw/tiny-imagenet-200.zip",
-    params:
-        url="http://cs231n.stanford.edu/tiny-imagenet-200.zip",
     log:
         f"{RES}/logs/download_tiny_imagenet.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        url="http://cs231n.stanford.edu/tiny-imagenet-200.zip",
     script:
         "../scripts/download.py"
 
@@ -17,12 +19,14 @@ rule list_classes:
         source=dataset_source(),
     output:
         f"{RES}/classes.json",
+    log:
+        f"{RES}/logs/list_classes.log",
+    conda:
+        "../../envs/torch.yaml"
     params:
         dataset=DATASET,
         n_classes=config["data"]["classes"],
         seed=config["data"]["class_seed"],
-    log:
-        f"{RES}/logs/list_classes.log",
     script:
         "../scripts/list_classes.py"
 
@@ -33,14 +37,16 @@ rule prepare_data:
         classes=f"{RES}/classes.json",
     output:
         PREPARED,
-    params:
-        dataset=DATASET,
-        data=data_params(),
-    threads: 1
     log:
         f"{RES}/logs/prepare_data.log",
     benchmark:
         f"{RES}/benchmarks/prepare_data.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        dataset=DATASET,
+        data=data_params(),
     script:
         "../scripts/prepare_data.py"
 
@@ -51,10 +57,12 @@ rule prepare_half:
         split=split_file,
     output:
         f"{RES}/halves/{{split}}/{{half}}.npz",
+    log:
+        f"{RES}/logs/prepare_half/{{split}}/{{half}}.log",
+    conda:
+        "../../envs/torch.yaml"
     params:
         train_per_class=half_train_per_class,
         dev_per_class=config["data"]["dev_per_class"],
-    log:
-        f"{RES}/logs/prepare_half/{{split}}/{{half}}.log",
     script:
         "../scripts/prepare_half.py"

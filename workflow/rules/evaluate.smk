@@ -1,4 +1,5 @@
-# Evaluate each network on its target half's validation images; collect one table.
+# Evaluate each network on its target half's validation images; collect the result tables (which
+# `snakemake figures` reads as they are: unless_figures).
 
 
 rule evaluate_net:
@@ -9,34 +10,40 @@ rule evaluate_net:
         half=target_half,
     output:
         f"{RES}/eval/{{split}}/r{{rep}}/{{net}}.json",
-    params:
-        record=eval_record,
-    threads: 1
     log:
         f"{RES}/logs/evaluate/{{split}}/r{{rep}}/{{net}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        record=eval_record,
     script:
         "../scripts/evaluate.py"
 
 
 rule collect_metrics:
     input:
-        records=eval_records(),
+        records=unless_figures(eval_records()),
     output:
         table=f"{RES}/evaluation.parquet",
         predictions=f"{RES}/predictions.parquet",
     log:
         f"{RES}/logs/collect_metrics.log",
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/collect.py"
 
 
 rule collect_curves:
     input:
-        meta=train_meta_files(),
+        meta=unless_figures(train_meta_files()),
     output:
         f"{RES}/curves.parquet",
     log:
         f"{RES}/logs/collect_curves.log",
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/collect_curves.py"
 
@@ -52,10 +59,12 @@ rule make_claims:
             category="Claims",
         ),
         md=f"{RES}/claims.md",
-    params:
-        n_boot=config["bootstrap"],
     log:
         f"{RES}/logs/make_claims.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        n_boot=config["bootstrap"],
     script:
         "../scripts/make_claims.py"
 
@@ -63,9 +72,11 @@ rule make_claims:
 rule write_config:
     output:
         report(f"{RES}/config_used.yaml", caption="../report/config.rst", category="Configuration"),
-    params:
-        config=config,
     log:
         f"{RES}/logs/write_config.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        config=config,
     script:
         "../scripts/write_config.py"

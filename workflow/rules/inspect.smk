@@ -1,5 +1,6 @@
-# Looking inside: learning curves, first-layer filters, how far fine-tuning moved the copied
-# layers, and the paper's published means beside this run's.
+# Looking inside: learning curves, first-layer filters (their weights collected into conv1.parquet, so
+# redrawing needs no network), how far fine-tuning moved the copied layers, and the paper's published
+# means beside this run's.
 
 
 rule plot_curves:
@@ -9,18 +10,35 @@ rule plot_curves:
         report(f"{RES}/figures/curves.png", caption="../report/curves.rst", category="Looking inside"),
     log:
         f"{RES}/logs/plot_curves.log",
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/plot_curves.py"
 
 
+rule collect_conv1:
+    input:
+        bases=unless_figures(inspect_bases()),
+    output:
+        f"{RES}/conv1.parquet",
+    log:
+        f"{RES}/logs/collect_conv1.log",
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/collect_conv1.py"
+
+
 rule plot_filters:
     input:
-        bases=inspect_bases(),
+        conv1=f"{RES}/conv1.parquet",
     output:
         png=report(f"{RES}/figures/filters.png", caption="../report/filters.rst", category="Looking inside"),
         table=f"{RES}/tables/filters.csv",
     log:
         f"{RES}/logs/plot_filters.log",
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/plot_filters.py"
 
@@ -34,10 +52,12 @@ rule measure_weight_change:
             caption="../report/weight_change.rst",
             category="Looking inside",
         ),
-    params:
-        n=config["inspect_n"],
     log:
         f"{RES}/logs/measure_weight_change.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        n=config["inspect_n"],
     script:
         "../scripts/measure_weight_change.py"
 
@@ -49,6 +69,8 @@ rule plot_reference:
         report(f"{RES}/figures/reference.png", caption="../report/reference.rst", category="Figures"),
     log:
         f"{RES}/logs/plot_reference.log",
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/plot_reference.py"
 
@@ -66,5 +88,7 @@ rule make_convergence:
         md=f"{RES}/tables/convergence.md",
     log:
         f"{RES}/logs/make_convergence.log",
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/make_convergence.py"

@@ -1,4 +1,10 @@
-# Figures read only the results table: editing plotting code re-plots, never retrains.
+# Figures read only result tables: editing plotting code re-plots, never retrains.  `snakemake figures`
+# redraws them all from existing tables and never schedules training (figures_input, unless_figures).
+
+
+rule figures:
+    input:
+        figures_input,
 
 
 rule plot_fig2:
@@ -11,17 +17,14 @@ rule plot_fig2:
             category="Figures",
         ),
         pdf=f"{RES}/figures/fig2.pdf",
-    params:
-        title=f"{DATASET}: random A/B splits",
     log:
         f"{RES}/logs/plot_fig2.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        title=f"{DATASET}: random A/B splits",
     script:
         "../scripts/plot_fig2.py"
-
-
-rule figures:
-    input:
-        figure_outputs(),
 
 
 rule plot_fig3:
@@ -34,10 +37,12 @@ rule plot_fig3:
             category="Figures",
         ),
         pdf=f"{RES}/figures/fig3.pdf",
-    params:
-        title=f"{DATASET}: dissimilar tasks and random weights",
     log:
         f"{RES}/logs/plot_fig3.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        title=f"{DATASET}: dissimilar tasks and random weights",
     script:
         "../scripts/plot_fig3.py"
 
@@ -52,10 +57,12 @@ rule plot_dataset_size:
             category="Figures",
         ),
         pdf=f"{RES}/figures/dataset_size.pdf",
-    params:
-        title=f"{DATASET}: base accuracy against training images per class",
     log:
         f"{RES}/logs/plot_dataset_size.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        title=f"{DATASET}: base accuracy against training images per class",
     script:
         "../scripts/plot_dataset_size.py"
 
@@ -72,5 +79,7 @@ rule make_table1:
         md=f"{RES}/tables/table1.md",
     log:
         f"{RES}/logs/make_table1.log",
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/make_table1.py"

@@ -6,12 +6,14 @@ rule make_random_split:
         classes=f"{RES}/classes.json",
     output:
         f"{RES}/splits/random-{{seed}}.json",
-    wildcard_constraints:
-        seed=r"\d+",
-    params:
-        seed=split_seed,
     log:
         f"{RES}/logs/make_random_split/random-{{seed}}.log",
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        seed=split_seed,
     script:
         "../scripts/make_split.py"
 
@@ -21,10 +23,12 @@ rule make_whole_split:
         classes=f"{RES}/classes.json",
     output:
         f"{RES}/splits/all.json",
-    params:
-        seed=None,
     log:
         f"{RES}/logs/make_whole_split.log",
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        seed=None,
     script:
         "../scripts/make_split.py"
 
@@ -36,5 +40,7 @@ rule make_natman_split:
         f"{RES}/splits/natman.json",
     log:
         f"{RES}/logs/make_natman_split.log",
+    conda:
+        "../../envs/torch.yaml"
     script:
         "../scripts/make_natman_split.py"

@@ -10,6 +10,16 @@ rule train_base:
     output:
         weights=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/weights.pt",
         meta=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/train.json",
+    log:
+        f"{RES}/logs/train/{{split}}/r{{rep}}/base{{half}}.log",
+    benchmark:
+        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/base{{half}}.tsv"
+    retries: config["train_retries"]
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["threads_per_job"]
+    resources:
+        gpu=GPU,
     params:
         net="base{half}",
         state=f"{RES}/state/{{split}}/r{{rep}}/base{{half}}",
@@ -17,14 +27,6 @@ rule train_base:
         settings=train_settings,
         config_hash=TRAIN_HASH,
         device=DEVICE,
-    threads: config["threads_per_job"]
-    retries: config["train_retries"]
-    resources:
-        gpu=GPU,
-    log:
-        f"{RES}/logs/train/{{split}}/r{{rep}}/base{{half}}.log",
-    benchmark:
-        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/base{{half}}.tsv"
     script:
         "../scripts/train.py"
 
@@ -37,6 +39,16 @@ rule train_derived:
     output:
         weights=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/weights.pt",
         meta=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/train.json",
+    log:
+        f"{RES}/logs/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.log",
+    benchmark:
+        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.tsv"
+    retries: config["train_retries"]
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["threads_per_job"]
+    resources:
+        gpu=GPU,
     params:
         net="{src}{n}{tgt}-{mode}",
         state=f"{RES}/state/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}",
@@ -44,13 +56,5 @@ rule train_derived:
         settings=train_settings,
         config_hash=TRAIN_HASH,
         device=DEVICE,
-    threads: config["threads_per_job"]
-    retries: config["train_retries"]
-    resources:
-        gpu=GPU,
-    log:
-        f"{RES}/logs/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.log",
-    benchmark:
-        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.tsv"
     script:
         "../scripts/train.py"

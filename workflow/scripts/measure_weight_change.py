@@ -1,8 +1,9 @@
+import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 import pandas as pd
 
 from transferlab.io import atomic_path, load_torch
-from transferlab.plots import weight_change
 from transferlab.scripting import run
+from transferlab.weights import weight_change
 
 
 def main(s):

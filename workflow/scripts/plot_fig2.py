@@ -1,3 +1,4 @@
+import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 import pandas as pd
 
 from transferlab.plots import fig2

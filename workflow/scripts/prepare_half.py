@@ -1,3 +1,4 @@
+import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 from pathlib import Path
 
 from transferlab import data
