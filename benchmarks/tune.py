@@ -48,14 +48,8 @@ VARIANTS = {
 }
 
 
-def last_fifth_change(history: list[dict], key: str = "dev_top1") -> float:
-    """Change of ``key`` over the last fifth of training (final epoch minus epoch at 80 %)."""
-    vals = [h[key] for h in history if key in h]
-    i = max(0, int(round(0.8 * len(vals))) - 1)
-    return vals[-1] - vals[i]
-
-
 def one(job):
+    from transferlab.tables import last_fifth_change
     from transferlab.train import train_network
 
     variant, half, seed, cfg, res = job
@@ -68,7 +62,8 @@ def one(job):
     h = meta["history"]
     ips = [r["images_per_s"] for r in h if r.get("images_per_s")]
     return {"variant": variant, "half": half, "seed": seed, "dev_top1": h[-1]["dev_top1"],
-            "last_fifth_change": last_fifth_change(h), "train_seconds": meta["train_seconds"],
+            "last_fifth_change": last_fifth_change([r["epoch"] for r in h], [r["dev_top1"] for r in h])[1],
+            "train_seconds": meta["train_seconds"],
             "images_per_s": sum(ips) / len(ips)}
 
 

@@ -12,7 +12,7 @@ def row(experiment, treatment, n, top1, target="B", base_task=None, split="rando
     return {"dataset": "x", "experiment": experiment, "split": split, "replicate": rep, "network": "?",
             "treatment": treatment, "base_task": base_task or target, "target_task": target, "n": n,
             "fine_tuned": treatment.endswith("_ft"), "top1": top1, "top5": min(1.0, top1 + 0.2), "dev_top1": top1,
-            "val_loss": 1.0, "n_val": 100, "n_train": 1000, "n_classes": 10, "train_per_class": k, "epochs": 1,
+            "val_loss": 1.0, "n_val": 100, "n_train": 10 * k, "n_classes": 10, "train_per_class": k, "epochs": 1,
             "train_seconds": 1.0, "device": "cpu", "seed": 1, "config_hash": "h", "code_revision": "r"}
 
 

@@ -25,7 +25,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .pairing import UNIT, PairingError
+from .pairing import base_row, unit_keys
+from .pairing import units as pairing_units
 
 MARGIN = 0.02  # "almost perfectly" / "≈": within 2 points of top-1
 MDE_Z = 1.96 + 0.84  # two-sided 5 % test, 80 % power
@@ -56,20 +57,12 @@ class Resampled:
                 np.add.at(counts, (np.arange(b)[:, None], idx), 1.0)
                 top1[1:, rows] = (counts @ m.T) / n_img
         self.top1 = top1
-        # each network's own base (the pairing rule), as a row index
-        key = df[UNIT].astype(str).agg("|".join, axis=1)
-        base_rows = pd.Series(np.arange(len(df)), index=key)[df.treatment.eq("base").to_numpy()]
-        if base_rows.index.duplicated().any():
-            raise PairingError("several bases for one training unit")
-        self.base_row = key.map(base_rows)
-        self.unit_key = key
-        # training units of each experiment, and their resampling weights
+        # each network's own base and the training units: the pairing rule of transferlab.pairing
+        self.base_row = base_row(df)
+        self.unit_key = unit_keys(df)
         self.units, self.weights = {}, {}
-        for exp, g in df.groupby("experiment", sort=True):
-            # a unit is a target that derived networks were trained on (baseA alone, with only AnB/BnB
-            # targeting B, is no unit: nothing is compared with it)
-            derived = g[g.treatment != "base"]
-            units = sorted(set(key[(derived if len(derived) else g).index]))
+        for exp in sorted(set(df.experiment)):
+            units = pairing_units(df, exp)
             self.units[exp] = units
             w = np.ones((b + 1, len(units)))
             if b and len(units) > 1:
@@ -89,12 +82,7 @@ class Resampled:
         if sel.empty:
             return out
         if other is None:
-            ref = self.base_row[sel.index]
-            if ref.isna().any():
-                first = sel[ref.isna()].iloc[0]
-                raise PairingError(f"{first.network} ({first.split}, r{first.replicate}) has no base for target "
-                                   f"{first.target_task}; expected base{{target}} in the same split and replicate")
-            ref = ref.astype(int).to_numpy()
+            ref = self.base_row[sel.index].astype(int).to_numpy()
         else:
             o = d[(d.experiment == exp) & (d.treatment == other)]
             okey = pd.Series(o.index, index=self.unit_key[o.index] + "|" + o.n.astype(str))

@@ -12,7 +12,6 @@ reference panel all go through :func:`paired`.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 UNIT = ["experiment", "split", "replicate", "target_task"]
@@ -22,36 +21,59 @@ class PairingError(ValueError):
     pass
 
 
-def paired(df: pd.DataFrame, top1: str = "top1") -> pd.DataFrame:
-    """Every non-base row with ``base_top1`` (its own base) and ``delta`` = top1 − base_top1.
+def unit_keys(df: pd.DataFrame) -> pd.Series:
+    """Each row's training unit as one string key (split, replicate and target half of an experiment)."""
+    if df.empty:
+        return pd.Series([], index=df.index, dtype=str)
+    return df[UNIT].astype(str).agg("|".join, axis=1)
 
-    Raises when a derived network has no base in its unit (an incomplete table would otherwise
-    be compared with the wrong base).
-    """
-    base = df[df.treatment == "base"]
-    dup = base.duplicated(UNIT)
-    if dup.any():
-        raise PairingError(f"several bases for one training unit: {base[dup][UNIT].to_dict('records')[:3]}")
-    b = base[UNIT + [top1]].rename(columns={top1: "base_top1"})
-    d = df[df.treatment != "base"].merge(b, on=UNIT, how="left", validate="many_to_one")
-    lost = d[d.base_top1.isna()]
+
+def base_row(df: pd.DataFrame) -> pd.Series:
+    """For every row, the index label of its own base: the base of the same training unit.
+
+    Raises when a unit has several bases, or a derived network has none (an incomplete table would
+    otherwise be compared with the wrong base)."""
+    key = unit_keys(df)
+    is_base = df.treatment.eq("base")
+    bases = pd.Series(df.index[is_base], index=key[is_base])
+    if bases.index.duplicated().any():
+        dup = sorted(set(bases.index[bases.index.duplicated()]))
+        raise PairingError(f"several bases for one training unit: {dup[:3]}")
+    ref = key.map(bases)
+    lost = df[ref.isna() & ~is_base]
     if len(lost):
         raise PairingError(
             f"{len(lost)} networks have no base trained on the same split, replicate and target half, e.g. "
             f"{lost[UNIT + ['network']].iloc[0].to_dict()}; expected base{{target}} in the table")
+    return ref
+
+
+def units(df: pd.DataFrame, experiment: str) -> list[str]:
+    """The training units of an experiment: targets that derived networks were trained on (baseA alone,
+    when only AnB/BnB target B, is no unit: nothing is compared with it); an experiment of bases only
+    (dataset size) has one unit per base."""
+    d = df[df.experiment == experiment]
+    derived = d[d.treatment != "base"]
+    return sorted(set(unit_keys(derived if len(derived) else d)))
+
+
+def paired(df: pd.DataFrame, top1: str = "top1") -> pd.DataFrame:
+    """Every non-base row with ``base_top1`` (its own base) and ``delta`` = top1 − base_top1."""
+    ref = base_row(df)
+    d = df[df.treatment != "base"].copy()
+    d["base_top1"] = df.loc[ref[d.index].to_numpy(), top1].to_numpy()
     d["delta"] = d[top1] - d["base_top1"]
     return d
 
 
 def base_level(df: pd.DataFrame, experiment: str = "random_split", top1: str = "top1") -> float:
-    """Figure 2's n = 0 point: the mean base over the targets that derived networks actually have.
+    """Figure 2's n = 0 point: the mean base over the experiment's units (:func:`units`).
 
     With only AnB/BnB (target B) this is baseB alone; with both directions, the mean of baseA and
     baseB (per unit, then averaged).
     """
     d = df[df.experiment == experiment]
-    units = d[d.treatment != "base"][UNIT].drop_duplicates()
-    bases = d[d.treatment == "base"].merge(units, on=UNIT) if len(units) else d[d.treatment == "base"]
+    bases = d[(d.treatment == "base") & unit_keys(d).isin(units(d, experiment))]
     return float(bases[top1].mean()) if len(bases) else float("nan")
 
 
@@ -66,15 +88,3 @@ def paired_means(df: pd.DataFrame, experiment: str = "random_split") -> pd.DataF
     g = per_unit.groupby(["treatment", "n"], as_index=False).agg(delta=("delta", "mean"), units=("delta", "size"))
     g["level"] = base_level(df, experiment) + g["delta"]
     return g
-
-
-
-
-def unit_means(p: pd.DataFrame, value: str = "delta", **eq) -> pd.Series:
-    """Mean of ``value`` per training unit over the rows matching ``eq`` (lists = membership)."""
-    m = p
-    for k, v in eq.items():
-        m = m[m[k].isin(v)] if isinstance(v, (list, tuple, range, np.ndarray)) else m[m[k] == v]
-    if m.empty:
-        return pd.Series(dtype=float)
-    return m.groupby(UNIT)[value].mean()

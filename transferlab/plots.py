@@ -158,6 +158,8 @@ def dataset_size_frame(df: pd.DataFrame) -> pd.DataFrame:
     d = df[(df.treatment == "base") & (df.experiment.isin(["dataset_size", "random_weights"]))]
     if not (df.experiment == "dataset_size").any():
         raise ValueError("the results table has no rows of experiment 'dataset_size'")
+    # images per class each base actually trained on (the dev slice and the size cap removed)
+    d = d.assign(train_per_class=d.n_train // d.n_classes)
     return d.groupby("train_per_class", as_index=False).agg(top1=("top1", "mean"), top5=("top5", "mean"),
                                                             networks=("top1", "size"))
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .claims import quotes_markdown
-from .pairing import base_level, paired, paired_means
+from .pairing import base_level, paired_means, units
 
 BEGIN, END = "<!-- default-run:begin -->", "<!-- default-run:end -->"
 CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin -->", "<!-- claims:end -->"
@@ -83,23 +83,22 @@ def fig2_table(ev: pd.DataFrame) -> str:
 
 
 def fig3_lines(ev: pd.DataFrame) -> str:
-    out = []
+    from .plots import dataset_size_frame, fig3_frames
+
+    fr, out = fig3_frames(ev), []
     for exp, label in (("natman", "natural/man-made"), ("random_weights", "random weights (Caffe gaussian)")):
-        d = ev[ev.experiment == exp]
-        if d.empty or (d.treatment == "base").all():
+        if exp not in fr:
             continue
-        p = paired(d)
-        p = p[p.treatment.isin(["transfer", "random"])]
-        for tgt, g in p.groupby("target_task"):
-            m = g.groupby("n").delta.mean()
-            bases = d[(d.treatment == "base") & (d.target_task == tgt)].top1
-            out.append(f"- {label}, target {tgt} (base {_pt(bases.mean(), False)} %, {len(bases)} unit(s)): "
-                       + ", ".join(f"n={n} {_pt(v)}" for n, v in m.items()) + " pt against own base")
-    ds = ev[ev.experiment.isin(["dataset_size", "random_weights"]) & (ev.treatment == "base")]
+        g = fr[exp].assign(target_task=fr[exp].get("target_task", "all"))
+        n_units = len(units(ev, exp))
+        for tgt, t in g.groupby("target_task"):
+            out.append(f"- {label}, target {tgt} (base {_pt(t.base.mean(), False)} %; {n_units} units in the "
+                       "experiment): " + ", ".join(f"n={r.n} {_pt(r.delta)}" for r in t.itertuples())
+                       + " pt against own base")
     if (ev.experiment == "dataset_size").any():
-        g = ds.assign(k=ds.n_train // ds.n_classes).groupby("k").top1.mean()  # images actually trained on
+        g = dataset_size_frame(ev)
         out.append("- dataset size (all classes, same iterations for every size): "
-                   + ", ".join(f"{k} img/class {_pt(v, False)} %" for k, v in g.items()))
+                   + ", ".join(f"{r.train_per_class} img/class {_pt(r.top1, False)} %" for r in g.itertuples()))
     return "\n".join(out) + "\n"
 
 

@@ -55,6 +55,13 @@ def to_markdown(t: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def last_fifth_change(epochs, values) -> tuple[float, float]:
+    """(value at 80 % of the epochs, final value minus it): how much a curve moved over its last fifth."""
+    at = [v for e, v in zip(epochs, values) if e <= round(0.8 * max(epochs))]
+    ref = at[-1] if at else values[0]
+    return float(ref), float(values[-1] - ref)
+
+
 def convergence(curves: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
     """Per base network: dev-slice top-1 at the end and its change over the last fifth of training.
 
@@ -70,11 +77,9 @@ def convergence(curves: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
         g = g.dropna(subset=["dev_top1"]).sort_values("epoch")
         if g.empty:
             continue
-        at = g[g.epoch <= round(0.8 * g.epoch.max())]
-        ref = at.iloc[-1] if len(at) else g.iloc[0]
+        ref, change = last_fifth_change(g.epoch.to_numpy(), g.dev_top1.to_numpy())
         rows.append({"split": split, "replicate": int(rep), "network": net, "epochs": int(g.epoch.max()),
-                     "dev_top1": float(g.dev_top1.iloc[-1]), "dev_top1_at_80pct": float(ref.dev_top1),
-                     "last_fifth_change": float(g.dev_top1.iloc[-1] - ref.dev_top1),
+                     "dev_top1": float(g.dev_top1.iloc[-1]), "dev_top1_at_80pct": ref, "last_fifth_change": change,
                      "val_top1": float(val.get((split, rep, net), float("nan")))})
     return pd.DataFrame(rows)
 

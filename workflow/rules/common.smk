@@ -16,7 +16,6 @@ DATASET = config["dataset"]
 RES = f"results/{DATASET}"
 LAYERS = list(range(1, 8))
 EXP = config["experiments"]
-REPLICATES = list(range(int(config["replicates"])))
 
 
 def replicates_of(experiment):
