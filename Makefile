@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
 
-.PHONY: env run test test-slurm smoke figures dryrun clean
+.PHONY: env run test test-fast test-slurm mutation mutation-targeted smoke figures dryrun clean
 
 $(BIN)/snakemake: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,15 @@ figures: env
 
 test: env
 	$(BIN)/python -m pytest -v tests
+
+test-fast: env
+	$(BIN)/python -m pytest -q -m unit tests
+
+mutation-targeted: env
+	$(BIN)/python tests/mutation/targeted.py
+
+mutation: env
+	$(BIN)/python tests/mutation/mutmut_pass.py
 
 test-slurm: env
 	$(BIN)/python -m pytest -v -s -m slurm tests

@@ -81,3 +81,56 @@ SMALL_ARCH = {"widths": [8, 8, 8, 8, 8, 16, 16], "conv1_kernel": 3, "conv1_strid
               "groups": 2, "init": "kaiming"}
 SMALL_TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.01, "lr_step_epochs": 1, "crop_size": 16,
                "checkpoint_every_s": 1e9}
+
+
+# ----------------------------------------------------------------------------- lanes and guards
+LANES = ("workflow", "slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    """An unmarked test is a `unit` test; a test in two lanes is a mistake."""
+    for item in items:
+        lanes = [m for m in LANES if item.get_closest_marker(m)]
+        if item.get_closest_marker("slurm") and "workflow" not in lanes:
+            raise pytest.UsageError(f"{item.nodeid}: a slurm test runs Snakemake; mark it workflow too")
+        if item.get_closest_marker("unit") and lanes:
+            raise pytest.UsageError(f"{item.nodeid}: marked unit and {lanes[0]}")
+        if len(lanes) > 1:
+            raise pytest.UsageError(f"{item.nodeid}: in two lanes {lanes}")
+        if not lanes:
+            item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture(autouse=True)
+def _lane(request, monkeypatch):
+    """A unit test that starts Snakemake fails: the fast lane stays fast and honest."""
+    if request.node.get_closest_marker("unit"):
+        monkeypatch.setenv("TRANSFERLAB_TEST_LANE", "unit")
+
+
+def _tree_files() -> set[str]:
+    """Files in the working tree (outside .git, .venv, caches and the benchmark output folder)."""
+    skip = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "mutants"}
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(REPO):
+        dirnames[:] = [d for d in dirnames if d not in skip and not d.endswith(".egg-info")]
+        rel = os.path.relpath(dirpath, REPO)
+        found.update(os.path.normpath(os.path.join(rel, f)) for f in filenames)
+    return found
+
+
+def pytest_sessionstart(session):
+    session.config._tree_before = _tree_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Tests never write into the working tree: a file that appeared there fails the session."""
+    before = getattr(session.config, "_tree_before", None)
+    if before is None:
+        return
+    new = sorted(_tree_files() - before)
+    if os.environ.get("TRANSFERLAB_DOWNLOADED_TINY"):  # the one allowed write: the archive into data/raw/
+        new = [f for f in new if not f.startswith(("data" + os.sep, ".snakemake" + os.sep))]
+    if new:
+        print(f"\nERROR: the tests wrote into the working tree ({REPO}): {new[:10]}", flush=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

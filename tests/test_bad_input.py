@@ -18,22 +18,27 @@ pytestmark = pytest.mark.workflow
 
 # ------------------------------------------------------------------ config values (schema + checks)
 CONFIG_CASES = [
-    ("bogus: 1\n", "bogus"),
-    ("replicates: two\n", "replicates"),
-    ("dataset: cifar10\n", "cifar10"),
-    ("experiments:\n  random_split:\n    layers: [0, 1]\n", "layers"),
-    ("experiments:\n  natman:\n    layers: [9]\n", "natman"),
-    ("train:\n  lr: -0.1\n", "lr"),
-    ("train:\n  epocs: 3\n", "epocs"),
-    ("model:\n  widths: [1, 2, 3]\n", "widths"),
-    ("device: gpu\n", "device"),
-    ("data:\n  train_per_class: -5\n", "train_per_class"),
-    ("train:\n  crop_size: 64\n", "crop_size"),
-    ("dataset: imagenet\n", "imagenet_root"),
-    ("dataset: imagenet\nimagenet_root: /no/such/folder\n", "/no/such/folder"),
-    ("tiny_imagenet_path: /no/such/tiny.zip\n", "/no/such/tiny.zip"),
-    ("experiments:\n  random_split:\n    seeds: []\n", "seeds"),
+    # (config, the line that must name the key, the bad value and what was expected)
+    ("bogus: 1\n", "bogus = 1: unknown key; valid keys here: bootstrap, data, dataset"),
+    ("replicates: two\n", 'replicates = "two": expected an integer'),
+    ("dataset: cifar10\n", 'dataset = "cifar10": expected one of "tiny-imagenet", "imagenet"'),
+    ("experiments:\n  random_split:\n    layers: [0, 1]\n", "experiments.random_split.layers[0] = 0: expected >= 1"),
+    ("experiments:\n  natman:\n    layers: [9]\n", "experiments.natman.layers[0] = 9: expected <= 7"),
+    ("train:\n  lr: -0.1\n", "train.lr = -0.1: expected > 0"),
+    ("train:\n  epocs: 3\n", "train.epocs = 3: unknown key; did you mean 'epochs'?"),
+    ("model:\n  widths: [1, 2, 3]\n", "model.widths = [1, 2, 3]: expected at least 7 item(s)"),
+    ("device: gpu\n", 'device = "gpu": expected a match of ^(cpu|cuda(:[0-9]+)?|auto)$'),
+    ("data:\n  train_per_class: -5\n", "data.train_per_class = -5: expected >= 0"),
+    ("train:\n  crop_size: 64\n", "config train.crop_size=64 is larger than data.image_size=20"),
+    ("dataset: imagenet\n", "config imagenet_root is empty: with dataset=imagenet give the ILSVRC2012 folder"),
+    ("dataset: imagenet\nimagenet_root: /no/such/folder\n",
+     "config imagenet_root='/no/such/folder' is not a folder; expected ILSVRC2012 in ImageFolder layout"),
+    ("tiny_imagenet_path: /no/such/tiny.zip\n",
+     "tiny_imagenet_path='/no/such/tiny.zip' does not exist; expected tiny-imagenet-200.zip or its extracted folder"),
+    ("experiments:\n  random_split:\n    seeds: []\n", "experiments.random_split.seeds = []: expected at least 1 item(s)"),
 ]
+CONFIG_IDS = ["bogus", "replicates", "dataset", "layers", "natman.layers", "lr", "epocs", "widths", "device",
+              "train_per_class", "crop_size", "imagenet_root", "imagenet_root_missing", "tiny_path", "seeds"]
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +53,16 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("yaml_text, names", CONFIG_CASES, ids=[c[1] for c in CONFIG_CASES])
-def test_bad_config_value(wd, yaml_text, names, tmp_path):
+@pytest.mark.parametrize("yaml_text, line", CONFIG_CASES, ids=CONFIG_IDS)
+def test_bad_config_value(wd, yaml_text, line, tmp_path):
     before = _digest(wd / "results/earlier.txt")
     (wd / "bad.yaml").write_text(yaml_text)
     r = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "bad.yaml", env={"TINY_IMAGENET_PATH": ""})
+    out = r.stdout + r.stderr
     assert r.returncode != 0
-    assert names in r.stdout + r.stderr
+    # the key, its value and what was expected, on one line of its own
+    assert any(ln.strip().startswith(line) for ln in out.splitlines()), out
+    assert len(out.splitlines()) <= 8, out  # no schema or config dump
     assert sorted(p.name for p in (wd / "results").iterdir()) == ["earlier.txt"]
     assert _digest(wd / "results/earlier.txt") == before
 

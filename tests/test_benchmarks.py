@@ -1,11 +1,17 @@
 """The benchmark suite runs and reports every measurement (speed targets live in BENCHMARKS.md, not here)."""
+import importlib.util
 import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
+PAPER_PRESET_JOBS = 562  # BENCHMARKS.md; tests/test_dag.py pins it rule by rule
 
+
+@pytest.mark.slow
 def test_benchmark_suite_quick_run_reports_every_measurement(tmp_path):
     r = subprocess.run([sys.executable, str(REPO / "benchmarks/run.py"), "--quick", "--skip-workflow",
                         "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -22,3 +28,15 @@ def test_benchmark_suite_quick_run_reports_every_measurement(tmp_path):
     md = (tmp_path / "results.md").read_text()
     for label in ("bare loop", "GEMM ceiling", "data path", "frozen transfer n=7", "frozen transfer n=2"):
         assert label in md, label
+
+
+@pytest.mark.workflow
+def test_benchmark_dry_run_measurements_run():
+    """The dry-run timings of BENCHMARKS.md, through the suite's own function (paper preset on a fake ILSVRC layout)."""
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks/run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    seconds, jobs = bench.dryrun_seconds(["--configfile", "config/paper.yaml"])
+    assert seconds > 0 and jobs == PAPER_PRESET_JOBS
+    seconds, jobs = bench.dryrun_seconds(["--configfile", "config/paper.yaml", str(REPO / "benchmarks/seeds10x3.yaml")])
+    assert seconds > 0 and jobs > 6 * PAPER_PRESET_JOBS  # 10 seeds x 3 replicates of the random split

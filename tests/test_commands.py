@@ -6,6 +6,8 @@ import pytest
 from conftest import make_fake_tiny
 from workflow_helpers import dry_run_jobs, job_counts, job_resources, snakemake, workdir
 
+pytestmark = pytest.mark.workflow
+
 TRAIN = ("train_base", "train_derived")
 
 

@@ -5,6 +5,8 @@ from PIL import Image
 from conftest import make_fake_tiny
 from workflow_helpers import dry_run_jobs, job_counts, snakemake, workdir
 
+pytestmark = pytest.mark.workflow
+
 COMMON = {
     "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
     "prepare_data": 1, "prepare_half": 7, "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1,

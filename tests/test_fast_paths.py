@@ -6,6 +6,7 @@ import torch
 from conftest import SMALL_ARCH, SMALL_TRAIN
 from transferlab import io as tio
 from transferlab.train import train_network
+from transferlab.transfer import build_derived, parse_net
 
 
 def _train(root, name, **cfg):
@@ -17,6 +18,7 @@ def _train(root, name, **cfg):
 
 
 def _same(a, b):
+    assert a.keys() == b.keys() and len(a) >= 16  # 8 layers' weights and biases: no vacuous comparison
     return all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -33,5 +35,14 @@ def test_bf16_autocast_runs_on_cpu_and_differs_only_slightly(prepared):
     a, b = _train(prepared, "fp32", amp="off"), _train(prepared, "bf16", amp="bf16")
     assert not _same(a, b)  # autocast really ran
     assert all(torch.isfinite(v).all() for v in b.values() if v.is_floating_point())
-    rel = max(((a[k] - b[k]).norm() / (a[k].norm() + 1e-12)).item() for k in a if a[k].is_floating_point())
-    assert rel < 0.2
+    # measured against how far training moved each layer (2 epochs move layers 1-7 by only 0.1-0.7 %, so a
+    # bound relative to the weights themselves would pass a broken bf16 path): bf16 - fp32 was 1-11 % of that
+    # movement; a bf16 path that skips an update, or trains a layer at another rate, is near 100 %
+    arch = tio.load_torch(prepared / "fp32" / "weights.pt")["arch"]
+    init = build_derived(arch, parse_net("baseA"), None, 4).state_dict()
+    weights = [k for k in a if k.endswith(".weight")]
+    assert len(weights) == 8
+    for k in weights:
+        moved = (a[k] - init[k]).norm()
+        assert moved > 0, k
+        assert (a[k] - b[k]).norm() < 0.25 * moved, (k, ((a[k] - b[k]).norm() / moved).item())

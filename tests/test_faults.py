@@ -21,12 +21,27 @@ def _args(data):
     return ["--configfile", "config/smoke.yaml", "long.yaml", "--config", f"tiny_imagenet_path={data}"]
 
 
-def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path):
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """baseA of the long settings, trained without interruption."""
     data = tiny_imagenet_path()
-    ref = workdir(tmp_path / "ref")
+    ref = workdir(tmp_path_factory.mktemp("ref"))
     (ref / "long.yaml").write_text(LONG)
     r = snakemake(ref, "--cores", "1", TARGET, *_args(data))
     assert r.returncode == 0, r.stderr[-3000:]
+    return ref
+
+
+def _same_weights(a_path, b_path):
+    a = torch.load(a_path, weights_only=True)["state_dict"]
+    b = torch.load(b_path, weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and len(a) >= 16
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path, reference):
+    data = tiny_imagenet_path()
+    ref = reference
 
     wd = workdir(tmp_path / "kill")
     (wd / "long.yaml").write_text(LONG)
@@ -47,9 +62,35 @@ def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path):
     log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
     m = re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step (\d+)", log)
     assert m and int(m.group(1)) > 0, log[-2000:]
-    a = torch.load(ref / TARGET, weights_only=True)["state_dict"]
-    b = torch.load(wd / TARGET, weights_only=True)["state_dict"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _same_weights(ref / TARGET, wd / TARGET)
+
+
+def test_sigterm_to_the_training_job_is_retried_by_snakemake_and_resumes(tmp_path, reference):
+    """A time limit or preemption (SIGTERM to the training process): it checkpoints and exits 75, Snakemake's
+    `retries` (train_retries: 2 in the smoke preset) reruns the job, which resumes; the weights are those of
+    an uninterrupted run."""
+    import psutil
+
+    data = tiny_imagenet_path()
+    wd = workdir(tmp_path / "term")
+    (wd / "long.yaml").write_text(LONG)
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", TARGET, *_args(data)], cwd=wd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    trainers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                if any("train.py" in part for part in c.cmdline())]
+    assert len(trainers) == 1, [c.cmdline() for c in psutil.Process(proc.pid).children(recursive=True)]
+    trainers[0].send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    attempts = (wd / "results/tiny-imagenet/state/random-0/r0/baseA/attempts.log").read_text()
+    words = [line.split(" ", 3)[2] for line in attempts.splitlines()]
+    assert words == ["training", "stopping", "resumed", "finished"], attempts
+    assert "(SIGTERM)" in attempts.splitlines()[1]
+    assert _same_weights(reference / TARGET, wd / TARGET)
 
 
 def test_diverging_job_fails_clearly_and_leaves_no_result(tmp_path):

@@ -6,6 +6,8 @@ import pytest
 
 from workflow_helpers import job_counts, snakemake, workdir
 
+pytestmark = pytest.mark.workflow
+
 RES = "results/tiny-imagenet"
 TABLES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet"]
 # every figure, derived table and the scorecard of the default preset, and nothing else

@@ -72,6 +72,7 @@ def test_resume_at_an_epoch_boundary_before_its_end_of_epoch_work(prepared):
     assert _same(_weights(prepared, "ref"), _weights(prepared, "edge"))
 
 
+@pytest.mark.slow  # trains in a subprocess for seconds, then kills it
 def test_sigkill_mid_training_then_rerun_matches_uninterrupted(prepared):
     train_network(**_kwargs(prepared, "ref"), log=open(os.devnull, "w"))
     kw = _kwargs(prepared, "killed")
@@ -91,6 +92,7 @@ def test_sigkill_mid_training_then_rerun_matches_uninterrupted(prepared):
     assert _same(_weights(prepared, "ref"), _weights(prepared, "killed"))
 
 
+@pytest.mark.slow  # trains in a subprocess for seconds, then kills it
 def test_sigterm_writes_checkpoint_and_exits_resumable(prepared):
     kw = _kwargs(prepared, "term", dict(LONG, checkpoint_every_s=1e9, epochs=400))
     proc = subprocess.Popen([sys.executable, "-c", _script(kw)], cwd=REPO, stderr=subprocess.PIPE, text=True)
@@ -133,3 +135,24 @@ def test_corrupt_checkpoint_falls_back_then_restarts(prepared, capsys):
     meta = train_network(**kw, log=open(os.devnull, "w"))
     assert meta["resumed_at_steps"] == []
     assert _same(_weights(prepared, "ref"), _weights(prepared, "bad"))
+
+
+@pytest.mark.parametrize("runtime_min, budget_s", [(None, None), (0, None), ("", None), (1, 30.0), (5, 240.0),
+                                                   (30, 1620.0), (120, 6600.0), (1440, 85800.0)])
+def test_time_budget_from_the_runtime_resource(runtime_min, budget_s):
+    # Slurm's `runtime` (minutes) less a margin of 10 %, at least 60 s and at most 10 min, never below half
+    from transferlab.train import time_budget_from_runtime
+
+    assert time_budget_from_runtime(runtime_min) == budget_s
+
+
+def test_spent_time_budget_checkpoints_and_the_rerun_resumes_identically(prepared):
+    cfg = dict(SMALL_TRAIN, epochs=3)
+    train_network(**_kwargs(prepared, "ref", cfg), log=open(os.devnull, "w"))
+    kw = _kwargs(prepared, "budget", cfg)
+    r = train_network(**kw, time_budget_s=0.0, log=open(os.devnull, "w"))  # spent after the first step
+    assert r == {"stopped": "time budget", "global_step": 1}
+    assert not (prepared / "budget" / "weights.pt").exists()
+    meta = train_network(**kw, log=open(os.devnull, "w"))
+    assert meta["resumed_at_steps"] == [1]
+    assert _same(_weights(prepared, "ref"), _weights(prepared, "budget"))

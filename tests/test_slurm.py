@@ -63,9 +63,7 @@ def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
     df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
     assert len(df) == 56
     assert (wd / "results/tiny-imagenet/figures/fig2.png").stat().st_size > 10_000
-    print(f"smoke preset through Slurm: {elapsed:.0f} s")
-    (REPO / "results").mkdir(exist_ok=True)
-    (REPO / "results/slurm_smoke_seconds.txt").write_text(f"{elapsed:.1f}\n")
+    print(f"smoke preset through Slurm: {elapsed:.0f} s")  # shown with -s; nothing is written to the tree
 
 
 def _running_jobid(proc, timeout=300):

@@ -7,6 +7,8 @@ import pytest
 from conftest import make_fake_tiny
 from workflow_helpers import snakemake, workdir
 
+pytestmark = pytest.mark.workflow
+
 RES = "results/tiny-imagenet"
 
 

@@ -25,6 +25,7 @@ def workdir(tmp: Path) -> Path:
 
 
 def snakemake(wd: Path, *args, env=None, timeout=900) -> subprocess.CompletedProcess:
+    assert os.environ.get("TRANSFERLAB_TEST_LANE") != "unit", "a unit test started Snakemake: mark it workflow"
     e = dict(os.environ)
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=wd, capture_output=True, text=True,
@@ -73,4 +74,5 @@ def tiny_imagenet_path() -> str:
         r = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", str(raw.relative_to(REPO))],
                            cwd=REPO, capture_output=True, text=True)
         assert r.returncode == 0, f"could not obtain Tiny ImageNet:\n{r.stderr[-2000:]}"
+        os.environ["TRANSFERLAB_DOWNLOADED_TINY"] = "1"  # the tests' one write into the working tree
     return str(raw)

@@ -393,6 +393,22 @@ def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 
     return res
 
 
+def _open_images(path: Path, meta: dict, part: str) -> np.ndarray:
+    """Memory-map one prepared image array, checked against meta.json: a truncated or overwritten file is
+    named, with how to rebuild it, instead of failing later inside a batch."""
+    rebuild = f"delete the prepared arrays ({path.parent}) and rerun to rebuild them"
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except (OSError, ValueError, EOFError) as e:
+        raise DatasetError(f"{path} is truncated or corrupt ({e}); {rebuild}") from e
+    size = meta.get("size")
+    expected = (meta.get(f"n_{part}"), size, size, 3)
+    if arr.dtype != np.uint8 or (None not in expected and arr.shape != expected):
+        raise DatasetError(f"{path} holds {arr.dtype} {arr.shape}, expected uint8 {expected} (meta.json): "
+                           f"truncated or corrupt; {rebuild}")
+    return arr
+
+
 def load_half(prepared_dir, half_file):
     """Memory-mapped images plus the half's indices/labels (``train``, ``dev``, ``val``)."""
     prepared_dir = Path(prepared_dir)
@@ -403,7 +419,7 @@ def load_half(prepared_dir, half_file):
     images = {}
     for part in ("train", "val"):
         # a plain ndarray view of the mapping: slicing a np.memmap subclass costs ~1 us per crop
-        images[part] = np.asarray(np.load(prepared_dir / f"{part}_images.npy", mmap_mode="r"))
+        images[part] = np.asarray(_open_images(prepared_dir / f"{part}_images.npy", meta, part))
     for part, src in (("train", "train"), ("dev", "train"), ("val", "val")):
         if f"{part}_idx" in h:
             data[part] = (images[src], h[f"{part}_idx"], h[f"{part}_y"])

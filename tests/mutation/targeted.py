@@ -1,0 +1,192 @@
+"""Targeted mutations: the bugs this study can least afford, each planted in a copy of the project, and the
+tests that must catch it.
+
+    .venv/bin/python tests/mutation/targeted.py [--only NAME ...] [--out FILE]
+
+Each mutation edits one snippet (it must occur exactly once) in a fresh copy of the tracked files (the
+working tree is never touched), runs the named tests there and reports whether they failed ("killed") or
+passed ("survived"). Exit code 1 if any survives. The broad, automatic pass is `make mutation` (mutmut).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    what: str  # the bug, in words
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = [
+    Mutation("pair-with-mean-of-bases", "every derived net compared with the mean of all bases, not its own",
+             "transferlab/pairing.py",
+             'd["base_top1"] = df.loc[ref[d.index].to_numpy(), top1].to_numpy()',
+             'd["base_top1"] = df.loc[df.treatment == "base", top1].mean()',
+             ("tests/test_reporting.py",)),
+    Mutation("claims-swap-base", "the claims pair each net with the base of the other half",
+             "transferlab/pairing.py",
+             "    ref = key.map(bases)\n",
+             "    ref = key.map(lambda k: bases.get(k[:-1] + {'A': 'B', 'B': 'A'}.get(k[-1], k[-1]), bases.get(k)))\n",
+             ("tests/test_claims.py",)),
+    Mutation("claim5-against-base", "claim 5 drops the paper's control: AnB+ - base instead of AnB+ - BnB+",
+             "transferlab/claims.py",
+             'return r.mean(RS, r.term(RS, "transfer_ft", range(1, 8), other="selffer_ft"))',
+             'return r.mean(RS, r.term(RS, "transfer_ft", range(1, 8)))',
+             ("tests/test_claims.py",)),
+    Mutation("claim3-one-sided", "the equivalence claims pass whenever the interval is below +margin",
+             "transferlab/claims.py",
+             'return "holds" if -t < lo and hi < t else',
+             'return "holds" if hi < t else',
+             ("tests/test_claims.py",)),
+    Mutation("claim2-shift-n", "the co-adaptation dip read at n = 2, 3, 4 instead of 3, 4, 5",
+             "transferlab/claims.py",
+             'r.term(RS, "selffer", [3, 4, 5]) - r.term(RS, "selffer", [1, 7])',
+             'r.term(RS, "selffer", [2, 3, 4]) - r.term(RS, "selffer", [1, 7])',
+             ("tests/test_claims.py",)),
+    Mutation("no-unit-resampling", "the bootstrap resamples images only: training noise left out",
+             "transferlab/claims.py",
+             "            if b and len(units) > 1:",
+             "            if False:",
+             ("tests/test_claims.py",)),
+    Mutation("one-unit-holds", "a cell with one training unit may say 'holds'",
+             "transferlab/claims.py",
+             "    if not units_ok:\n        return \"image noise only\"\n",
+             "",
+             ("tests/test_claims.py",)),
+    Mutation("table1-shift-range", "Table 1's rows aggregate layers 2-7 and 4-7",
+             "transferlab/tables.py",
+             'RANGES = {"1-7": range(1, 8), "3-7": range(3, 8), "5-7": range(5, 8)}',
+             'RANGES = {"1-7": range(1, 8), "3-7": range(4, 8), "5-7": range(6, 8)}',
+             ("tests/test_reporting.py",)),
+    Mutation("split-int-seed", "the split seeded with an int instead of the authors' [seed]",
+             "transferlab/splits.py",
+             "np.random.RandomState([int(seed)])",
+             "np.random.RandomState(int(seed))",
+             ("tests/test_paper_splits.py", "tests/test_splits.py")),
+    Mutation("split-swap-halves", "halves A and B swapped",
+             "transferlab/splits.py",
+             'return {"A": [wnids[i] for i in sorted(a_set)], "B": [w for i, w in enumerate(wnids) if i not in a_set]}',
+             'return {"B": [wnids[i] for i in sorted(a_set)], "A": [w for i, w in enumerate(wnids) if i not in a_set]}',
+             ("tests/test_paper_splits.py", "tests/test_splits.py")),
+    Mutation("natman-drop-produce", "fruit and vegetables counted man-made",
+             "transferlab/splits.py",
+             '    "produce.n.01",  # fruit, vegetables, edible mushrooms\n', "",
+             ("tests/test_paper_splits.py", "tests/test_natman.py")),
+    Mutation("copy-one-layer-fewer", "off by one in n: layers 1..n-1 copied",
+             "transferlab/transfer.py",
+             "    for layer in range(1, n + 1):\n        for key in model.layer_keys(layer):",
+             "    for layer in range(1, n):\n        for key in model.layer_keys(layer):",
+             ("tests/test_transfer.py",)),
+    Mutation("unfreeze-top-copied-layer", "layer n of a frozen net is left trainable",
+             "transferlab/transfer.py",
+             "    for layer in range(1, n + 1):\n        for p in model.block(layer).parameters():",
+             "    for layer in range(1, n):\n        for p in model.block(layer).parameters():",
+             ("tests/test_transfer.py",)),
+    Mutation("random-layers-kaiming", "random-weights layers drawn with the trained layers' init, not Caffe's",
+             "transferlab/transfer.py",
+             'model.reset_layers(range(1, spec.n + 1), generator=g_random, init="caffe")',
+             "model.reset_layers(range(1, spec.n + 1), generator=g_random)",
+             ("tests/test_design.py",)),
+    Mutation("half-labels-unsorted", "labels within a half follow the split file's order, not sorted wnids",
+             "transferlab/data.py",
+             "    half_sorted = sorted(half)\n",
+             "    half_sorted = list(half)[::-1]\n",
+             ("tests/test_paper_splits.py", "tests/test_data.py")),
+    Mutation("correctness-is-top5", "the per-image vector records top-5 hits, not top-1",
+             "transferlab/train.py",
+             "            hits.append(hit[:, 0].cpu().numpy())",
+             "            hits.append(hit.any(dim=1).cpu().numpy())",
+             ("tests/test_evaluate.py",)),
+    Mutation("drop-seed-from-data-order", "every network sees the same data order, whatever its seed",
+             "transferlab/train.py",
+             "order = np.random.default_rng(seed_of(seed, epoch)).permutation(n_train)",
+             "order = np.random.default_rng(seed_of(0, epoch)).permutation(n_train)",
+             ("tests/test_model.py", "tests/test_resume.py", "tests/test_data.py", "tests/test_design.py")),
+    Mutation("budget-ignored", "the job's time budget is never checked",
+             "transferlab/train.py",
+             "over = time_budget_s is not None and time.time() - t_start >= time_budget_s",
+             "over = False",
+             ("tests/test_resume.py",)),
+    Mutation("wiring-swap-base", "AnB copies baseB (the DAG wires the wrong base)",
+             "workflow/rules/common.smk",
+             'return f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/base{wildcards.src}/weights.pt"',
+             'return f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/base{wildcards.tgt}/weights.pt"',
+             ("tests/test_wiring.py",)),
+    Mutation("wiring-wrong-half", "a derived net trains and is scored on its source half",
+             "workflow/rules/common.smk",
+             "        half = net[len(\"base\") :] if net.startswith(\"base\") else net[2]",
+             "        half = net[len(\"base\") :] if net.startswith(\"base\") else net[0]",
+             ("tests/test_wiring.py",)),
+]
+
+
+def tracked_copy(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True)
+    for rel in filter(None, files.stdout.split("\0")):
+        src = REPO / rel
+        if src.is_symlink():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(src), dest / rel)
+        elif src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def run_one(m: Mutation) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{m.name}-") as d:
+        d = Path(d)
+        tracked_copy(d)
+        target = d / m.file
+        text = target.read_text()
+        if text.count(m.old) != 1:
+            return {"name": m.name, "result": "stale", "detail": f"snippet found {text.count(m.old)} times in {m.file}"}
+        target.write_text(text.replace(m.old, m.new))
+        env = dict(os.environ, PYTHONPATH=str(d))  # the copy's transferlab, ahead of the editable install
+        check = subprocess.run([sys.executable, "-c", "import transferlab; print(transferlab.__file__)"], cwd=d,
+                               env=env, capture_output=True, text=True)
+        if not check.stdout.strip().startswith(str(d)):
+            return {"name": m.name, "result": "error", "detail": f"imports {check.stdout.strip()}, not the copy"}
+        t = time.time()
+        r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests], cwd=d,
+                           env=env, capture_output=True, text=True)
+        failed = [ln.split(" ")[1] for ln in r.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+        return {"name": m.name, "what": m.what, "result": "killed" if r.returncode else "survived",
+                "killed_by": failed[:3], "seconds": round(time.time() - t, 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    chosen = [m for m in MUTATIONS if not a.only or m.name in a.only]
+    results = []
+    for m in chosen:
+        res = run_one(m)
+        results.append(res)
+        print(f"{res['result']:>8}  {m.name}: {res.get('killed_by') or res.get('detail', '')}", flush=True)
+    if a.out:
+        Path(a.out).write_text(json.dumps(results, indent=1))
+    killed = sum(r["result"] == "killed" for r in results)
+    print(f"{killed}/{len(results)} killed")
+    return 0 if killed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
