@@ -1,4 +1,5 @@
 """Kill, stop and corrupt training jobs; they must resume to the same weights."""
+import io
 import json
 import os
 import signal
@@ -156,3 +157,50 @@ def test_spent_time_budget_checkpoints_and_the_rerun_resumes_identically(prepare
     meta = train_network(**kw, log=open(os.devnull, "w"))
     assert meta["resumed_at_steps"] == [1]
     assert _same(_weights(prepared, "ref"), _weights(prepared, "budget"))
+
+
+def test_each_network_has_its_own_data_order_fixed_by_seed_and_epoch():
+    from transferlab.train import epoch_order
+
+    a = epoch_order(11, 0, 500)
+    assert sorted(a.tolist()) == list(range(500))  # a permutation of the training images
+    assert (a == epoch_order(11, 0, 500)).all()  # reproducible: what resumption relies on
+    assert not (a == epoch_order(12, 0, 500)).all()  # another network (seed), another order
+    assert not (a == epoch_order(11, 1, 500)).all()  # another epoch, another order
+
+
+@pytest.mark.parametrize("killed_at", range(8))
+def test_a_kill_anywhere_in_a_checkpoint_write_leaves_a_loadable_checkpoint(tmp_path, monkeypatch, killed_at):
+    """_save_state renames files four times (and writes two files before): a kill before any of those steps
+    leaves the old or the new state loadable, never neither."""
+    from transferlab import train as T
+
+    state = tmp_path / "state"
+    T._save_state(state, {"fingerprint": "f", "progress": {"global_step": 1}})
+    T._save_state(state, {"fingerprint": "f", "progress": {"global_step": 2}})
+    calls = {"n": 0}
+    real_replace, real_save = os.replace, tio.save_torch
+
+    class Killed(Exception):
+        pass
+
+    def counting(fn):
+        def wrapped(*a, **k):
+            if calls["n"] == killed_at:
+                raise Killed
+            calls["n"] += 1
+            return fn(*a, **k)
+        return wrapped
+
+    monkeypatch.setattr(T.os, "replace", counting(real_replace))
+    monkeypatch.setattr(T.tio, "save_torch", counting(real_save))
+    try:
+        T._save_state(state, {"fingerprint": "f", "progress": {"global_step": 3}})
+        finished = True
+    except Killed:
+        finished = False
+    monkeypatch.setattr(T.os, "replace", real_replace)
+    loaded = T._load_state(state, "f", io.StringIO())
+    assert loaded is not None, sorted(p.name for p in state.iterdir())
+    step = loaded[0]["progress"]["global_step"]
+    assert step == 3 if finished else step in (2, 3)

@@ -242,8 +242,11 @@ def _param_groups(model, cfg):
     ]
 
 
+CHECKPOINTS = ("ckpt.next.pt", "ckpt.pt", "ckpt.prev.pt")  # newest first, as _save_state leaves them
+
+
 def _load_state(state_dir: Path, fingerprint: str, log):
-    for name in ("ckpt.pt", "ckpt.prev.pt"):
+    for name in CHECKPOINTS:
         p = state_dir / name
         if not p.exists():
             continue
@@ -259,15 +262,22 @@ def _load_state(state_dir: Path, fingerprint: str, log):
     return None
 
 
+def _rotate(src: Path, dst: Path) -> None:
+    if src.exists():
+        os.replace(src, dst)
+    side = src.with_name(src.name + ".sha256")
+    if side.exists():
+        os.replace(side, dst.with_name(dst.name + ".sha256"))
+
+
 def _save_state(state_dir: Path, st: dict):
+    """Write a checkpoint so that a kill at any instant leaves at least one complete, verifiable one:
+    the new state goes to ckpt.next.pt (file, then its checksum), then ckpt.pt becomes ckpt.prev.pt and
+    ckpt.next.pt becomes ckpt.pt. _load_state tries next, current, previous."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    cur = state_dir / "ckpt.pt"
-    if cur.exists():
-        os.replace(cur, state_dir / "ckpt.prev.pt")
-        side = state_dir / "ckpt.pt.sha256"
-        if side.exists():
-            os.replace(side, state_dir / "ckpt.prev.pt.sha256")
-    tio.save_torch(st, cur)
+    tio.save_torch(st, state_dir / "ckpt.next.pt")
+    _rotate(state_dir / "ckpt.pt", state_dir / "ckpt.prev.pt")
+    _rotate(state_dir / "ckpt.next.pt", state_dir / "ckpt.pt")
 
 
 class _Stop:
@@ -299,22 +309,56 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
                   stop_after_steps: int | None = None, log=None) -> dict:
     """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
 
-    ``stop_after_steps`` (tests only) checkpoints and returns after that many steps.
+    The steps, in order: settings, device, data, base checkpoint, schedule, model and optimizer, resume or
+    start, the epoch loop (:meth:`_Training.train_epoch`, :meth:`_Training.end_epoch`), the final write.
+    Returns the metadata written to ``out_meta``, or ``{"stopped": why, "global_step": n}`` when it
+    checkpointed and stopped early (SIGTERM/SIGUSR1, ``time_budget_s`` spent, or ``stop_after_steps``,
+    which tests use).
     """
     t_start = time.time()
     log = log or sys.stderr
+    cfg = resolve_settings(train_cfg)
+    spec = parse_net(net)
+    claim, device = setup_device(device, cfg, threads, log)  # the GPU lock is held while `claim` lives
+    data = load_half(prepared_dir, half_file)
+    crop = int(cfg["crop_size"])
+    if crop > data["train"][0].shape[1]:
+        raise ConfigError(f"crop_size {crop} is larger than the prepared image size {data['train'][0].shape[1]}")
+    arch = dict(arch, num_classes=len(data["wnids"]), input_size=crop)
+    base_state = load_base_state(spec, base_weights, arch)
+    schedule = Schedule.of(cfg, len(data["train"][1]), data["full_n_train"])
+    run = _Training(net=net, spec=spec, cfg=cfg, arch=arch, seed=seed, device=device, data=data,
+                    prepared_dir=prepared_dir, base_state=base_state, base_weights=base_weights, schedule=schedule,
+                    state_dir=Path(state_dir), log=log)
+    run.resume_or_start()
+    stopped = run.loop(t_start, time_budget_s, stop_after_steps)
+    if stopped:
+        return stopped
+    meta = run.write_outputs(out_weights, out_meta, provenance, t_start)
+    claim.release()
+    return meta
+
+
+def resolve_settings(train_cfg: dict) -> dict:
+    """The training settings: DEFAULT_TRAIN updated with ``train_cfg``; an unknown key is an error."""
     cfg = dict(DEFAULT_TRAIN)
     unknown = set(train_cfg) - set(cfg)
     if unknown:
         raise ConfigError(f"unknown training settings {sorted(unknown)}; expected some of {sorted(cfg)}")
     cfg.update(train_cfg)
-    spec = parse_net(net)
+    return cfg
+
+
+def setup_device(device: str, cfg: dict, threads: int, log):
+    """Claim the device (a GPU lock on CUDA) and set threads, determinism and CUDA switches.
+
+    Returns ``(claim, device)``; the claim must live as long as the training does."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was requested but torch sees no CUDA device")
     lock_dir = os.environ.get("TRANSFERLAB_GPU_LOCK_DIR") or os.path.join(tempfile.gettempdir(), "transferlab-gpu-locks")
-    claim = claim_device(device, lock_dir, log=log)  # the lock is held while `claim` lives
+    claim = claim_device(device, lock_dir, log=log)
     device = claim.device
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
@@ -326,211 +370,265 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     # the NaN-filling of every fresh allocation that comes with deterministic mode costs ~7% of a CPU
     # step and changes no result (no kernel here reads memory it did not write)
     torch.utils.deterministic.fill_uninitialized_memory = False
+    return claim, device
+
+
+def dropout_seeder(device: str):
+    """A function seeding the dropout masks of one step."""
     if device.startswith("cuda"):
         def seed_dropout(s):
             torch.random.default_generator.manual_seed(s)
             torch.cuda.manual_seed(s)
-    else:
-        # the CPU generator alone: torch.manual_seed also queues a lazy CUDA seeding with a stack
-        # trace on every call when CUDA is not initialised (~0.4 ms a step)
-        seed_dropout = torch.random.default_generator.manual_seed
-    state_dir = Path(state_dir)
+        return seed_dropout
+    # the CPU generator alone: torch.manual_seed also queues a lazy CUDA seeding with a stack
+    # trace on every call when CUDA is not initialised (~0.4 ms a step)
+    return torch.random.default_generator.manual_seed
 
-    def milestone(msg):
+
+def load_base_state(spec, base_weights, arch: dict) -> dict | None:
+    """The base checkpoint's state dict for a net that copies layers (checked to share the architecture)."""
+    if not spec.n or spec.source == "R":
+        return None
+    if base_weights is None:
+        raise ConfigError(f"{spec.name} copies layers from a base network: base_weights is required")
+    ck = tio.load_torch(base_weights)
+    base_arch = dict(ck["arch"])
+    for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "batchnorm", "input_size"):
+        if base_arch.get(k) != arch.get(k):
+            raise ConfigError(
+                f"base checkpoint {base_weights} has {k}={base_arch.get(k)!r} but this network needs "
+                f"{k}={arch.get(k)!r}: it was trained with another architecture"
+            )
+    return ck["state_dict"]
+
+
+def epoch_order(seed: int, epoch: int, n_train: int) -> np.ndarray:
+    """The order of the training images in one epoch: a function of (network seed, epoch) alone."""
+    return np.random.default_rng(seed_of(seed, epoch)).permutation(n_train)
+
+
+class Schedule:
+    """Steps and learning rate: steps per epoch, total steps, and the step or multi-step decay."""
+
+    def __init__(self, *, lr, gamma, batch_size, steps_per_epoch, total_steps, step_size, milestones):
+        self.lr, self.gamma, self.batch_size = lr, gamma, batch_size
+        self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
+        self.step_size, self.milestones = step_size, milestones
+        self.n_epochs = math.ceil(total_steps / steps_per_epoch)
+
+    @classmethod
+    def of(cls, cfg: dict, n_train: int, full_n_train: int) -> "Schedule":
+        bs = int(cfg["batch_size"])
+        spe = max(1, n_train // bs)  # steps per epoch (last partial batch dropped)
+        spe_sched = max(1, full_n_train // bs) if cfg["iterations_of_full_set"] else spe
+        return cls(lr=cfg["lr"], gamma=cfg["lr_gamma"], batch_size=bs, steps_per_epoch=spe,
+                   total_steps=int(cfg["iterations"]) or int(cfg["epochs"]) * spe_sched,
+                   step_size=int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * spe_sched)),
+                   milestones=sorted(round(float(m) * spe_sched) for m in cfg["lr_milestones"]))
+
+    def lr_at(self, step: int) -> float:
+        drops = sum(step >= m for m in self.milestones) if self.milestones else step // self.step_size
+        return self.lr * self.gamma ** drops
+
+
+class _Training:
+    """One network's training run: model, optimizer, progress state and the loop's steps."""
+
+    def __init__(self, *, net, spec, cfg, arch, seed, device, data, prepared_dir, base_state, base_weights, schedule,
+                 state_dir: Path, log):
+        self.net, self.spec, self.cfg, self.arch, self.seed, self.device = net, spec, cfg, arch, seed, device
+        self.data, self.schedule, self.state_dir, self.log = data, schedule, state_dir, log
+        self.images, self.idx, self.y = data["train"]
+        self.n_train = len(self.idx)
+        # per-epoch monitoring on the dev slice carved from the training images; the validation
+        # images are reported once, by the evaluation rule, and never looked at while training
+        dev = data.get("dev")
+        self.dev = dev if dev is not None and len(dev[1]) else None
+        self.fingerprint = tio.config_hash({"net": net, "arch": arch, "cfg": cfg, "seed": seed, "n_train": self.n_train,
+                                            "base": tio.sha256_file(base_weights) if base_weights else None})
+        model = build_derived(arch, spec, base_state, seed)
+        if cfg["channels_last"]:
+            model = model.to(memory_format=torch.channels_last)
+        model.to(device)
+        self.model = model
+        self.fwd = torch.compile(model) if cfg["compile"] else model
+        groups = _param_groups(model, cfg)
+        self.n_trainable = sum(p.numel() for g in groups for p in g["params"])
+        n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())
+        assert self.n_trainable == n_expected, (self.n_trainable, n_expected)
+        self.opt = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
+        self.norm, self.mean_image = make_normalizer(data["meta"], prepared_dir, cfg["normalize"], device)
+        self.seed_dropout = dropout_seeder(device)
+        self.st = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "train_seconds": 0.0,
+                   "acc": [0.0, 0, 0], "resumes": []}
+        self._reset_accumulators()
+
+    # -------------------------------------------------------------------------------- bookkeeping
+    def milestone(self, msg: str) -> None:
         """To the job's log, and appended to state_dir/attempts.log: Snakemake deletes a rule's log when
         it reruns the job (retry, requeue), the state folder survives, so the attempts stay readable."""
-        print(msg, file=log, flush=True)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with open(state_dir / "attempts.log", "a") as f:
+        print(msg, file=self.log, flush=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "attempts.log", "a") as f:
             f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
 
-    data = load_half(prepared_dir, half_file)
-    tr_images, tr_idx, tr_y = data["train"]
-    # per-epoch monitoring on the dev slice carved from the training images; the validation
-    # images are reported once, by the evaluation rule, and never looked at while training
-    dev = data.get("dev")
-    if dev is not None and not len(dev[1]):
-        dev = None
-    n_classes = len(data["wnids"])
-    crop = int(cfg["crop_size"])
-    if crop > tr_images.shape[1]:
-        raise ConfigError(f"crop_size {crop} is larger than the prepared image size {tr_images.shape[1]}")
-    arch = dict(arch, num_classes=n_classes, input_size=crop)
+    def _reset_accumulators(self) -> None:
+        self.loss_sum = torch.zeros((), device=self.device)
+        self.correct = torch.zeros((), dtype=torch.long, device=self.device)
+        self.seen = 0
 
-    base_state = None
-    if spec.n and spec.source != "R":
-        if base_weights is None:
-            raise ConfigError(f"{net} copies layers from a base network: base_weights is required")
-        ck = tio.load_torch(base_weights)
-        base_arch = dict(ck["arch"])
-        for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "batchnorm", "input_size"):
-            if base_arch.get(k) != arch.get(k):
-                raise ConfigError(
-                    f"base checkpoint {base_weights} has {k}={base_arch.get(k)!r} but this network needs "
-                    f"{k}={arch.get(k)!r}: it was trained with another architecture"
-                )
-        base_state = ck["state_dict"]
-
-    bs = int(cfg["batch_size"])
-    n_train = len(tr_idx)
-    spe = max(1, n_train // bs)  # steps per epoch (last partial batch dropped)
-    spe_sched = max(1, data["full_n_train"] // bs) if cfg["iterations_of_full_set"] else spe
-    total_steps = int(cfg["iterations"]) or int(cfg["epochs"]) * spe_sched
-    step_size = int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * spe_sched))
-    milestones = sorted(round(float(m) * spe_sched) for m in cfg["lr_milestones"])
-    n_epochs = math.ceil(total_steps / spe)
-
-    fingerprint = tio.config_hash({"net": net, "arch": arch, "cfg": cfg, "seed": seed, "n_train": n_train,
-                                   "base": tio.sha256_file(base_weights) if base_weights else None})
-    model = build_derived(arch, spec, base_state, seed)
-    if cfg["channels_last"]:
-        model = model.to(memory_format=torch.channels_last)
-    model.to(device)
-    fwd = torch.compile(model) if cfg["compile"] else model
-    groups = _param_groups(model, cfg)
-    n_trainable = sum(p.numel() for g in groups for p in g["params"])
-    n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())
-    assert n_trainable == n_expected, (n_trainable, n_expected)
-    opt = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
-    norm, mean_image = make_normalizer(data["meta"], prepared_dir, cfg["normalize"], device)
-
-    st = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "train_seconds": 0.0,
-          "acc": [0.0, 0, 0], "resumes": []}
-    loaded = _load_state(state_dir, fingerprint, log)
-    if loaded:
-        ck, path = loaded
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        st = ck["progress"]
-        st["resumes"].append(st["global_step"])
-        milestone(f"resumed {net} from {path} at epoch {st['epoch'] + 1}, batch {st['batch']}, "
-                  f"step {st['global_step']}/{total_steps}")
-    else:
-        milestone(f"training {net}: {n_train} images, {n_classes} classes, {n_epochs} epochs x {spe} steps, "
-                  f"batch {bs}, frozen layers {spec.frozen_layers}, trainable params {n_trainable}, "
-                  f"threads {torch.get_num_threads()}, device {device}")
-
-    def snapshot():
-        return {"model": model.state_dict(), "optimizer": opt.state_dict(), "fingerprint": fingerprint,
-                "progress": st}
-
-    frozen = spec.frozen_layers
-    last_ckpt = time.time()
-    steps_this_run = 0
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), dtype=torch.long, device=device)
-    seen = 0
-
-    def flush_acc():
-        nonlocal loss_sum, correct, seen
-        ls = loss_sum.item()
+    def flush_acc(self) -> None:
+        """Move the step accumulators into the checkpointed state (one host sync); a non-finite loss stops."""
+        ls = self.loss_sum.item()
         if not math.isfinite(ls):
             raise TrainingDiverged(
-                f"{net}: training loss became {ls} at step {st['global_step']} (epoch {st['epoch'] + 1}); "
-                f"lower the learning rate (lr={cfg['lr']}) or check the data"
+                f"{self.net}: training loss became {ls} at step {self.st['global_step']} (epoch {self.st['epoch'] + 1}); "
+                f"lower the learning rate (lr={self.cfg['lr']}) or check the data"
             )
-        st["acc"][0] += ls
-        st["acc"][1] += int(correct.item())
-        st["acc"][2] += seen
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), dtype=torch.long, device=device)
-        seen = 0
+        self.st["acc"][0] += ls
+        self.st["acc"][1] += int(self.correct.item())
+        self.st["acc"][2] += self.seen
+        self._reset_accumulators()
 
-    def lr_at(step):
-        drops = sum(step >= m for m in milestones) if milestones else step // step_size
-        return cfg["lr"] * cfg["lr_gamma"] ** drops
+    def checkpoint(self) -> None:
+        _save_state(self.state_dir, {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                                     "fingerprint": self.fingerprint, "progress": self.st})
+        self.last_ckpt = time.time()
 
-    with _Stop() as stop:
-        while st["global_step"] < total_steps:
-            epoch = st["epoch"]
-            order = np.random.default_rng(seed_of(seed, epoch)).permutation(n_train)
-            model.train()
-            if frozen:
-                for b in model.blocks[:frozen]:
-                    for m in b.modules():
-                        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-                            m.eval()
-            t_ep = t_ep0 = time.time()  # t_ep: since the last checkpoint (train_seconds); t_ep0: this epoch
-            imgs_ep = 0
-            n_batches = min(spe, st["batch"] + total_steps - st["global_step"])
-            stream = batch_stream(EpochBatches(tr_images, tr_idx, tr_y, order, bs, st["batch"], n_batches, crop, seed,
-                                               epoch, cfg["mirror"], mean_image),
-                                  int(cfg["workers"]), device.startswith("cuda"), int(cfg["prefetch"]))
-            for xb, yb in stream:
-                b = st["batch"]
-                step_seed = seed_of(seed, epoch, b)
-                xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-                seed_dropout(step_seed)
-                lr = lr_at(st["global_step"])
-                for g in opt.param_groups:
-                    g["lr"] = lr * g["lr_mult"]
-                with amp_context(cfg["amp"], device):
-                    out = fwd(norm(xb, cfg["channels_last"]), frozen=frozen)
-                    loss = F.cross_entropy(out.float(), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                loss_sum += loss.detach() * len(yb)
-                correct += (out.detach().argmax(1) == yb).sum()
-                seen += len(yb)
-                imgs_ep += len(yb)
-                st["batch"] += 1
-                st["global_step"] += 1
-                steps_this_run += 1
-                due = time.time() - last_ckpt >= cfg["checkpoint_every_s"]
-                over = time_budget_s is not None and time.time() - t_start >= time_budget_s
-                forced = stop_after_steps is not None and steps_this_run >= stop_after_steps
-                if due or over or forced or stop.reason:
-                    flush_acc()
-                    st["train_seconds"] += time.time() - t_ep
-                    t_ep = time.time()
-                    _save_state(state_dir, snapshot())
-                    last_ckpt = time.time()
-                    print(f"  {net} epoch {epoch + 1}/{n_epochs} batch {st['batch']}/{spe} "
-                          f"loss {st['acc'][0] / max(st['acc'][2], 1):.4f} (checkpoint written)", file=log, flush=True)
-                    if stop.reason or over or forced:
-                        why = stop.reason or ("time budget" if over else "stop_after_steps")
-                        milestone(f"stopping {net} at step {st['global_step']} ({why}); rerun to resume")
-                        return {"stopped": why, "global_step": st["global_step"]}
-            # end of epoch (a resume can land exactly here, with no batch left to run in this epoch)
-            lr = lr_at(max(st["global_step"] - 1, 0))
-            flush_acc()
-            now = time.time()
-            st["train_seconds"] += now - t_ep
-            dt = now - t_ep0
-            row = {"epoch": epoch + 1, "train_loss": st["acc"][0] / max(st["acc"][2], 1),
-                   "train_top1": st["acc"][1] / max(st["acc"][2], 1), "lr": lr,
-                   "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}
-            due_eval = (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= total_steps
-            if dev is not None and due_eval:
-                ev = evaluate(model, *dev, crop, norm, cfg["eval_batch_size"], device, cfg["channels_last"],
-                              mean_image, cfg["amp"])
-                row.update({"dev_top1": ev["top1"], "dev_top5": ev["top5"], "dev_loss": ev["val_loss"]})
-            st["history"].append(row)
-            print(progress_line(net, epoch + 1, n_epochs, row, lr, st["global_step"], total_steps,
-                                st["train_seconds"]), file=log, flush=True)
-            st["epoch"] += 1
-            st["batch"] = 0
-            st["acc"] = [0.0, 0, 0]
-            _save_state(state_dir, snapshot())
-            last_ckpt = time.time()
+    # -------------------------------------------------------------------------------- the steps
+    def resume_or_start(self) -> None:
+        sch = self.schedule
+        loaded = _load_state(self.state_dir, self.fingerprint, self.log)
+        if loaded:
+            ck, path = loaded
+            self.model.load_state_dict(ck["model"])
+            self.opt.load_state_dict(ck["optimizer"])
+            self.st = ck["progress"]
+            self.st["resumes"].append(self.st["global_step"])
+            self.milestone(f"resumed {self.net} from {path} at epoch {self.st['epoch'] + 1}, batch {self.st['batch']}, "
+                           f"step {self.st['global_step']}/{sch.total_steps}")
+        else:
+            self.milestone(
+                f"training {self.net}: {self.n_train} images, {len(self.data['wnids'])} classes, {sch.n_epochs} epochs x "
+                f"{sch.steps_per_epoch} steps, batch {sch.batch_size}, frozen layers {self.spec.frozen_layers}, "
+                f"trainable params {self.n_trainable}, threads {torch.get_num_threads()}, device {self.device}")
 
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    meta = {
-        "net": net, "treatment": spec.treatment, "n": spec.n, "fine_tuned": spec.fine_tuned,
-        "seed": seed, "epochs": st["epoch"], "steps": st["global_step"], "train_seconds": st["train_seconds"],
-        "wall_seconds_last_run": time.time() - t_start, "device": device, "threads": torch.get_num_threads(),
-        "n_train": n_train, "n_classes": n_classes, "history": st["history"], "resumed_at_steps": st["resumes"],
-        "arch": arch, "train": cfg, "fingerprint": fingerprint, "code_revision": tio.code_revision(),
-        "torch": torch.__version__, **(provenance or {}),
-    }
-    tio.save_torch({"arch": arch, "state_dict": state, "net": net, "seed": seed, "wnids": data["wnids"]}, out_weights)
-    tio.atomic_write_json(out_meta, meta)
-    for name in ("ckpt.pt", "ckpt.pt.sha256", "ckpt.prev.pt", "ckpt.prev.pt.sha256"):
-        (state_dir / name).unlink(missing_ok=True)
-    milestone(f"finished {net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s")
-    claim.release()
-    return meta
+    def loop(self, t_start: float, time_budget_s, stop_after_steps) -> dict | None:
+        """Epochs until the schedule's last step; a stop request returns ``{"stopped": ...}`` after a checkpoint."""
+        self.last_ckpt = time.time()
+        self.steps_this_run = 0
+        with _Stop() as stop:
+            while self.st["global_step"] < self.schedule.total_steps:
+                stopped, imgs, t_ep, t_ep0 = self.train_epoch(stop, t_start, time_budget_s, stop_after_steps)
+                if stopped:
+                    return stopped
+                self.end_epoch(imgs, t_ep, t_ep0)
+        return None
+
+    def train_epoch(self, stop, t_start, time_budget_s, stop_after_steps):
+        """The remaining batches of the current epoch (all of them, unless resumed mid-epoch)."""
+        st, cfg, sch, model, frozen, device = self.st, self.cfg, self.schedule, self.model, self.spec.frozen_layers, self.device
+        epoch = st["epoch"]
+        order = epoch_order(self.seed, epoch, self.n_train)
+        model.train()
+        if frozen:  # batch-norm statistics of frozen layers stay as copied
+            for b in model.blocks[:frozen]:
+                for m in b.modules():
+                    if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                        m.eval()
+        t_ep = t_ep0 = time.time()  # t_ep: since the last checkpoint (train_seconds); t_ep0: this epoch
+        imgs_ep = 0
+        n_batches = min(sch.steps_per_epoch, st["batch"] + sch.total_steps - st["global_step"])
+        stream = batch_stream(EpochBatches(self.images, self.idx, self.y, order, sch.batch_size, st["batch"], n_batches,
+                                           int(cfg["crop_size"]), self.seed, epoch, cfg["mirror"], self.mean_image),
+                              int(cfg["workers"]), device.startswith("cuda"), int(cfg["prefetch"]))
+        for xb, yb in stream:
+            self.step(xb, yb, epoch)
+            imgs_ep += len(yb)
+            due = time.time() - self.last_ckpt >= cfg["checkpoint_every_s"]
+            over = time_budget_s is not None and time.time() - t_start >= time_budget_s
+            forced = stop_after_steps is not None and self.steps_this_run >= stop_after_steps
+            if due or over or forced or stop.reason:
+                self.flush_acc()
+                st["train_seconds"] += time.time() - t_ep
+                t_ep = time.time()
+                self.checkpoint()
+                print(f"  {self.net} epoch {epoch + 1}/{sch.n_epochs} batch {st['batch']}/{sch.steps_per_epoch} "
+                      f"loss {st['acc'][0] / max(st['acc'][2], 1):.4f} (checkpoint written)", file=self.log, flush=True)
+                if stop.reason or over or forced:
+                    why = stop.reason or ("time budget" if over else "stop_after_steps")
+                    self.milestone(f"stopping {self.net} at step {st['global_step']} ({why}); rerun to resume")
+                    return {"stopped": why, "global_step": st["global_step"]}, imgs_ep, t_ep, t_ep0
+        return None, imgs_ep, t_ep, t_ep0
+
+    def step(self, xb, yb, epoch: int) -> None:
+        """One SGD step on one batch: its dropout masks from (seed, epoch, batch), its rate from the schedule."""
+        st, cfg, device = self.st, self.cfg, self.device
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        self.seed_dropout(seed_of(self.seed, epoch, st["batch"]))
+        lr = self.schedule.lr_at(st["global_step"])
+        for g in self.opt.param_groups:
+            g["lr"] = lr * g["lr_mult"]
+        with amp_context(cfg["amp"], device):
+            out = self.fwd(self.norm(xb, cfg["channels_last"]), frozen=self.spec.frozen_layers)
+            loss = F.cross_entropy(out.float(), yb)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.loss_sum += loss.detach() * len(yb)
+        self.correct += (out.detach().argmax(1) == yb).sum()
+        self.seen += len(yb)
+        st["batch"] += 1
+        st["global_step"] += 1
+        self.steps_this_run += 1
+
+    def end_epoch(self, imgs_ep: int, t_ep: float, t_ep0: float) -> None:
+        """An epoch's record (train loss/accuracy, dev-slice scores), its log line and a checkpoint.
+
+        A resume can land exactly here, with no batch left to run in this epoch."""
+        st, cfg, sch = self.st, self.cfg, self.schedule
+        epoch = st["epoch"]
+        lr = sch.lr_at(max(st["global_step"] - 1, 0))
+        self.flush_acc()
+        now = time.time()
+        st["train_seconds"] += now - t_ep
+        dt = now - t_ep0
+        row = {"epoch": epoch + 1, "train_loss": st["acc"][0] / max(st["acc"][2], 1),
+               "train_top1": st["acc"][1] / max(st["acc"][2], 1), "lr": lr,
+               "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}
+        due_eval = (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= sch.total_steps
+        if self.dev is not None and due_eval:
+            ev = evaluate(self.model, *self.dev, int(cfg["crop_size"]), self.norm, cfg["eval_batch_size"], self.device,
+                          cfg["channels_last"], self.mean_image, cfg["amp"])
+            row.update({"dev_top1": ev["top1"], "dev_top5": ev["top5"], "dev_loss": ev["val_loss"]})
+        st["history"].append(row)
+        print(progress_line(self.net, epoch + 1, sch.n_epochs, row, lr, st["global_step"], sch.total_steps,
+                            st["train_seconds"]), file=self.log, flush=True)
+        st["epoch"] += 1
+        st["batch"] = 0
+        st["acc"] = [0.0, 0, 0]
+        self.checkpoint()
+
+    def write_outputs(self, out_weights, out_meta, provenance, t_start) -> dict:
+        """Final weights and metadata (atomically), then the checkpoints are removed."""
+        st, spec = self.st, self.spec
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        meta = {
+            "net": self.net, "treatment": spec.treatment, "n": spec.n, "fine_tuned": spec.fine_tuned,
+            "seed": self.seed, "epochs": st["epoch"], "steps": st["global_step"], "train_seconds": st["train_seconds"],
+            "wall_seconds_last_run": time.time() - t_start, "device": self.device, "threads": torch.get_num_threads(),
+            "n_train": self.n_train, "n_classes": len(self.data["wnids"]), "history": st["history"],
+            "resumed_at_steps": st["resumes"], "arch": self.arch, "train": self.cfg, "fingerprint": self.fingerprint,
+            "code_revision": tio.code_revision(), "torch": torch.__version__, **(provenance or {}),
+        }
+        tio.save_torch({"arch": self.arch, "state_dict": state, "net": self.net, "seed": self.seed,
+                        "wnids": self.data["wnids"]}, out_weights)
+        tio.atomic_write_json(out_meta, meta)
+        for name in CHECKPOINTS:
+            (self.state_dir / name).unlink(missing_ok=True)
+            (self.state_dir / (name + ".sha256")).unlink(missing_ok=True)
+        self.milestone(f"finished {self.net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s")
+        return meta
 
 
 def progress_line(net, epoch, n_epochs, row, lr, step, total_steps, train_seconds) -> str:
