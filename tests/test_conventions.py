@@ -244,3 +244,11 @@ run(types.SimpleNamespace(log=[], rule="make_split"), fail)
 """
     r = run(sys.executable, "-c", code, cwd=tmp_path)
     assert r.returncode == 1 and r.stderr.strip() == "ERROR in rule make_split: no such class", r.stderr
+
+
+def test_readme_counts_the_malformed_inputs_the_suite_tests():
+    r = run(sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+            str(REPO / "tests/test_bad_input.py"), cwd=REPO)
+    n = sum("::" in line for line in r.stdout.splitlines())
+    assert n > 20, r.stdout[-2000:]
+    assert f"{n} malformed inputs (`tests/test_bad_input.py`" in (REPO / "README.md").read_text()
