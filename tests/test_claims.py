@@ -203,3 +203,62 @@ def test_claim_values_equal_a_by_hand_computation(targets, reps):
                  for r in df[df.treatment == "transfer_ft"].itertuples()]), abs=1e-12)
     n_units = len(targets) * len(reps)
     assert t.loc["general_layers_1_2", "units"] == f"random_split: {n_units}"
+
+
+# ------------------------------------------------------------------ survivors of the mutation pass, killed
+def test_scorecard_columns_and_the_claim5_context():
+    df, correct = table(True, n_val=500)
+    t = scorecard(df, correct, n_boot=50)
+    assert list(t.columns) == ["claim", "finding", "quote", "statistic", "value", "ci_low", "ci_high", "mde", "kind",
+                               "threshold", "holds_if", "why", "units", "verdict", "context", "context_value",
+                               "context_ci_low", "context_ci_high"]
+    assert list(t.claim) == [c.key for c in CLAIMS]
+    c5 = t.set_index("claim").loc["transfer_ft_boost"]
+    assert c5.context == "AnB+ − own base" and c5.context_ci_low < c5.context_value < c5.context_ci_high
+    assert (t.set_index("claim").drop("transfer_ft_boost").context == "").all()
+    assert t.units.iloc[0] == "random_split: 4" and t.set_index("claim").loc["transfer_beats_random", "units"] == (
+        "random_split: 4, random_weights: 2")
+
+
+def test_not_run_claims_read_n_a_in_markdown():
+    df, correct = table(True)
+    t = scorecard(df[df.experiment == "random_split"], correct, n_boot=20)
+    rows = [line for line in to_markdown(t).splitlines() if "not run" in line]
+    assert len(rows) == 2 and all("| n/a |" in line for line in rows), rows
+
+
+def test_a_one_sided_claim_without_an_effect_is_inconclusive():
+    # AnB+ exactly as good as BnB+: claim 5's interval straddles 0
+    df, correct = table(True, n_val=2000)
+    ft = df.treatment == "transfer_ft"
+    for r in df[ft].itertuples():
+        twin = df[(df.treatment == "selffer_ft") & (df.replicate == r.replicate) & (df.target_task == r.target_task)
+                  & (df.n == r.n)].iloc[0]
+        correct[(r.split, r.replicate, r.network)] = correct[(twin.split, twin.replicate, twin.network)].copy()
+        df.loc[r.Index, "top1"] = twin.top1
+    t = scorecard(df, correct, n_boot=300).set_index("claim")
+    assert t.loc["transfer_ft_boost", "value"] == pytest.approx(0.0, abs=1e-12)
+    assert t.loc["transfer_ft_boost", "verdict"] == "inconclusive"
+
+
+def test_claim7_takes_the_minimum_over_every_n_including_n1():
+    # random-weights nets as good as AnB at n = 1 only: the minimum is at n = 1 and is 0
+    df, _ = table(True, n_val=500)
+    rs_base = df[(df.experiment == "random_split") & (df.treatment == "base")].set_index(["replicate", "target_task"]).top1
+    anb1 = df[(df.treatment == "transfer") & (df.n == 1)].assign(d=lambda d: d.top1.to_numpy()
+                                                                 - rs_base.loc[list(zip(d.replicate, d.target_task))].to_numpy()).d.mean()
+    rw = df.experiment == "random_weights"
+    rw_base = df[rw & (df.treatment == "base")].set_index("replicate").top1
+    sel = rw & (df.treatment == "random") & (df.n == 1)
+    df.loc[sel, "top1"] = rw_base.loc[df.loc[sel, "replicate"]].to_numpy() + anb1
+    t = scorecard(df, None, n_boot=0).set_index("claim")
+    assert t.loc["transfer_beats_random", "value"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_mde_is_2_8_bootstrap_standard_errors():
+    from transferlab.claims import MDE_Z, _interval
+
+    s = np.random.default_rng(3).normal(0.01, 0.02, 4000)
+    lo, hi, mde = _interval(s)
+    assert mde == pytest.approx(MDE_Z * s.std(ddof=1)) and MDE_Z == pytest.approx(2.80)
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(s, [2.5, 97.5])))

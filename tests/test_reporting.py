@@ -130,3 +130,38 @@ def test_reference_panel_is_paired(results, tmp_path):
 def test_missing_base_is_a_clear_error(results):
     with pytest.raises(PairingError, match="no base"):
         paired(results[~((results.experiment == "random_split") & (results.treatment == "base"))])
+
+
+def test_table1_both_directions_and_replicates_by_hand():
+    """Two directions x two replicates with network-level noise: each AnB+ against its own unit's base and BnB+."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    rows, base, self_ft, tr_ft = [], {}, {}, {}
+    for rep in (0, 1):
+        for tgt, b in (("B", 0.50), ("A", 0.60)):
+            src = "A" if tgt == "B" else "B"
+            base[(rep, tgt)] = b + rng.normal(0, 0.02)
+            rows.append(row("random_split", "base", 0, base[(rep, tgt)], target=tgt, rep=rep))
+            for n in range(1, 8):
+                self_ft[(rep, tgt, n)] = base[(rep, tgt)] + rng.normal(0.01, 0.02)
+                tr_ft[(rep, tgt, n)] = base[(rep, tgt)] + rng.normal(0.03, 0.02)
+                rows += [row("random_split", "selffer_ft", n, self_ft[(rep, tgt, n)], target=tgt, rep=rep),
+                         row("random_split", "transfer_ft", n, tr_ft[(rep, tgt, n)], target=tgt, base_task=src, rep=rep)]
+    df = pd.DataFrame(rows)
+    t = table1(df).set_index("layers")
+    for name, ns in (("1-7", range(1, 8)), ("3-7", range(3, 8)), ("5-7", range(5, 8))):
+        keys = [(rep, tgt, n) for rep in (0, 1) for tgt in "AB" for n in ns]
+        assert t.loc[name, "boost_over_base"] == pytest.approx(np.mean([tr_ft[k] - base[k[:2]] for k in keys]), abs=1e-12)
+        assert t.loc[name, "boost_over_selffer_ft"] == pytest.approx(np.mean([tr_ft[k] - self_ft[k] for k in keys]),
+                                                                     abs=1e-12)
+        assert t.loc[name, "networks"] == len(keys) and t.loc[name, "units"] == 4
+
+
+def test_table1_markdown_header_and_caption(results):
+    md = to_markdown(table1(results)).splitlines()
+    assert md[0] == ("| layers aggregated | AnB+ − own base (paired) | AnB+ − BnB+ (paired) | networks | units "
+                     "| paper's statistic: over base | paper's statistic: over BnB+ |")
+    assert md[1] == "|---|---|---|---|---|---|---|" and len(md) == 7 and md[5] == ""
+    assert md[6].startswith("Our columns: each AnB+ network minus the base of its own split") and md[6].endswith(
+        "not paired, so the columns are not the same quantity.")

@@ -54,4 +54,9 @@ def test_write_random_split(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"wnids": WNIDS_1000[:10]}))
     s = splits.write_random_split(tmp_path / "c.json", 3, tmp_path / "s.json")
     on_disk = json.loads((tmp_path / "s.json").read_text())
-    assert on_disk["A"] == s["A"] and on_disk["B"] == s["B"] and on_disk["seed"] == 3
+    assert on_disk["A"] == s["A"] and on_disk["B"] == s["B"] and on_disk["seed"] == 3 and on_disk["kind"] == "random"
+
+
+def test_two_classes_split_one_and_one():
+    s = splits.random_halves(["n00000002", "n00000001"], 5)
+    assert len(s["A"]) == len(s["B"]) == 1 and sorted(s["A"] + s["B"]) == ["n00000001", "n00000002"]

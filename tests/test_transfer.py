@@ -113,3 +113,25 @@ def test_diverging_loss_fails_clearly_and_writes_nothing(prepared):
         _train(prepared, "baseA", "A", train={"lr": 1e12})
     assert not (prepared / "baseA" / "weights.pt").exists()
     assert not (prepared / "baseA" / "train.json").exists()
+
+
+@pytest.mark.parametrize("net", ["baseA", "A3B-frozen", "R3A-frozen"])
+def test_every_fresh_layer_has_the_configured_initialisation(net):
+    """Layers a net does not copy start at the arch's init (kaiming: std sqrt(2 / fan_in), fc8 0.01, zero bias);
+    the random-weights control's frozen layers at Caffe's gaussians. A layer left at torch's default init fails."""
+    from transferlab.model import CAFFE_INIT
+
+    arch = dict(SMALL_ARCH, widths=[64, 64, 64, 64, 64, 256, 256], num_classes=50, input_size=16)
+    spec = parse_net(net)
+    base = CaffeNet(arch).state_dict() if spec.n and spec.source != "R" else None
+    m = build_derived(arch, spec, base, seed=3)
+    for layer in range(1, 9):
+        lin = m.block(layer).layer
+        if spec.source not in ("R", None) and layer <= spec.n:
+            continue  # copied
+        if spec.source == "R" and layer <= spec.n:
+            std, bias = CAFFE_INIT[m.block(layer).name]
+        else:
+            std, bias = (0.01 if layer == 8 else (2.0 / lin.weight[0].numel()) ** 0.5), 0.0
+        assert lin.weight.std().item() == pytest.approx(std, rel=0.15), (net, layer)
+        assert torch.all(lin.bias == bias), (net, layer)

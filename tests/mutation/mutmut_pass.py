@@ -24,7 +24,7 @@ from targeted import tracked_copy  # noqa: E402
 MODULES = {
     "claims": ["tests/test_claims.py"],
     "pairing": ["tests/test_claims.py", "tests/test_reporting.py"],
-    "transfer": ["tests/test_transfer.py"],
+    "transfer": ["tests/test_transfer.py", "tests/test_design.py"],
     "splits": ["tests/test_splits.py", "tests/test_paper_splits.py", "tests/test_natman.py"],
     "tables": ["tests/test_reporting.py"],
 }
@@ -81,13 +81,11 @@ def main() -> int:
                                       capture_output=True, text=True).stdout
                 changed = [ln for ln in diff.splitlines() if ln.startswith(("+", "-")) and not ln.startswith(("+++", "---"))]
                 report.append(f"{s}: " + " | ".join(changed[:2]))
+                print(f"  survived {report[-1]}", flush=True)
             if a.keep:
                 subprocess.run(["cp", "-r", str(d / "mutants"), str(Path(a.keep) / mod)], check=False)
     n = total["killed"] + total["survived"]
     print(f"all: {total['killed']}/{n} killed ({100 * total['killed'] / max(n, 1):.0f} %)")
-    print("surviving mutants:")
-    for line in report:
-        print("  " + line)
     return 0
 
 
