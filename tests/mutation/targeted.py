@@ -143,11 +143,6 @@ MUTATIONS = [
              'return "holds" if lo > t else "does not hold" if hi < t else "inconclusive"',
              'return "holds" if lo > t else "does not hold"',
              ("tests/test_claims.py",)),
-    Mutation("layer1-keeps-torch-init", "conv1 of every fresh net left at torch's default init, not the arch's",
-             "transferlab/transfer.py",
-             "model.reset_layers(range(1, N_LAYERS + 1), generator=g)",
-             "model.reset_layers(range(2, N_LAYERS + 1), generator=g)",
-             ("tests/test_transfer.py",)),
 ]
 
 
