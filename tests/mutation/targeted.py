@@ -172,10 +172,15 @@ def run_one(m: Mutation) -> dict:
                                env=env, capture_output=True, text=True)
         if not check.stdout.strip().startswith(str(d)):
             return {"name": m.name, "result": "error", "detail": f"imports {check.stdout.strip()}, not the copy"}
+        tests = [t for t in m.tests if (d / t).exists()]  # an older checkout may lack some
+        if not tests:
+            return {"name": m.name, "what": m.what, "result": "survived", "killed_by": [], "detail": "no such tests"}
         t = time.time()
-        r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests], cwd=d,
+        r = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests], cwd=d,
                            env=env, capture_output=True, text=True)
         failed = [ln.split(" ")[1] for ln in r.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+        if r.returncode not in (0, 1):  # 2-5: interrupted, internal or usage error, nothing collected
+            return {"name": m.name, "what": m.what, "result": "error", "detail": r.stdout[-500:] + r.stderr[-500:]}
         return {"name": m.name, "what": m.what, "result": "killed" if r.returncode else "survived",
                 "killed_by": failed[:3], "seconds": round(time.time() - t, 1)}
 
