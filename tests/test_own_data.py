@@ -105,33 +105,37 @@ SHORT = """data:
   classes: 0
   dev_per_class: 2
 experiments:
-  random_split: {layers: [1, 7]}
-  natman: {enabled: false, layers: [1, 7]}
+  random_split: {layers: [1]}
+  natman: {enabled: false, layers: [7]}
   random_weights: {enabled: false}
   dataset_size: {enabled: false}
 """
 
 
 def test_image_folder_end_to_end(tmp_path):
-    """6 classes of 8 + 3 images of 20-40 px through the smoke preset: the random split (2 bases, AnB, BnB,
-    AnB+, BnB+ at n = 1, 7) and the user's split (2 bases, AnB and BnA at n = 1, 7)."""
+    """6 classes of 8 + 3 images of 20-40 px through the smoke preset up to the results table and the scorecard
+    (the figures' rules are the default's, tested elsewhere; kept out for time): the random split (2 bases;
+    AnB, BnB, AnB+, BnB+ at n = 1) and the user's split (2 bases; AnB and BnA at n = 7)."""
     classes = ["apple", "bicycle", "cloud", "dog", "elm", "fork"]
     wd = _setup(tmp_path, classes, ["apple", "dog", "elm"], SHORT)
     t0 = time.time()
-    r = snakemake(wd, "--cores", "2", "--configfile", "config/smoke.yaml", "own.yaml")
+    res = wd / "results/imagefolder"
+    r = snakemake(wd, "--cores", "2", "results/imagefolder/evaluation.parquet", "results/imagefolder/claims.csv",
+                  "--configfile",
+                  "config/smoke.yaml", "own.yaml")
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
-    res = wd / "results/imagefolder"
     df = pd.read_parquet(res / "evaluation.parquet")
     rows = {(s, e): len(g) for (s, e), g in df.groupby(["split", "experiment"])}
-    assert rows == {("random-0", "random_split"): 2 + 2 * 4, ("dissimilar", "custom_split"): 2 + 2 * 2}
+    assert rows == {("random-0", "random_split"): 2 + 4, ("dissimilar", "custom_split"): 2 + 2}
     mine = df[df.split == "dissimilar"].set_index("network")
-    assert sorted(mine.index) == ["A1B-frozen", "A7B-frozen", "B1A-frozen", "B7A-frozen", "baseA", "baseB"]
+    assert sorted(mine.index) == ["A7B-frozen", "B7A-frozen", "baseA", "baseB"]
     assert (mine.n_classes == 3).all() and (mine.n_val == 3 * 3).all() and (mine.n_train == 3 * 6).all()
     assert mine.loc["A7B-frozen", ["base_task", "target_task", "treatment", "n"]].tolist() == ["A", "B", "transfer", 7]
     assert json.loads((res / "splits/dissimilar.json").read_text())["A"] == ["apple", "dog", "elm"]
     random_split = json.loads((res / "splits/random-0.json").read_text())
     assert sorted(random_split["A"] + random_split["B"]) == classes
     assert json.loads((res / "prepared/meta.json").read_text())["size"] == 20
-    assert (res / "claims.csv").exists() and (res / "figures/fig2.png").stat().st_size > 0
+    claims = pd.read_csv(res / "claims.csv").set_index("claim")
+    assert claims.loc["dissimilar_transfers_worse", "verdict"] == "not run"  # claim 6 is natman's; the user's split does not stand in for it
     print(f"image folder end to end: {time.time() - t0:.0f} s")
