@@ -156,3 +156,27 @@ def test_custom_split_names_that_cannot_be_used(tmp_path, name):
 def test_custom_split_file_missing(tmp_path):
     with pytest.raises(splits.SplitError, match=r"config splits.dissimilar \(.*nope.json\): cannot read the file"):
         splits.check_custom_split("dissimilar", tmp_path / "nope.json", CLASSES)
+
+
+# ------------------------------------------------------------------ Figure 3 with the user's split
+def test_figure3_draws_the_users_split(tmp_path):
+    from test_reporting import row
+
+    import pandas as pd
+    from transferlab.evaluate import COLUMNS
+    from transferlab.plots import fig3, fig3_frames
+
+    rows = [row("custom_split", "base", 0, 0.6, target="A", split="dissimilar"),
+            row("custom_split", "base", 0, 0.5, target="B", split="dissimilar")]
+    for n in range(1, 8):
+        rows += [row("custom_split", "transfer", n, 0.6 - 0.02 * n, target="A", base_task="B", split="dissimilar"),
+                 row("custom_split", "transfer", n, 0.5 - 0.01 * n, target="B", base_task="A", split="dissimilar")]
+    df = pd.DataFrame(rows).astype(COLUMNS)
+    fr = fig3_frames(df)
+    assert set(fr) == {"custom_split"}
+    own = fr["custom_split"].set_index(["split", "target_task", "n"])
+    assert own.loc[("dissimilar", "A", 3), "delta"] == pytest.approx(-0.06)
+    assert own.loc[("dissimilar", "B", 7), "source_task"] == "A"
+    assert own.loc[("dissimilar", "B", 7), "base"] == pytest.approx(0.5)
+    fig3(df, tmp_path / "f3.png")
+    assert (tmp_path / "f3.png").stat().st_size > 5000

@@ -57,6 +57,11 @@ def test_custom_split_dag(tmp_path):
                      if j["rule"] == "train_derived" and "/dissimilar/" in j["output"])
     assert derived == sorted(f"{s}{n}{t}-frozen" for n in range(1, 8) for s, t in (("A", "B"), ("B", "A")))
     assert all(j["output"].startswith("results/imagefolder/") for j in jobs if "output" in j)
+    # Figure 3 draws the user's split, even with natman and random weights off
+    (wd / "fig3.yaml").write_text("experiments:\n  random_weights: {enabled: false}\n")
+    r = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "own.yaml", "fig3.yaml")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert job_counts(r.stdout + r.stderr)["plot_fig3"] == 1
 
 
 def test_natman_on_folder_names_stops_at_parse_time(tmp_path):

@@ -378,7 +378,7 @@ def figure_outputs():
         out += [f"{RES}/figures/filters.png", f"{RES}/tables/filters.csv", f"{RES}/figures/reference.png"]
         if EXP["random_split"]["fine_tune"]:
             out += [f"{RES}/tables/table1.csv", f"{RES}/tables/table1.md"]
-    if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"]:
+    if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"] or CUSTOM:
         out += [f"{RES}/figures/fig3.png", f"{RES}/figures/fig3.pdf"]
     if EXP["dataset_size"]["enabled"]:
         out += [f"{RES}/figures/dataset_size.png", f"{RES}/figures/dataset_size.pdf"]
