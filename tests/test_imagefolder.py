@@ -1,5 +1,6 @@
 """The user's own data: an image folder of any class names and image sizes (``dataset: imagefolder``),
 and the user's own A/B halves (config ``splits``), checked with one clear error each."""
+import io
 import json
 import os
 
@@ -10,7 +11,7 @@ from PIL import Image
 from conftest import FOLDER_CLASSES, make_fake_folder
 from transferlab import data, splits
 
-QUIET = open(os.devnull, "w")
+QUIET = io.StringIO()  # prepare_arrays progress lines
 
 
 @pytest.fixture
