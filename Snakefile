@@ -31,6 +31,7 @@ localrules:
     make_random_split,
     make_whole_split,
     make_natman_split,
+    make_custom_split,
     prepare_half,
     collect_metrics,
     collect_curves,

@@ -50,6 +50,26 @@ def make_fake_tiny(path: Path, wnids=WNIDS, n_train=8, n_val=3, size=64, seed=0,
     return path
 
 
+FOLDER_CLASSES = ["apple", "bicycle", "cloud", "dog", "elm", "fork"]
+
+
+def make_fake_folder(root: Path, classes=FOLDER_CLASSES, n_train=8, n_val=3, sizes=(20, 40), seed=0) -> Path:
+    """Write ``root/train/<class>/`` and ``root/val/<class>/`` of small images (``<i>.jpg`` for even i,
+    ``<i>.png`` for odd), each of a random size in ``sizes`` (width and height drawn apart), tinted by class."""
+    rng = np.random.default_rng(seed)
+    colours = {c: rng.integers(0, 190, 3) for c in classes}
+    for part, count in (("train", n_train), ("val", n_val)):
+        for c in classes:
+            d = root / part / c
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                ext = "png" if i % 2 else "jpg"
+                w, h = (int(v) for v in rng.integers(sizes[0], sizes[1] + 1, 2))
+                arr = (rng.integers(0, 255, (h, w, 3), dtype=np.uint8) // 4 + colours[c].astype(np.uint8))
+                Image.fromarray(arr.astype(np.uint8)).save(d / f"{i}.{ext}")
+    return root
+
+
 def rewrite_zip(src: Path, dst: Path, edit) -> Path:
     """Copy a zip, passing each member's bytes through ``edit(name, payload) -> payload``."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:

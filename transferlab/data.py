@@ -1,14 +1,16 @@
 """Datasets: locate, download, validate, and decode once into uint8 arrays.
 
-Two sources are supported:
+Three sources are supported:
 
 * ``tiny-imagenet``: the official ``tiny-imagenet-200.zip`` layout (as a zip or an
   extracted folder): ``wnids.txt``, ``train/<wnid>/images/*.JPEG``,
   ``val/images/*.JPEG`` + ``val/val_annotations.txt``.
 * ``imagenet``: ILSVRC2012 in torchvision ImageFolder layout,
   ``<root>/train/<wnid>/*.JPEG`` and ``<root>/val/<wnid>/*.JPEG``.
+* ``imagefolder``: the user's own images in the same layout, any class folder names and any
+  image size (:class:`ImageFolder`; ``imagenet`` is the same reader requiring WordNet ids).
 
-Class order is always sorted wnids.  ``prepare_arrays`` writes
+Class order is always the sorted class names (for ImageNet: sorted wnids).  ``prepare_arrays`` writes
 ``{train,val}_images.npy`` (N x S x S x 3 uint8) and ``*_labels.npy`` (int16,
 index into the sorted class list) so no training job ever decodes a JPEG.
 """
@@ -94,6 +96,9 @@ class Source:
 
     def describe(self) -> str:
         return str(self.path)
+
+    def validate(self) -> None:
+        """Check what opening the source did not (a no-op where opening checked everything)."""
 
 
 class TinyImageNet(Source):
@@ -193,52 +198,95 @@ class TinyImageNet(Source):
         return self._val
 
 
-class ImageFolderNet(Source):
-    name = "imagenet"
+class ImageFolder(Source):
+    """Images in torchvision ImageFolder layout: ``<root>/train/<class>/<image>`` and
+    ``<root>/val/<class>/<image>`` (JPEG or PNG, any size: :func:`decode` warps each to the stored
+    square).  Any folder names are classes, sorted; every class of train/ needs a val/ folder and
+    both need images.  The folder layout is checked when the source is opened (cheap: it runs when
+    Snakemake parses the workflow); the images are listed once, on first use (:meth:`validate`)."""
+
+    name = "imagefolder"
+    what = "image folder"  # how errors name the root
+    cls = "class"  # how errors name a class folder
 
     def __init__(self, root):
         self.path = Path(root)
         tr, va = self.path / "train", self.path / "val"
         if not tr.is_dir() or not va.is_dir():
             raise DatasetError(
-                f"ImageNet root {self.path} must hold train/<wnid>/*.JPEG and val/<wnid>/*.JPEG "
+                f"{self.what} root {self.path} must hold train/<{self.cls}>/*.JPEG and val/<{self.cls}>/*.JPEG "
                 f"(torchvision ImageFolder layout); found train/: {tr.is_dir()}, val/: {va.is_dir()}"
             )
         self._wnids = sorted(d.name for d in tr.iterdir() if d.is_dir())
         if not self._wnids:
-            raise DatasetError(f"{tr} holds no class folders; expected train/<wnid>/")
-        bad = [w for w in self._wnids if not WNID_RE.match(w)]
-        if bad:
-            raise DatasetError(f"{tr}: class folders that are not WordNet ids (n + 8 digits): {bad[:5]}")
+            raise DatasetError(f"{tr} holds no class folders; expected train/<{self.cls}>/")
+        self._check_names(tr)
         missing = [w for w in self._wnids if not (va / w).is_dir()]
         if missing:
-            raise DatasetError(f"{va}: no validation folder for {len(missing)} class(es), e.g. {missing[:3]}")
+            raise DatasetError(f"{va}: no validation folder for {len(missing)} class(es) of train/, e.g. {missing[:3]}; "
+                               f"expected val/<{self.cls}>/ for every train/<{self.cls}>/")
+        self._members = None
+
+    def _check_names(self, train_dir: Path) -> None:
+        """Any folder name is a class here; ImageNet requires WordNet ids."""
 
     def _files(self, d: Path) -> list[str]:
-        return sorted(str(p.relative_to(self.path)) for p in d.iterdir() if p.suffix.lower() in IMAGE_EXT)
+        return sorted(p.relative_to(self.path).as_posix() for p in d.iterdir()
+                      if p.is_file() and p.suffix.lower() in IMAGE_EXT)
+
+    def validate(self) -> None:
+        """List every class's images once; a class without training or validation images is named."""
+        if self._members is not None:
+            return
+        members = {part: {w: self._files(self.path / part / w) for w in self._wnids} for part in ("train", "val")}
+        for part in ("train", "val"):
+            empty = [w for w, files in members[part].items() if not files]
+            if empty:
+                raise DatasetError(
+                    f"{self.path / part}: no images for {len(empty)} class(es), e.g. {empty[:3]}; expected "
+                    f"{part}/<{self.cls}>/*.JPEG (or .jpg, .png) for every class of train/")
+        self._members = members
 
     def wnids(self):
         return list(self._wnids)
 
     def train_members(self, wnid):
-        files = self._files(self.path / "train" / wnid)
-        if not files:
-            raise DatasetError(f"{self.path / 'train' / wnid} holds no images")
-        return files
+        self.validate()
+        return self._members["train"][wnid]
 
     def val_members(self):
-        return {w: self._files(self.path / "val" / w) for w in self._wnids}
+        self.validate()
+        return dict(self._members["val"])
 
     def read(self, member):
         return (self.path / member).read_bytes()
 
 
+class ImageFolderNet(ImageFolder):
+    """ILSVRC2012 in ImageFolder layout: an image folder whose class folders are WordNet ids."""
+
+    name = "imagenet"
+    what = "ImageNet"
+    cls = "wnid"
+
+    def _check_names(self, train_dir):
+        bad = [w for w in self._wnids if not WNID_RE.match(w)]
+        if bad:
+            raise DatasetError(f"{train_dir}: class folders that are not WordNet ids (n + 8 digits): {bad[:5]}")
+
+
+SOURCES = {"tiny-imagenet": TinyImageNet, "imagenet": ImageFolderNet, "imagefolder": ImageFolder}
+
+
 def open_source(dataset: str, path) -> Source:
-    if dataset == "tiny-imagenet":
-        return TinyImageNet(path)
-    if dataset == "imagenet":
-        return ImageFolderNet(path)
-    raise DatasetError(f"unknown dataset {dataset!r}; expected 'tiny-imagenet' or 'imagenet'")
+    if dataset not in SOURCES:
+        raise DatasetError(f"unknown dataset {dataset!r}; expected one of {', '.join(map(repr, SOURCES))}")
+    return SOURCES[dataset](path)
+
+
+def is_wnid(name: str) -> bool:
+    """Whether a class name is a WordNet noun id (n + 8 digits), as the natural/man-made rule needs."""
+    return bool(WNID_RE.match(name))
 
 
 # ----------------------------------------------------------------------------- classes
@@ -254,6 +302,7 @@ def select_classes(all_wnids: list[str], count: int, seed: int) -> list[str]:
 
 def write_class_list(dataset: str, path, count: int, seed: int, out) -> list[str]:
     src = open_source(dataset, path)
+    src.validate()
     wnids = select_classes(src.wnids(), count, seed)
     atomic_write_json(out, {"dataset": dataset, "source": str(path), "n_available": len(src.wnids()), "wnids": wnids})
     return wnids

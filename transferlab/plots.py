@@ -82,13 +82,21 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- Figure 3
 def fig3_frames(df: pd.DataFrame) -> dict:
-    """The numbers behind Figure 3: dissimilar transfer, random weights, normalised comparison."""
+    """The numbers behind Figure 3: dissimilar transfer (natural/man-made and the user's own splits, config
+    ``splits``), random weights, normalised comparison."""
     out = {}
     nat = df[(df.experiment == "natman")]
     if (nat.treatment == "transfer").any():
         p = paired(nat)
         p = p[p.treatment == "transfer"]
         out["natman"] = p.groupby(["target_task", "base_task", "n"], as_index=False).agg(
+            top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean")).rename(
+            columns={"base_task": "source_task"})
+    own = df[df.experiment == "custom_split"]
+    if (own.treatment == "transfer").any():
+        p = paired(own)
+        p = p[p.treatment == "transfer"]
+        out["custom_split"] = p.groupby(["split", "target_task", "base_task", "n"], as_index=False).agg(
             top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean")).rename(
             columns={"base_task": "source_task"})
     rw = df[df.experiment == "random_weights"]
@@ -109,16 +117,20 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
     fig = plt.figure(figsize=(10, 8))
     tl, tr, bot = fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2), fig.add_subplot(2, 1, 2)
     colours = {"natural": "#2a9d2a", "man-made": "#7f3fbf"}
-    if "natman" in fr:
-        for tgt, g in fr["natman"].groupby("target_task"):
-            c = colours.get(tgt, None)
-            g = g.sort_values("n")
-            tl.plot(g.n, g.top1, "-o", color=c, label=f"{g.source_task.iloc[0]} → {tgt}")
-            tl.scatter([0], [g.base.iloc[0]], color=c, edgecolors="black", s=60, zorder=4, label=f"base {tgt}")
+    dissimilar = [("", tgt, g) for tgt, g in fr["natman"].groupby("target_task")] if "natman" in fr else []
+    if "custom_split" in fr:
+        dissimilar += [(f"{split}: ", tgt, g) for (split, tgt), g in fr["custom_split"].groupby(["split", "target_task"])]
+    for prefix, tgt, g in dissimilar:
+        c = colours.get(tgt, None) if not prefix else None
+        g = g.sort_values("n")
+        line = tl.plot(g.n, g.top1, "-o", color=c, label=f"{prefix}{g.source_task.iloc[0]} → {tgt}")[0]
+        tl.scatter([0], [g.base.iloc[0]], color=line.get_color(), edgecolors="black", s=60, zorder=4,
+                   label=f"{prefix}base {tgt}")
+    if dissimilar:
         tl.set_title("dissimilar tasks: transfer (frozen) and bases")
         tl.legend(fontsize=7)
     else:
-        tl.text(0.5, 0.5, "natman experiment not run", ha="center", transform=tl.transAxes)
+        tl.text(0.5, 0.5, "natman experiment not run (nor a split of your own)", ha="center", transform=tl.transAxes)
     if "random_weights" in fr:
         g = fr["random_weights"].sort_values("n")
         tr.plot(g.n, g.top1, "-o", color="black", label="random frozen layers 1..n (Caffe gaussian init)")
@@ -132,12 +144,13 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
         ax.set_xlabel("layer n")
         ax.set_ylabel("top-1 accuracy")
     lines = {"random_split": ("random split: AnB − base", "#c21f1f"),
-             "natman": ("dissimilar split: AnB − base", "#2a9d2a"),
+             "natman": ("natural/man-made split: AnB − base", "#2a9d2a"),
              "random_weights": ("random weights − base", "black")}
-    for key, (label, c) in lines.items():
-        if key not in fr:
-            continue
-        g = fr[key].groupby("n", as_index=False)["delta"].mean().sort_values("n")
+    curves = [(fr[key], label, c) for key, (label, c) in lines.items() if key in fr]
+    if "custom_split" in fr:
+        curves += [(g, f"your split {split}: AnB − base", None) for split, g in fr["custom_split"].groupby("split")]
+    for frame, label, c in curves:
+        g = frame.groupby("n", as_index=False)["delta"].mean().sort_values("n")
         g = pd.concat([pd.DataFrame({"n": [0], "delta": [0.0]}), g])
         bot.plot(g.n, g.delta, "-o", color=c, label=label)
     bot.axhline(0, color="grey", lw=1, ls="--")

@@ -1,5 +1,8 @@
 """Class splits into halves A and B.
 
+Three kinds: random halves, the natural/man-made halves (WordNet), and the user's own halves
+(``splits:`` in the config, :func:`check_custom_split`).
+
 Random halves use the authors' recipe (numpy legacy RNG, classes indexed in
 sorted-wnid order), so on ILSVRC2012 they are the paper's exact halves::
 
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 
@@ -127,5 +132,73 @@ def write_natman_split(classes_file, out) -> dict:
     wnids = json.load(open(classes_file))["wnids"]
     split = natman_halves(wnids)
     split["kind"] = "natman"
+    atomic_write_json(out, split)
+    return split
+
+
+# ----------------------------------------------------------------------------- the user's own halves
+CUSTOM_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+RESERVED_NAMES = ("natman", "all")  # split names the workflow gives its own splits
+
+
+def check_custom_split(name: str, path, classes: list[str] | None = None, selection: str = "") -> dict:
+    """The user's halves of split ``name`` read from ``path`` (``{"A": [...], "B": [...]}`` of class names),
+    checked: a name the workflow can use, two non-empty, disjoint lists of strings, and, when ``classes``
+    (the dataset's selected classes) is given, every class in exactly one half and no other class.
+    Raises :class:`SplitError` naming the file and what is wrong; returns ``{"A": sorted, "B": sorted}``."""
+    where = f"config splits.{name} ({path})"
+    if not CUSTOM_NAME_RE.match(name) or name in RESERVED_NAMES:
+        raise SplitError(f"config splits.{name}: a split name must be lower-case letters, digits and _ "
+                         f"(starting with a letter) and not {' or '.join(RESERVED_NAMES)}, the workflow's own splits")
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise SplitError(f"{where}: cannot read the file ({e.strerror or e}); expected a JSON file "
+                         '{"A": [...], "B": [...]} of class names') from e
+    try:
+        split = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SplitError(f"{where}: not valid JSON ({e}); expected {{\"A\": [...], \"B\": [...]}} of class names") from e
+    if not isinstance(split, dict) or set(split) != {"A", "B"}:
+        got = sorted(split) if isinstance(split, dict) else type(split).__name__
+        raise SplitError(f'{where}: expected an object with exactly the keys "A" and "B" (class lists), got {got}')
+    for half in ("A", "B"):
+        members = split[half]
+        if not isinstance(members, list) or not all(isinstance(c, str) for c in members):
+            raise SplitError(f"{where}: half {half} must be a list of class names (strings), got {_short(members)}")
+        if not members:
+            raise SplitError(f"{where}: half {half} is empty; expected at least one class in each half")
+        twice = sorted({c for c in members if members.count(c) > 1})
+        if twice:
+            raise SplitError(f"{where}: half {half} lists {_short(twice)} more than once")
+    both = sorted(set(split["A"]) & set(split["B"]))
+    if both:
+        raise SplitError(f"{where}: halves A and B are not disjoint: {len(both)} class(es) in both, {_short(both)}")
+    if classes is not None:
+        known = set(classes)
+        unknown = sorted((set(split["A"]) | set(split["B"])) - known)
+        if unknown:
+            raise SplitError(f"{where}: {len(unknown)} class(es) that are not among the dataset's {len(known)} "
+                             f"selected classes{selection}: {_short(unknown)}")
+        neither = sorted(known - set(split["A"]) - set(split["B"]))
+        if neither:
+            raise SplitError(f"{where}: not complete: {len(neither)} of the dataset's {len(known)} selected "
+                             f"classes{selection} are in neither half, {_short(neither)}; expected every class "
+                             "in exactly one half")
+    return {"A": sorted(split["A"]), "B": sorted(split["B"])}
+
+
+def _short(values) -> str:
+    values = list(values) if isinstance(values, (list, tuple, set)) else values
+    if isinstance(values, list) and len(values) > 5:
+        return json.dumps(values[:5])[:-1] + ", ...]"
+    return json.dumps(values)
+
+
+def write_custom_split(classes_file, name: str, user_file, out) -> dict:
+    """The user's split ``name``, checked against the class list, written like the workflow's own splits."""
+    wnids = json.load(open(classes_file))["wnids"]
+    split = check_custom_split(name, user_file, wnids)
+    split.update(kind="custom", name=name, source=str(user_file))
     atomic_write_json(out, split)
     return split

@@ -2,6 +2,7 @@
 # Rule files hold rules only.
 
 import os
+import re
 import zlib
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from pathlib import Path
 # sys.path (and the scripts put it there themselves: workflow/scripts/_project.py).
 from transferlab.configcheck import validate_config
 from transferlab.io import config_hash
+from transferlab import data as tdata
+from transferlab import splits as tsplits
 
 validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
@@ -16,11 +19,12 @@ DATASET = config["dataset"]
 RES = f"results/{DATASET}"
 LAYERS = list(range(1, 8))
 EXP = config["experiments"]
+CUSTOM = dict(config["splits"])  # the user's own A/B halves: split name -> JSON file
 
 
 def replicates_of(experiment):
     """Training seeds of an experiment: its own ``replicates`` if set, else the global one."""
-    return list(range(int(EXP[experiment].get("replicates") or config["replicates"])))
+    return list(range(int(EXP.get(experiment, {}).get("replicates") or config["replicates"])))
 
 
 def _check_config():
@@ -40,6 +44,16 @@ def _check_config():
             f"config imagenet_root={config['imagenet_root']!r} is not a folder; expected ILSVRC2012 in "
             "ImageFolder layout (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG)"
         )
+    if DATASET == "imagefolder" and not config.get("imagefolder_root"):
+        raise ValueError(
+            "config imagefolder_root is empty: with dataset=imagefolder give your image folder, e.g. "
+            "snakemake --config dataset=imagefolder imagefolder_root=/path/to/images"
+        )
+    if DATASET == "imagefolder" and not os.path.isdir(config["imagefolder_root"]):
+        raise ValueError(
+            f"config imagefolder_root={config['imagefolder_root']!r} is not a folder; expected train/<class>/ and "
+            "val/<class>/ image folders"
+        )
     crop = config["train"]["crop_size"]
     if crop > config["data"]["image_size"]:
         raise ValueError(f"config train.crop_size={crop} is larger than data.image_size={config['data']['image_size']}")
@@ -48,9 +62,49 @@ def _check_config():
 _check_config()
 
 
+def selected_classes():
+    """The classes the run uses, read off the dataset when Snakemake parses the workflow; None when the
+    data is not there yet (Tiny ImageNet still to be downloaded): list_classes then checks in its job."""
+    source = dataset_source()
+    if not os.path.exists(source):
+        return None
+    src = tdata.open_source(DATASET, source)
+    return tdata.select_classes(src.wnids(), config["data"]["classes"], config["data"]["class_seed"])
+
+
+def _check_classes():
+    """Class-dependent checks (cheap: folder names, or the archive's index): the natural/man-made split
+    needs WordNet ids, and the user's splits must cover the selected classes exactly."""
+    if DATASET != "imagefolder" and not CUSTOM:
+        return
+    classes = selected_classes()
+    d = config["data"]
+    selection = f" (data.classes={d['classes']}, class_seed={d['class_seed']})" if d["classes"] else ""
+    for name, path in CUSTOM.items():
+        tsplits.check_custom_split(name, path, classes, selection)
+    if DATASET == "imagefolder" and EXP["natman"]["enabled"]:
+        bad = [c for c in classes if not tdata.is_wnid(c)]
+        if bad:
+            raise ValueError(
+                f"experiments.natman is unavailable for imagefolder_root={config['imagefolder_root']!r}: the "
+                f"natural/man-made split reads each class in WordNet, and {len(bad)} class folder(s) are not WordNet "
+                f"ids (n + 8 digits), e.g. {bad[:3]}; disable it (experiments.natman.enabled: false) or give your own "
+                "A/B halves under splits: (README, 'Your own data')"
+            )
+
+
+def split_names_re():
+    """The split wildcard: the workflow's own splits and the user's (whose names cannot collide with them)."""
+    return "|".join([r"random-\d+", "natman", "all", r"all-k\d+", *map(re.escape, CUSTOM)])
+
+
+def custom_names_re():
+    return "|".join(map(re.escape, CUSTOM)) or r"(?!)"  # (?!) matches nothing: no user splits
+
+
 wildcard_constraints:
     dataset=r"[a-z-]+",
-    split=r"random-\d+|natman|all|all-k\d+",
+    split=split_names_re(),
     half=r"[A-Z]",
     src=r"[A-Z]",
     tgt=r"[A-Z]",
@@ -65,6 +119,8 @@ def dataset_source():
     """Where the raw dataset is read from (a path; a rule downloads it if needed)."""
     if DATASET == "imagenet":
         return config["imagenet_root"]
+    if DATASET == "imagefolder":
+        return config["imagefolder_root"]
     user = config.get("tiny_imagenet_path") or os.environ.get("TINY_IMAGENET_PATH", "")
     if user:
         if not os.path.exists(user):
@@ -73,6 +129,9 @@ def dataset_source():
             )
         return user
     return "data/raw/tiny-imagenet-200.zip"
+
+
+_check_classes()
 
 
 PREPARED = multiext(
@@ -111,7 +170,14 @@ def half_train_per_class(wildcards):
     return int(wildcards.split.split("-k")[1]) if "-k" in wildcards.split else 0
 
 
+def custom_split_file(wildcards):
+    """The user's JSON file of split ``custom`` (config ``splits``)."""
+    return CUSTOM[wildcards.custom]
+
+
 def experiment_of(split):
+    if split in CUSTOM:
+        return "custom_split"
     if split.startswith("random-"):
         return "random_split"
     if split == "natman":
@@ -127,7 +193,7 @@ TASK_NAMES = {"natman": {"A": "natural", "B": "man-made"}}
 def task_name(split, half):
     if half == "R":
         return "random"
-    if split.startswith("all"):
+    if experiment_of(split) in ("random_weights", "dataset_size"):
         return "all"
     return TASK_NAMES.get(split, {}).get(half, half)
 
@@ -150,6 +216,8 @@ def random_split_nets():
 
 
 def natman_nets():
+    """Both bases and AnB, BnA (frozen; fine-tuned too with fine_tune): the design of the natural/man-made
+    experiment, which the user's own splits (config ``splits``) share, with its layers and fine_tune."""
     e = EXP["natman"]
     nets = ["baseA", "baseB"]
     for n in e["layers"]:
@@ -172,6 +240,8 @@ def networks():
             pairs += [(f"random-{seed}", net) for net in random_split_nets()]
     if EXP["natman"]["enabled"]:
         pairs += [("natman", net) for net in natman_nets()]
+    for name in CUSTOM:
+        pairs += [(name, net) for net in natman_nets()]
     if EXP["random_weights"]["enabled"]:
         pairs += [("all", net) for net in random_weight_nets()]
     if EXP["dataset_size"]["enabled"]:
@@ -308,7 +378,7 @@ def figure_outputs():
         out += [f"{RES}/figures/filters.png", f"{RES}/tables/filters.csv", f"{RES}/figures/reference.png"]
         if EXP["random_split"]["fine_tune"]:
             out += [f"{RES}/tables/table1.csv", f"{RES}/tables/table1.md"]
-    if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"]:
+    if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"] or CUSTOM:
         out += [f"{RES}/figures/fig3.png", f"{RES}/figures/fig3.pdf"]
     if EXP["dataset_size"]["enabled"]:
         out += [f"{RES}/figures/dataset_size.png", f"{RES}/figures/dataset_size.pdf"]

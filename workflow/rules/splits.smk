@@ -1,4 +1,5 @@
-# Class splits: random halves (the authors' recipe) and the whole class set.
+# Class splits: random halves (the authors' recipe), the whole class set, natural/man-made (WordNet) and
+# the user's own halves (config `splits`), checked against the class list.
 
 
 rule make_random_split:
@@ -44,3 +45,21 @@ rule make_natman_split:
         "../../envs/torch.yaml"
     script:
         "../scripts/make_natman_split.py"
+
+
+rule make_custom_split:
+    input:
+        classes=f"{RES}/classes.json",
+        user_split=custom_split_file,
+    output:
+        f"{RES}/splits/{{custom}}.json",
+    log:
+        f"{RES}/logs/make_custom_split/{{custom}}.log",
+    wildcard_constraints:
+        custom=custom_names_re(),
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        name="{custom}",
+    script:
+        "../scripts/make_custom_split.py"
