@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import arch_of, default_config, fake_prepared, project_step  # noqa: E402
+from run import default_config, project_step  # noqa: E402
 
 from transferlab.data import load_half  # noqa: E402
 from transferlab.train import Normalizer, evaluate, load_model  # noqa: E402

@@ -4,13 +4,11 @@ import hashlib
 import io
 import json
 
-import numpy as np
 import pytest
-import torch
 
 from conftest import SMALL_ARCH, SMALL_TRAIN, WNIDS, make_fake_tiny, rewrite_zip
 from workflow_helpers import snakemake, workdir
-from transferlab import data, splits
+from transferlab import data
 from transferlab import io as tio
 from transferlab.train import ConfigError, train_network
 

@@ -1,5 +1,4 @@
 """The benchmark suite runs and reports every measurement (speed targets live in BENCHMARKS.md, not here)."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -7,6 +6,7 @@ import sys
 import pytest
 
 from conftest import REPO
+from workflow_helpers import benchmarks_module
 
 PAPER_PRESET_JOBS = 564  # tests/test_dag.py pins it rule by rule (562 when BENCHMARKS.md was measured)
 
@@ -33,9 +33,7 @@ def test_benchmark_suite_quick_run_reports_every_measurement(tmp_path):
 @pytest.mark.workflow
 def test_benchmark_dry_run_measurements_run():
     """The dry-run timings of BENCHMARKS.md, through the suite's own function (paper preset on a fake ILSVRC layout)."""
-    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks/run.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmarks_module()
     seconds, jobs = bench.dryrun_seconds(["--configfile", "config/paper.yaml"])
     assert seconds > 0 and jobs == PAPER_PRESET_JOBS
     seconds, jobs = bench.dryrun_seconds(["--configfile", "config/paper.yaml", str(REPO / "benchmarks/seeds10x3.yaml")])

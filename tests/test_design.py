@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SMALL_ARCH, SMALL_TRAIN, WNIDS
+from conftest import SMALL_ARCH, SMALL_TRAIN
 from transferlab import data, train
 from transferlab.model import CAFFE_INIT, CaffeNet
 from transferlab.transfer import build_derived, parse_net

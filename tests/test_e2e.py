@@ -1,5 +1,4 @@
 """The smoke preset end to end on real Tiny ImageNet images: parquet, Figure 2, reruns."""
-import importlib.util
 import json
 import os
 import re
@@ -14,16 +13,9 @@ import torch
 
 from transferlab import io as tio
 from transferlab.claims import unpack
-from workflow_helpers import REPO, dry_run_jobs, job_counts, snakemake, tiny_imagenet_path, workdir
+from workflow_helpers import REPO, benchmarks_module, dry_run_jobs, job_counts, snakemake, tiny_imagenet_path, workdir
 
 pytestmark = pytest.mark.workflow
-
-
-def _benchmarks():
-    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks/run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +23,7 @@ def smoke_run(tmp_path_factory):
     """The smoke preset end to end, through the benchmark suite's own measurement (BENCHMARKS.md's smoke time)."""
     wd = workdir(tmp_path_factory.mktemp("smoke"))
     args = ["--configfile", "config/smoke.yaml", "--config", f"tiny_imagenet_path={tiny_imagenet_path()}"]
-    elapsed = _benchmarks().smoke_seconds(tiny_imagenet_path(), wd)
+    elapsed = benchmarks_module().smoke_seconds(tiny_imagenet_path(), wd)
     assert elapsed > 0
     print(f"smoke preset end to end: {elapsed:.0f} s")
     return wd, args

@@ -39,19 +39,25 @@ def _same_weights(a_path, b_path):
     return all(torch.equal(a[k], b[k]) for k in a)
 
 
+def _train_until_first_checkpoint(wd, data, **popen):
+    """Start Snakemake on baseA of the long settings in ``wd``; return once its first checkpoint exists."""
+    (wd / "long.yaml").write_text(LONG)
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", TARGET, *_args(data)], cwd=wd, **popen)
+    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert ckpt.exists(), "no checkpoint was written"
+    return proc
+
+
 def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path, reference):
     data = tiny_imagenet_path()
     ref = reference
 
     wd = workdir(tmp_path / "kill")
-    (wd / "long.yaml").write_text(LONG)
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", TARGET, *_args(data)], cwd=wd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
-    deadline = time.time() + 300
-    while not ckpt.exists() and time.time() < deadline:
-        time.sleep(0.1)
-    assert ckpt.exists()
+    proc = _train_until_first_checkpoint(wd, data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the training job, no chance to clean up
     proc.wait()
@@ -73,13 +79,7 @@ def test_sigterm_to_the_training_job_is_retried_by_snakemake_and_resumes(tmp_pat
 
     data = tiny_imagenet_path()
     wd = workdir(tmp_path / "term")
-    (wd / "long.yaml").write_text(LONG)
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", TARGET, *_args(data)], cwd=wd,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
-    deadline = time.time() + 300
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.1)
+    proc = _train_until_first_checkpoint(wd, data, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     trainers = [c for c in psutil.Process(proc.pid).children(recursive=True)
                 if any("train.py" in part for part in c.cmdline())]
     assert len(trainers) == 1, [c.cmdline() for c in psutil.Process(proc.pid).children(recursive=True)]

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from workflow_helpers import REPO, job_counts, snakemake, tiny_imagenet_path, workdir
+from workflow_helpers import REPO, snakemake, tiny_imagenet_path, workdir
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slurm]
 

@@ -32,6 +32,16 @@ def snakemake(wd: Path, *args, env=None, timeout=900) -> subprocess.CompletedPro
                           env=e, timeout=timeout)
 
 
+def benchmarks_module():
+    """benchmarks/run.py as a module: the tests call its measurements (dry-run, smoke) as BENCHMARKS.md does."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks/run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def job_counts(output: str) -> dict[str, int]:
     """Parse the 'Job stats' table Snakemake prints."""
     m = re.search(r"Job stats:\n(.*?)\n\n", output + "\n\n", re.S)

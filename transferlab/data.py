@@ -34,6 +34,11 @@ TINY_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 TINY_SIZE = 248_100_043
 TINY_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"
 WNID_RE = re.compile(r"^n\d{8}$")
+
+
+def is_wnid(name: str) -> bool:
+    """Whether a class name is a WordNet noun id (n + 8 digits), as the natural/man-made rule needs."""
+    return bool(WNID_RE.match(name))
 IMAGE_EXT = (".jpeg", ".jpg", ".png")
 
 
@@ -151,7 +156,7 @@ class TinyImageNet(Source):
         wnids = [w.strip() for w in self.read("wnids.txt").decode().split() if w.strip()]
         if not wnids:
             raise DatasetError(f"{self.describe()}: wnids.txt is empty; expected one WordNet id per line")
-        bad = [w for w in wnids if not WNID_RE.match(w)]
+        bad = [w for w in wnids if not is_wnid(w)]
         if bad:
             raise DatasetError(f"{self.describe()}: wnids.txt has entries that are not WordNet ids (n + 8 digits): {bad[:5]}")
         self._wnids = sorted(set(wnids))
@@ -270,7 +275,7 @@ class ImageFolderNet(ImageFolder):
     cls = "wnid"
 
     def _check_names(self, train_dir):
-        bad = [w for w in self._wnids if not WNID_RE.match(w)]
+        bad = [w for w in self._wnids if not is_wnid(w)]
         if bad:
             raise DatasetError(f"{train_dir}: class folders that are not WordNet ids (n + 8 digits): {bad[:5]}")
 
@@ -282,11 +287,6 @@ def open_source(dataset: str, path) -> Source:
     if dataset not in SOURCES:
         raise DatasetError(f"unknown dataset {dataset!r}; expected one of {', '.join(map(repr, SOURCES))}")
     return SOURCES[dataset](path)
-
-
-def is_wnid(name: str) -> bool:
-    """Whether a class name is a WordNet noun id (n + 8 digits), as the natural/man-made rule needs."""
-    return bool(WNID_RE.match(name))
 
 
 # ----------------------------------------------------------------------------- classes

@@ -85,20 +85,15 @@ def fig3_frames(df: pd.DataFrame) -> dict:
     """The numbers behind Figure 3: dissimilar transfer (natural/man-made and the user's own splits, config
     ``splits``), random weights, normalised comparison."""
     out = {}
-    nat = df[(df.experiment == "natman")]
-    if (nat.treatment == "transfer").any():
-        p = paired(nat)
-        p = p[p.treatment == "transfer"]
-        out["natman"] = p.groupby(["target_task", "base_task", "n"], as_index=False).agg(
-            top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean")).rename(
-            columns={"base_task": "source_task"})
-    own = df[df.experiment == "custom_split"]
-    if (own.treatment == "transfer").any():
-        p = paired(own)
-        p = p[p.treatment == "transfer"]
-        out["custom_split"] = p.groupby(["split", "target_task", "base_task", "n"], as_index=False).agg(
-            top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean")).rename(
-            columns={"base_task": "source_task"})
+    # dissimilar transfer: natural/man-made per target, the user's own splits per split and target
+    for exp, by in (("natman", ["target_task", "base_task", "n"]),
+                    ("custom_split", ["split", "target_task", "base_task", "n"])):
+        d = df[df.experiment == exp]
+        if (d.treatment == "transfer").any():
+            p = paired(d)
+            out[exp] = p[p.treatment == "transfer"].groupby(by, as_index=False).agg(
+                top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean")).rename(
+                columns={"base_task": "source_task"})
     rw = df[df.experiment == "random_weights"]
     if (rw.treatment == "random").any():
         p = paired(rw)
