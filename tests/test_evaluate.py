@@ -17,7 +17,7 @@ from transferlab.train import train_network
 
 pytestmark = pytest.mark.unit
 
-RECORD = {"dataset": "tiny-imagenet", "experiment": "random_split", "split": "random-0", "replicate": 0,
+RECORD = {"dataset": "tiny-imagenet", "architecture": "caffenet", "transfer_points": 7, "experiment": "random_split", "split": "random-0", "replicate": 0,
           "base_task": "A", "target_task": "A"}
 
 

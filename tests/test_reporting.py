@@ -8,8 +8,8 @@ from transferlab.plots import fig2, fig3, fig3_frames, fig_dataset_size, fig_ref
 from transferlab.tables import published_bases, published_means, table1, to_markdown
 
 
-def row(experiment, treatment, n, top1, target="B", base_task=None, split="random-0", rep=0, k=300):
-    return {"dataset": "x", "experiment": experiment, "split": split, "replicate": rep, "network": "?",
+def row(experiment, treatment, n, top1, target="B", base_task=None, split="random-0", rep=0, k=300, points=7):
+    return {"dataset": "x", "architecture": "caffenet", "transfer_points": points, "experiment": experiment, "split": split, "replicate": rep, "network": "?",
             "treatment": treatment, "base_task": base_task or target, "target_task": target, "n": n,
             "fine_tuned": treatment.endswith("_ft"), "top1": top1, "top5": min(1.0, top1 + 0.2), "dev_top1": top1,
             "val_loss": 1.0, "n_val": 100, "n_train": 10 * k, "n_classes": 10, "train_per_class": k, "epochs": 1,

@@ -35,8 +35,10 @@ def test_parse_names():
     assert (s.source, s.n, s.target, s.fine_tuned, s.treatment, s.frozen_layers) == ("A", 3, "B", False, "transfer", 3)
     assert parse_net("B5B-ft").treatment == "selffer_ft" and parse_net("B5B-ft").frozen_layers == 0
     assert parse_net("R2A-frozen").treatment == "random"
-    with pytest.raises(TransferError, match="not of the form"):
-        parse_net("A8B-frozen")
+    assert parse_net("A9B-ft").n == 9 and parse_net("B12A-frozen").n == 12  # ResNet-18 has 9 transfer points
+    for bad in ("A0B-frozen", "A100B-ft", "A3B", "a3B-ft"):
+        with pytest.raises(TransferError, match="not of the form"):
+            parse_net(bad)
 
 
 @pytest.fixture
@@ -104,7 +106,7 @@ def test_copy_layers_checks_shapes():
     b = CaffeNet(dict(SMALL_ARCH, widths=[16, 16, 16, 16, 16, 16, 16], num_classes=3, input_size=16))
     with pytest.raises(TransferError, match="shape"):
         copy_layers(a, b.state_dict(), 2)
-    with pytest.raises(TransferError, match="fc8 is always new"):
+    with pytest.raises(TransferError, match="the classifier, is always new"):
         copy_layers(a, a.state_dict(), 8)
 
 

@@ -14,6 +14,7 @@ from .transfer import parse_net
 # Column order and dtypes of evaluation.parquet
 COLUMNS = {
     "dataset": "string",
+    "architecture": "string",
     "experiment": "string",
     "split": "string",
     "replicate": "int64",
@@ -22,6 +23,7 @@ COLUMNS = {
     "base_task": "string",
     "target_task": "string",
     "n": "int64",
+    "transfer_points": "int64",
     "fine_tuned": "bool",
     "top1": "float64",
     "top5": "float64",

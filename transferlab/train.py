@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from . import io as tio
 from .data import load_half
 from .devices import claim_device
-from .model import CaffeNet
+from .model import UnitNet, build_model, family_of, identity_keys
 from .transfer import build_derived, parse_net
 
 EXIT_RESUMABLE = 75  # checkpointed and stopped early (SIGTERM or time budget): rerun to resume
@@ -393,7 +393,12 @@ def load_base_state(spec, base_weights, arch: dict) -> dict | None:
         raise ConfigError(f"{spec.name} copies layers from a base network: base_weights is required")
     ck = tio.load_torch(base_weights)
     base_arch = dict(ck["arch"])
-    for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "batchnorm", "input_size"):
+    if family_of(base_arch) != family_of(arch):
+        raise ConfigError(
+            f"base checkpoint {base_weights} is a {family_of(base_arch)} but this network is a {family_of(arch)}: "
+            "it was trained with another architecture"
+        )
+    for k in identity_keys(arch):
         if base_arch.get(k) != arch.get(k):
             raise ConfigError(
                 f"base checkpoint {base_weights} has {k}={base_arch.get(k)!r} but this network needs "
@@ -645,8 +650,8 @@ def _hms(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def load_model(weights) -> CaffeNet:
+def load_model(weights) -> UnitNet:
     ck = tio.load_torch(weights)
-    model = CaffeNet(ck["arch"])
+    model = build_model(ck["arch"])
     model.load_state_dict(ck["state_dict"])
     return model

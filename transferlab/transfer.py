@@ -4,7 +4,9 @@ Naming follows the paper: ``AnB`` copies layers 1..n of baseA into a net trained
 on task B; ``BnB`` (the selffer) copies from baseB itself.  A trailing ``+``
 (here ``-ft``) means every layer is fine-tuned; ``-frozen`` means the copied
 layers are frozen.  ``R`` as source (``R3B``) keeps the first n layers at Caffe's gaussian
-initialisation and freezes them (the paper's random-weights control).
+initialisation and freezes them (the paper's random-weights control; a residual net keeps
+torchvision's initialisation there).  "Layers" are the model's transfer units
+(:mod:`transferlab.model`): CaffeNet's weight layers, or a ResNet's stem, blocks and head.
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .model import N_LAYERS, CaffeNet
+from .model import UnitNet, build_model
 
-NET_RE = re.compile(r"^(?:base(?P<base>[A-Z][A-Za-z]*)|(?P<src>[A-Z])(?P<n>[1-7])(?P<tgt>[A-Z])-(?P<mode>frozen|ft))$")
+NET_RE = re.compile(r"^(?:base(?P<base>[A-Z][A-Za-z]*)|(?P<src>[A-Z])(?P<n>[1-9][0-9]?)(?P<tgt>[A-Z])-(?P<mode>frozen|ft))$")
 
 
 class TransferError(ValueError):
@@ -68,14 +70,14 @@ def net_name(source: str, n: int, target: str, fine_tuned: bool) -> str:
     return f"{source}{n}{target}-{'ft' if fine_tuned else 'frozen'}"
 
 
-def copy_layers(model: CaffeNet, base_state: dict, n: int) -> list[str]:
-    """Copy weight layers 1..n (and their BN, if any) from ``base_state`` into ``model``.
+def copy_layers(model: UnitNet, base_state: dict, n: int) -> list[str]:
+    """Copy units 1..n (weights and batch-norm statistics, if any) from ``base_state`` into ``model``.
 
     Returns the copied keys.  Every shape is asserted; nothing above layer n is
     touched.
     """
-    if not 0 <= n < N_LAYERS:
-        raise TransferError(f"n must be in 0..{N_LAYERS - 1} (fc8 is always new), got {n}")
+    if not 0 <= n < model.n_units:
+        raise TransferError(f"n must be in 0..{model.n_units - 1} (the last unit, the classifier, is always new), got {n}")
     own = model.state_dict()
     copied = []
     for layer in range(1, n + 1):
@@ -93,23 +95,25 @@ def copy_layers(model: CaffeNet, base_state: dict, n: int) -> list[str]:
     return copied
 
 
-def freeze_layers(model: CaffeNet, n: int) -> None:
+def freeze_layers(model: UnitNet, n: int) -> None:
     for layer in range(1, n + 1):
         for p in model.block(layer).parameters():
             p.requires_grad_(False)
 
 
-def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int) -> CaffeNet:
+def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int) -> UnitNet:
     """A fresh net for ``spec``: layers 1..n copied (or random), the rest freshly initialised."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = CaffeNet(arch)
-    model.reset_layers(range(1, N_LAYERS + 1), generator=g)
+    model = build_model(arch)
+    if spec.n >= model.n_units:
+        raise TransferError(f"{spec.name} copies {spec.n} units but this network has {model.n_units - 1} transfer points")
+    model.reset_layers(range(1, model.n_units + 1), generator=g)
     if spec.source == "R":
         # the paper's random-weights control: layers 1..n keep Caffe's gaussian initialisation
-        # (bvlc_reference_caffenet's std), whatever initialisation the trained layers use
+        # (bvlc_reference_caffenet's std; RANDOM_INIT), whatever initialisation the trained layers use
         g_random = torch.Generator().manual_seed(seed + 1)
-        model.reset_layers(range(1, spec.n + 1), generator=g_random, init="caffe")
+        model.reset_layers(range(1, spec.n + 1), generator=g_random, init=model.RANDOM_INIT)
     if spec.n and spec.source != "R":
         if base_state is None:
             raise TransferError(f"{spec.name} needs a base checkpoint")

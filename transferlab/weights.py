@@ -6,8 +6,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-CONV1 = "blocks.0.layer.weight"  # conv1's weight in a CaffeNet state_dict
+CONV1 = "blocks.0.layer.weight"  # conv1's weight in a CaffeNet state_dict (a ResNet's stem: blocks.0.0.weight)
 AXES = ["filter", "channel", "row", "col"]
+
+
+def first_conv(state_dict: dict):
+    """The first layer's filters: the 4-D weight of unit 1 that reads the 3 colour channels."""
+    for k, w in state_dict.items():
+        if k.startswith("blocks.0.") and k.endswith("weight") and w.ndim == 4 and w.shape[1] == 3:
+            return w
+    raise KeyError("the state dict has no 4-D weight on 3 input channels in unit 1 (blocks.0.*): not a conv net")
+
+
+def unit_weights(state_dict: dict, unit: int) -> list[str]:
+    """Keys of the weight tensors (≥ 2-D: convolutions, linear layers) of a 1-based unit."""
+    prefix = f"blocks.{unit - 1}."
+    return [k for k, w in state_dict.items() if k.startswith(prefix) and k.endswith("weight") and w.ndim >= 2]
 
 
 def conv1_table(weights: dict) -> pd.DataFrame:
@@ -60,9 +74,12 @@ def filter_table(weights: dict) -> pd.DataFrame:
 
 
 def weight_change(base: dict, tuned: dict, n: int) -> pd.DataFrame:
-    """Relative change ||W_tuned - W_base|| / ||W_base|| of copied layers 1..n (two state_dicts)."""
+    """Relative change ||W_tuned - W_base|| / ||W_base|| of copied units 1..n (two state_dicts); a unit of
+    several weight tensors (a residual block) counts them together."""
     rows = []
     for layer in range(1, n + 1):
-        k = f"blocks.{layer - 1}.layer.weight"
-        rows.append({"layer": layer, "relative_change": float((tuned[k] - base[k]).norm() / base[k].norm())})
+        keys = unit_weights(base, layer)
+        diff = sum(float((tuned[k] - base[k]).norm()) ** 2 for k in keys) ** 0.5
+        ref = sum(float(base[k].norm()) ** 2 for k in keys) ** 0.5
+        rows.append({"layer": layer, "relative_change": diff / ref})
     return pd.DataFrame(rows)

@@ -12,12 +12,21 @@ from transferlab.configcheck import validate_config
 from transferlab.io import config_hash
 from transferlab import data as tdata
 from transferlab import splits as tsplits
+from transferlab.model import arch_from_config, unit_names
 
 validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
+# the network as transfer units: "the first n layers" are its first n units, the last is always new
+ARCH = arch_from_config(config["model"])
+UNITS = unit_names(ARCH)
+POINTS = len(UNITS) - 1
+
 DATASET = config["dataset"]
-RES = f"results/{DATASET}"
-LAYERS = list(range(1, 8))
+# CaffeNet's results under results/<dataset>, another architecture's beside them: results/<dataset>-<architecture>
+RES = f"results/{DATASET}" + (
+    "" if config["model"]["architecture"] == "caffenet" else f"-{config['model']['architecture']}"
+)
+LAYERS = list(range(1, POINTS + 1))
 EXP = config["experiments"]
 CUSTOM = dict(config["splits"])  # the user's own A/B halves: split name -> JSON file
 
@@ -32,8 +41,15 @@ def _check_config():
         bad = [n for n in EXP[name]["layers"] if n not in LAYERS]
         if bad:
             raise ValueError(
-                f"config experiments.{name}.layers: {bad} outside 1..7 (layer n = weight layer n; fc8 is always new)"
+                f"config experiments.{name}.layers: {bad} outside 1..{POINTS}: model.architecture "
+                f"{config['model']['architecture']} has {len(UNITS)} transfer units ({', '.join(UNITS)}), and the last "
+                "is always new"
             )
+    if config["inspect_n"] not in LAYERS:
+        raise ValueError(
+            f"config inspect_n={config['inspect_n']} is outside 1..{POINTS}, the transfer points of "
+            f"model.architecture {config['model']['architecture']}"
+        )
     if DATASET == "imagenet" and not config.get("imagenet_root"):
         raise ValueError(
             "config imagenet_root is empty: with dataset=imagenet give the ILSVRC2012 folder, e.g. "
@@ -108,10 +124,10 @@ wildcard_constraints:
     half=r"[A-Z]",
     src=r"[A-Z]",
     tgt=r"[A-Z]",
-    n=r"[1-7]",
+    n=r"[1-9][0-9]?",
     mode=r"frozen|ft",
     rep=r"\d+",
-    net=r"base[A-Z]|[A-Z][1-7][A-Z]-(frozen|ft)",
+    net=r"base[A-Z]|[A-Z][1-9][0-9]?[A-Z]-(frozen|ft)",
 
 
 # --------------------------------------------------------------------------- data
@@ -276,13 +292,9 @@ def target_half(wildcards):
     return f"{RES}/halves/{wildcards.split}/{half}.npz"
 
 
-ARCH_KEYS = ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm", "dropout", "init")
-
-
 def train_params():
     """Settings that define a training run (a change reruns exactly the training jobs)."""
-    m = config["model"]
-    return {"arch": {k: m[k] for k in ARCH_KEYS}, "train": dict(config["train"])}
+    return {"arch": ARCH, "train": dict(config["train"])}
 
 
 def train_settings(wildcards):
@@ -317,6 +329,8 @@ def eval_record(wildcards):
         "base_task": task_name(wildcards.split, src),
         "target_task": task_name(wildcards.split, tgt),
         "train_per_class": half_train_per_class(wildcards) or int(config["data"]["train_per_class"]),
+        "architecture": config["model"]["architecture"],
+        "transfer_points": POINTS,
     }
 
 

@@ -4,17 +4,17 @@ from pathlib import Path
 import torch
 
 from transferlab.io import atomic_path, load_torch
-from transferlab.model import CaffeNet
+from transferlab.model import build_model
 from transferlab.scripting import run
-from transferlab.weights import CONV1, conv1_table
+from transferlab.weights import conv1_table, first_conv
 
 
 def main(s):
     """conv1 weights of the inspected bases and of a fresh initialisation (seed 0) into one small table."""
     cks = {Path(p).parent.name: load_torch(p) for p in s.input.bases}
-    weights = {name: ck["state_dict"][CONV1].numpy() for name, ck in cks.items()}
+    weights = {name: first_conv(ck["state_dict"]).numpy() for name, ck in cks.items()}
     torch.manual_seed(0)
-    weights["fresh init"] = CaffeNet(next(iter(cks.values()))["arch"]).state_dict()[CONV1].numpy()
+    weights["fresh init"] = first_conv(build_model(next(iter(cks.values()))["arch"]).state_dict()).numpy()
     with atomic_path(s.output[0]) as tmp:
         conv1_table(weights).to_parquet(tmp, index=False)
 
