@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -16,6 +21,7 @@ from transferlab.cka import (
     rank_correlation,
     spearman,
 )
+from transferlab.plots import cka_figure
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -157,9 +163,9 @@ def test_value_averages_hsic_over_batches_before_dividing():
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("m", [2, 3])
 def test_batches_of_three_or_fewer_images_are_refused(m):
-    with pytest.raises(ValueError, match="more than 3"):
+    with pytest.raises(ValueError, match="batches of more than 3 images"):
         MinibatchCKA(1).update([randn(m, 4, g=gen())], [randn(m, 4, g=gen())])
-    with pytest.raises(ValueError, match="more than 3"):
+    with pytest.raises(ValueError, match="batch of more than 3 examples"):
         hsic_unbiased(torch.eye(m), torch.eye(m))
     MinibatchCKA(1).update([randn(4, 4, g=gen())], [randn(4, 4, g=gen())])  # m = 4 is enough
 
@@ -278,3 +284,45 @@ def test_rank_correlation_gives_one_rho_per_row_observed_first():
     assert rho[1] == pytest.approx(spearman(cka, deltas[1]))
     with pytest.raises(ValueError, match=r"\(B\+1, T\)"):
         rank_correlation(cka, deltas[:, :6])
+
+
+def test_the_rank_statistics_load_without_torch():
+    """The analysis environment (claims, figures) has no torch: importing the module must not need it."""
+    code = ("import sys; sys.modules['torch'] = None; from transferlab.cka import rank_correlation; "
+            "print(rank_correlation([1, 2, 3], [[1, 2, 3], [3, 2, 1]]).tolist())")
+    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[1.0, -1.0]"
+
+
+# ------------------------------------------------------------------ the figure
+def figure_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    names = ["conv1", "conv2", "conv3"]
+    cols = ["kind", "net", "treatment", "n", "unit", "cka", "replicate"]
+    rows = [("bases", "baseA~baseB", "bases", 0, u, 1 - 0.2 * u + 0.01 * r, r) for u in (1, 2, 3) for r in (0, 1)]
+    rows += [("base_vs_ft", f"{k}{n}B-ft", t, n, u, 0.9 - 0.1 * u, 0)
+             for k, t in (("B", "selffer_ft"), ("A", "transfer_ft")) for n in (1, 2, 3) for u in range(1, n + 1)]
+    cka = pd.DataFrame(rows, columns=cols).assign(split="random-0")
+    cka["unit_name"] = [names[u - 1] for u in cka["unit"]]
+    deltas = pd.DataFrame({"n": [1, 2, 3], "delta": [0.0, -0.01, -0.05], "lo": [-0.01, -0.02, -0.07],
+                           "hi": [0.01, 0.0, -0.03]})
+    return cka, deltas
+
+
+def test_cka_figure_writes_png_and_pdf(tmp_path):
+    cka, deltas = figure_tables()
+    cka_figure(cka, deltas, tmp_path / "cka.png", tmp_path / "cka.pdf", title="CKA")
+    assert (tmp_path / "cka.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "cka.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_cka_figure_refuses_tables_it_cannot_draw(tmp_path):
+    cka, deltas = figure_tables()
+    with pytest.raises(ValueError, match=r"lacks the columns \['unit_name'\]"):
+        cka_figure(cka.drop(columns="unit_name"), deltas, tmp_path / "x.png")
+    with pytest.raises(ValueError, match=r"lacks the columns \['hi', 'lo'\]"):
+        cka_figure(cka, deltas.drop(columns=["lo", "hi"]), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="no rows of kind 'bases'"):
+        cka_figure(cka[cka.kind != "bases"], deltas, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()

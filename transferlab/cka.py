@@ -44,7 +44,7 @@ def hsic_unbiased(K: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
     if m <= 3:
         raise ValueError(f"unbiased HSIC needs a batch of more than 3 examples, got {m}")
     if K.shape != (m, m) or L.shape != (m, m):
-        raise ValueError(f"HSIC needs two square kernel matrices of one size, got {tuple(K.shape)} and {tuple(L.shape)}")
+        raise ValueError(f"HSIC needs two square m x m kernel matrices, got {tuple(K.shape)} and {tuple(L.shape)}")
     off = 1 - torch.eye(m, dtype=torch.float64, device=K.device)
     Kt, Lt = K.double() * off, L.double() * off
     trace = (Kt * Lt.T).sum()
@@ -71,7 +71,7 @@ class MinibatchCKA:
             raise ValueError(f"update needs {self.n_pairs} features on each side, got {len(xs)} and {len(ys)}")
         sizes = {t.shape[0] for t in (*xs, *ys)}
         if len(sizes) != 1:
-            raise ValueError(f"every feature tensor of a batch must have the same batch size, got sizes {sorted(sizes)}")
+            raise ValueError(f"every feature tensor of a batch must have the same batch size, got {sorted(sizes)}")
         m = sizes.pop()
         if m <= 3:
             raise ValueError(f"minibatch CKA needs batches of more than 3 images, got {m}")
