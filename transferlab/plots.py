@@ -271,3 +271,66 @@ def fig_reference(df: pd.DataFrame, ref: pd.DataFrame, ref_bases: pd.DataFrame, 
     ax.legend(fontsize=7, ncols=2)
     _save(fig, png)
     return both
+
+
+def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: str = "") -> None:
+    """Linear CKA by transfer unit. Left: baseA vs baseB at each unit, with AnB(n) − base (points, 95 %
+    interval) on a twin axis at x = n. Right: each fine-tuned net vs its own source base at its deepest
+    copied unit (u = n), against n, for BnB+ and AnB+."""
+    need = {"kind", "net", "treatment", "n", "unit", "unit_name", "cka"}
+    if missing := sorted(need - set(cka.columns)):
+        raise ValueError(f"the CKA table lacks the columns {missing}; it needs {sorted(need)}")
+    if missing := sorted({"n", "delta", "lo", "hi"} - set(deltas.columns)):
+        raise ValueError(f"the deltas table lacks the columns {missing}; it needs ['delta', 'hi', 'lo', 'n']")
+    bases = cka[cka["kind"] == "bases"]
+    if bases.empty:
+        raise ValueError("the CKA table has no rows of kind 'bases' (baseA vs baseB) to draw the left panel from")
+    ft = cka[(cka["kind"] == "base_vs_ft") & (cka["unit"] == cka["n"])]
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    rng = np.random.default_rng(0)
+
+    per_unit = bases.groupby("unit").agg(cka=("cka", "mean"), name=("unit_name", "first")).sort_index()
+    left.scatter(bases["unit"] + rng.uniform(-0.08, 0.08, len(bases)), bases["cka"], s=14, color="grey",
+                 alpha=0.6, zorder=2)
+    left.plot(per_unit.index, per_unit["cka"], "-o", color="black", zorder=3, label="CKA(baseA, baseB), mean")
+    ticks = [f"{u}\n{name}" for u, name in per_unit["name"].items()]
+    left.set_xticks(per_unit.index, ticks)
+    left.set_ylim(-0.02, 1.05)
+    left.set_xlabel("transfer unit u (= copy depth n)")
+    left.set_ylabel("linear CKA, baseA vs baseB")
+    left.set_title("similarity of the two bases vs transferability")
+    twin = left.twinx()
+    d = deltas.sort_values("n")
+    twin.errorbar(d["n"], 100 * d["delta"], yerr=[100 * (d["delta"] - d["lo"]), 100 * (d["hi"] - d["delta"])],
+                  fmt="s--", color=TREATMENTS["transfer"][1], capsize=3, label="AnB(n) − base (95 % interval)")
+    twin.axhline(0, color=TREATMENTS["transfer"][1], lw=0.8, alpha=0.4)
+    twin.set_ylabel("AnB(n) − base, top-1 points", color=TREATMENTS["transfer"][1])
+    twin.grid(False)
+    handles = [h for ax in (left, twin) for h in ax.get_legend_handles_labels()[0]]
+    left.legend(handles=handles, loc="lower left", fontsize=8)
+
+    for t in ("selffer_ft", "transfer_ft"):
+        label, colour = TREATMENTS[t]
+        s = ft[ft["treatment"] == t]
+        if s.empty:
+            continue
+        means = s.groupby("n")["cka"].mean()
+        right.scatter(s["n"] + rng.uniform(-0.08, 0.08, len(s)), s["cka"], s=16, color=colour,
+                      edgecolors="black", linewidths=0.4, zorder=3)
+        right.plot(means.index, means, "-o", color=colour, markeredgecolor="black", zorder=4,
+                   label=f"{label}: vs its source base")
+    if ft.empty:
+        right.text(0.5, 0.5, "no fine-tuned networks in this table", ha="center", transform=right.transAxes)
+    else:
+        right.legend(loc="lower left", fontsize=8)
+    right.set_ylim(-0.02, 1.05)
+    right.set_xticks(per_unit.index, ticks)
+    right.set_xlim(left.get_xlim())
+    right.set_xlabel("copy depth n (CKA at unit u = n, the deepest copied unit)")
+    right.set_ylabel("linear CKA, fine-tuned net vs source base")
+    right.set_title("how far fine-tuning moved the copied layers")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, png, pdf)

@@ -1,0 +1,178 @@
+"""Linear CKA between the transfer units of two networks, estimated over minibatches.
+
+Centred kernel alignment (CKA) compares two representations of the same inputs: it asks how similar
+the pairwise-similarity structure of the images is under one set of features and under the other.
+With linear kernels it is unchanged by rotating the feature space or scaling it uniformly, but not by
+stretching some directions more than others, so two layers that compute the same thing up to a
+rotation of their units score 1, and unrelated features score about 0.
+
+Kornblith, Norouzi, Lee & Hinton (ICML 2019, "Similarity of neural network representations
+revisited") define it on the whole data set at once (``linear_cka`` below). At 227 px the output of
+conv1 alone is about 290 000 numbers per image, so holding all features of a few thousand images is
+out of the question. Nguyen, Raghu & Kornblith (ICLR 2021, "Do wide and deep networks learn the same
+things?") instead average, over minibatches, the unbiased HSIC estimator of Song, Smola, Gretton,
+Bedo & Borgwardt (JMLR 2012, "Feature selection via dependence maximization"), and take CKA as the
+ratio of those averages. Only one batch's m x m Gram matrices are alive at a time, and since each
+batch's estimate is unbiased the average does not drift with the batch size, as the biased
+(plug-in) estimator would at small m.
+
+The rank statistics at the end (``spearman``, ``rank_correlation``) need only numpy; torch is
+imported inside the functions that use it, so the analysis environment can load this module.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _gram(x: torch.Tensor) -> torch.Tensor:
+    """Linear kernel X Xᵀ of a (m, ...) feature tensor, flattened to (m, d), in float64."""
+    flat = x.reshape(x.shape[0], -1).double()
+    return flat @ flat.T
+
+
+def hsic_unbiased(K: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
+    """Unbiased HSIC (Song et al. 2012) of two m x m kernel matrices (m > 3), as a float64 scalar."""
+    import torch
+
+    m = K.shape[0]
+    if m <= 3:
+        raise ValueError(f"unbiased HSIC needs a batch of more than 3 examples, got {m}")
+    if K.shape != (m, m) or L.shape != (m, m):
+        raise ValueError(f"HSIC needs two square m x m kernel matrices, got {tuple(K.shape)} and {tuple(L.shape)}")
+    off = 1 - torch.eye(m, dtype=torch.float64, device=K.device)
+    Kt, Lt = K.double() * off, L.double() * off
+    trace = (Kt * Lt.T).sum()
+    sums = Kt.sum() * Lt.sum() / ((m - 1) * (m - 2))
+    cross = Kt.sum(0) @ Lt.sum(1)
+    return (trace + sums - 2 / (m - 2) * cross) / (m * (m - 3))
+
+
+class MinibatchCKA:
+    """Linear CKA of ``n_pairs`` feature pairs, accumulated batch by batch (Nguyen et al. 2021)."""
+
+    def __init__(self, n_pairs: int) -> None:
+        if n_pairs < 1:
+            raise ValueError(f"MinibatchCKA needs at least one feature pair, got n_pairs={n_pairs}")
+        self.n_pairs = n_pairs
+        self.batches = 0
+        self._xy = np.zeros(n_pairs)
+        self._xx = np.zeros(n_pairs)
+        self._yy = np.zeros(n_pairs)
+
+    def update(self, xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor]) -> None:
+        """Add one batch: ``xs[i]`` and ``ys[i]`` are (m, ...) features of the same m images."""
+        if len(xs) != self.n_pairs or len(ys) != self.n_pairs:
+            raise ValueError(f"update needs {self.n_pairs} features on each side, got {len(xs)} and {len(ys)}")
+        sizes = {t.shape[0] for t in (*xs, *ys)}
+        if len(sizes) != 1:
+            raise ValueError(f"every feature tensor of a batch must have the same batch size, got {sorted(sizes)}")
+        m = sizes.pop()
+        if m <= 3:
+            raise ValueError(f"minibatch CKA needs batches of more than 3 images, got {m}")
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            K = _gram(x)
+            L = _gram(y).to(K.device)
+            self._xy[i] += hsic_unbiased(K, L).item()
+            self._xx[i] += hsic_unbiased(K, K).item()
+            self._yy[i] += hsic_unbiased(L, L).item()
+        self.batches += 1
+
+    def value(self) -> np.ndarray:
+        """CKA of each pair: mean HSIC(K, L) / sqrt(mean HSIC(K, K) * mean HSIC(L, L)); NaN where undefined."""
+        if self.batches == 0:
+            raise ValueError("MinibatchCKA.value() was called before any batch was added with update()")
+        out = np.full(self.n_pairs, np.nan)
+        ok = (self._xx > 0) & (self._yy > 0)
+        out[ok] = self._xy[ok] / np.sqrt(self._xx[ok] * self._yy[ok])
+        return out
+
+
+def linear_cka(X: torch.Tensor, Y: torch.Tensor) -> float:
+    """Full-batch (biased) linear CKA of Kornblith et al. 2019: ||YᵀX||²_F / (||XᵀX||_F ||YᵀY||_F), centred."""
+    import torch
+
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"linear CKA needs features of the same examples, got {X.shape[0]} and {Y.shape[0]} rows")
+    x = torch.as_tensor(X).reshape(X.shape[0], -1).double()
+    y = torch.as_tensor(Y).reshape(Y.shape[0], -1).double().to(x.device)
+    x = x - x.mean(0)
+    y = y - y.mean(0)
+    num = torch.linalg.matrix_norm(y.T @ x) ** 2
+    return (num / (torch.linalg.matrix_norm(x.T @ x) * torch.linalg.matrix_norm(y.T @ y))).item()
+
+
+def _device(model: torch.nn.Module, fallback: torch.device) -> torch.device:
+    """The device of the model's first parameter (``fallback`` for a model without parameters)."""
+    return next((p.device for p in model.parameters()), fallback)
+
+
+def cka_between(model_a: torch.nn.Module, model_b: torch.nn.Module, batches: Iterable[torch.Tensor],
+                units: Sequence[int]) -> np.ndarray:
+    """CKA between unit u of ``model_a`` and unit u of ``model_b`` for each u in ``units`` (1-based), in eval
+    mode and without autograd, over ``batches`` of normalised inputs; each model's train/eval mode is restored."""
+    import torch
+
+    if not units:
+        raise ValueError("cka_between needs at least one unit index, got none")
+    modes = (model_a.training, model_b.training)
+    acc = MinibatchCKA(len(units))
+    try:
+        model_a.eval()
+        model_b.eval()
+        with torch.inference_mode():
+            for x in batches:
+                outs_a = model_a.unit_outputs(x.to(_device(model_a, x.device)))
+                outs_b = model_b.unit_outputs(x.to(_device(model_b, x.device)))
+                n = min(len(outs_a), len(outs_b))
+                bad = [u for u in units if not 1 <= u <= n]
+                if bad:
+                    raise ValueError(f"unit indices must lie in 1..{n} (the models' transfer units), got {bad}")
+                acc.update([outs_a[u - 1] for u in units], [outs_b[u - 1] for u in units])
+    finally:
+        model_a.train(modes[0])
+        model_b.train(modes[1])
+    if acc.batches == 0:
+        raise ValueError("cka_between got no batches: the iterable of input tensors was empty")
+    return acc.value()
+
+
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``a``, tied values sharing the mean of their ranks."""
+    _, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + 1 + ends) / 2)[inverse]
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman rank correlation over the pairs where both are finite (average ranks for ties); NaN when
+    fewer than 3 such pairs remain or either side is constant on them."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"spearman needs two 1-D arrays of one length, got shapes {x.shape} and {y.shape}")
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3:
+        return float("nan")
+    rx = _average_ranks(x[keep])
+    ry = _average_ranks(y[keep])
+    rx -= rx.mean()
+    ry -= ry.mean()
+    denom = np.sqrt((rx @ rx) * (ry @ ry))
+    return float(rx @ ry / denom) if denom > 0 else float("nan")
+
+
+def rank_correlation(cka_by_n: Sequence[float], deltas: np.ndarray) -> np.ndarray:
+    """Spearman ρ between ``cka_by_n`` (T values, n = 1..T) and each row of ``deltas`` (B+1, T): row 0 the
+    observed AnB(n) − base, rows 1..B bootstrap resamples; entry 0 of the result is the observed ρ."""
+    c = np.asarray(cka_by_n, dtype=float)
+    d = np.asarray(deltas, dtype=float)
+    if c.ndim != 1 or d.ndim != 2 or d.shape[1] != c.shape[0]:
+        raise ValueError(f"rank_correlation needs cka_by_n of shape (T,) and deltas of shape (B+1, T), "
+                         f"got {c.shape} and {d.shape}")
+    return np.array([spearman(c, row) for row in d])
