@@ -20,6 +20,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/inspect.smk"
+include: "workflow/rules/cka.smk"
 
 
 # Cheap bookkeeping, tables and plots (seconds each) run where Snakemake runs (on a cluster: the
@@ -36,6 +37,8 @@ localrules:
     collect_metrics,
     collect_curves,
     collect_conv1,
+    collect_cka,
+    plot_cka,
     make_table1,
     make_convergence,
     plot_fig2,

@@ -326,3 +326,33 @@ def test_cka_figure_refuses_tables_it_cannot_draw(tmp_path):
     with pytest.raises(ValueError, match="no rows of kind 'bases'"):
         cka_figure(cka[cka.kind != "bases"], deltas, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+# ------------------------------------------------------------------ the workflow's measurement
+def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
+    """measure(): a net against an identical copy scores 1 at every unit, two different nets less; one row
+    per (pair, unit), with the pair's fields carried; every validation image is used once."""
+    from conftest import SMALL_ARCH
+    from transferlab.cka import measure, val_batches
+    from transferlab.io import save_torch
+    from transferlab.model import build_model, make_arch
+
+    arch = make_arch(**dict(SMALL_ARCH, num_classes=3, input_size=16))
+    paths = {}
+    for name, seed in (("baseA", 0), ("baseB", 1)):
+        torch.manual_seed(seed)
+        paths[name] = tmp_path / f"{name}.pt"
+        save_torch({"arch": arch, "state_dict": build_model(arch).state_dict()}, paths[name])
+    paths["A2B-ft"] = paths["baseA"]
+    pairs = [{"kind": "bases", "a": "baseA", "b": "baseB", "n": 0, "units": [1, 2, 3]},
+             {"kind": "base_vs_ft", "a": "baseA", "b": "A2B-ft", "n": 2, "units": [1, 2]}]
+    batches = list(val_batches(prepared / "prepared", 16, "channel", 7))
+    n_val = len(np.load(prepared / "prepared/val_labels.npy"))
+    assert sum(len(b) for b in batches) == n_val and min(len(b) for b in batches) > 3
+    t = measure(paths, pairs, batches)
+    assert list(t.columns) == ["kind", "a", "b", "n", "unit", "cka"] and len(t) == 5
+    same = t[t.kind == "base_vs_ft"]
+    assert same.cka.to_numpy() == pytest.approx(1.0, abs=1e-9)
+    assert (t[t.kind == "bases"].cka < 0.999).all()
+    with pytest.raises(ValueError, match=r"networks \['A3B-ft'\] that have no weights"):
+        measure(paths, [dict(pairs[1], b="A3B-ft")], batches)

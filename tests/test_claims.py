@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from transferlab.cka import spearman
 from transferlab.claims import CLAIMS, scorecard, to_markdown, unpack
 from transferlab.pairing import PairingError
 
@@ -53,19 +54,30 @@ def table(paper_like=True, targets=("B", "A"), reps=(0, 1), unit_sd=0.0, n_val=N
     return pd.DataFrame(rows), correct
 
 
+def cka_table(curves: dict) -> pd.DataFrame:
+    """CKA(baseA, baseB) per unit: (split, replicate) -> values at units 1..T."""
+    return pd.DataFrame([{"kind": "bases", "split": split, "replicate": rep, "net": "baseA~baseB",
+                          "treatment": "bases", "n": 0, "unit": u, "cka": v}
+                         for (split, rep), vals in curves.items() for u, v in enumerate(vals, 1)])
+
+
+FALLING = [0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4]  # bases agree less with depth, as AnB falls
+CKA = cka_table({("random-0", 0): FALLING, ("random-0", 1): FALLING})
+
+
 
 
 def test_paper_like_results_hold():
     df, correct = table(True, n_val=20000)  # enough images for the ±2-point equivalence claims
-    t = scorecard(df, correct, n_boot=200).set_index("claim")
+    t = scorecard(df, correct, n_boot=200, cka=CKA).set_index("claim")
     assert (t.verdict == "holds").all(), t[["value", "ci_low", "ci_high", "verdict"]]
     # (a percentile interval need not hold its point estimate: claim 7 is a minimum over n)
     assert (t.ci_low < t.ci_high).all() and (t.mde > 0).all()
 
 
 def test_opposite_results_do_not_hold():
-    df, correct = table(False, n_val=20000)
-    t = scorecard(df, correct, n_boot=200).set_index("claim")
+    df, correct = table(False, n_val=20000)  # AnB rises with n while CKA falls: rho = -1
+    t = scorecard(df, correct, n_boot=200, cka=CKA).set_index("claim")
     assert (t.verdict == "does not hold").all(), t[["value", "ci_low", "ci_high", "verdict"]]
 
 
@@ -102,7 +114,7 @@ def test_fine_tuning_far_above_base_is_not_equivalent():
 
 def test_one_unit_gives_image_noise_only_never_holds():
     df, correct = table(True, targets=("B",), reps=(0,))
-    t = scorecard(df, correct, n_boot=200).set_index("claim")
+    t = scorecard(df, correct, n_boot=200, cka=CKA).set_index("claim")
     assert set(t.verdict) == {"image noise only"}, t.verdict
 
 
@@ -210,7 +222,8 @@ def test_scorecard_columns_and_the_claim5_context():
     df, correct = table(True, n_val=500)
     t = scorecard(df, correct, n_boot=50)
     assert list(t.columns) == ["claim", "finding", "quote", "statistic", "value", "ci_low", "ci_high", "mde", "kind",
-                               "threshold", "holds_if", "why", "units", "verdict", "context", "context_value",
+                               "threshold", "holds_if", "why", "scale", "units", "verdict", "context",
+                               "context_value",
                                "context_ci_low", "context_ci_high"]
     assert list(t.claim) == [c.key for c in CLAIMS]
     c5 = t.set_index("claim").loc["transfer_ft_boost"]
@@ -224,7 +237,8 @@ def test_not_run_claims_read_n_a_in_markdown():
     df, correct = table(True)
     t = scorecard(df[df.experiment == "random_split"], correct, n_boot=20)
     rows = [line for line in to_markdown(t).splitlines() if "not run" in line]
-    assert len(rows) == 2 and all("| n/a |" in line for line in rows), rows
+    # claims 6 and 7 lack their experiments, claim 8 its CKA table
+    assert len(rows) == 3 and all("| n/a |" in line for line in rows), rows
 
 
 def test_a_one_sided_claim_without_an_effect_is_inconclusive():
@@ -262,3 +276,58 @@ def test_mde_is_2_8_bootstrap_standard_errors():
     lo, hi, mde = _interval(s)
     assert mde == pytest.approx(MDE_Z * s.std(ddof=1)) and MDE_Z == pytest.approx(2.80)
     assert (lo, hi) == pytest.approx(tuple(np.percentile(s, [2.5, 97.5])))
+
+
+# ------------------------------------------------------------------ claim 8: CKA against transferability
+def test_claim8_is_the_rank_correlation_of_the_mean_cka_curve_and_anb_minus_base_by_hand():
+    df, correct = table(True, n_val=200000, seed=5)
+    rising = [0.2, 0.3, 0.35, 0.5, 0.6, 0.9, 0.95]  # a second replicate that disagrees
+    cka = cka_table({("random-0", 0): FALLING, ("random-0", 1): rising})
+    t = scorecard(df, None, n_boot=0, cka=cka).set_index("claim")
+    p = df[df.experiment == "random_split"]
+    base = p[p.treatment == "base"].set_index(["replicate", "target_task"]).top1
+    tr = p[p.treatment == "transfer"]
+    delta = (tr.top1.to_numpy() - base.loc[list(zip(tr.replicate, tr.target_task))].to_numpy())
+    by_n = pd.Series(delta, index=tr.n.to_numpy()).groupby(level=0).mean()
+    mean_cka = (np.array(FALLING) + np.array(rising)) / 2  # each replicate has two units (directions)
+    assert t.loc["similarity_predicts_transfer", "value"] == pytest.approx(spearman(mean_cka, by_n.to_numpy()))
+    assert t.loc["similarity_predicts_transfer", "scale"] == "rho"
+
+
+def test_claim8_resamples_cka_with_its_units_and_reads_rho_in_markdown():
+    df, correct = table(True, n_val=20000)
+    t = scorecard(df, correct, n_boot=200, cka=CKA)
+    c8 = t.set_index("claim").loc["similarity_predicts_transfer"]
+    assert c8.verdict == "holds" and 0.5 < c8.value <= 1 and c8.ci_high <= 1
+    line = to_markdown(t).splitlines()[-1]
+    assert line.startswith("| 8 |") and f"| {c8.value:+.2f} |" in line and " pt" not in line.split("|")[4]
+    # a CKA curve for another split only: no unit has a CKA value, so no statistic
+    other = CKA.assign(split="random-9")
+    assert scorecard(df, correct, n_boot=20, cka=other).set_index("claim").loc[
+        "similarity_predicts_transfer", "verdict"] == "not run"
+
+
+def test_claims_follow_the_architectures_transfer_points():
+    """A net with 4 transfer points (a ResNet's stem, 3 blocks): the dip is read at n = 2, 3, the top at 4."""
+    df, correct = table(True, n_val=200000)
+    df = df[df.n <= 4].assign(transfer_points=4)
+    t = scorecard(df, None, n_boot=0).set_index("claim")
+    assert t.loc["fragile_coadaptation", "statistic"] == "mean BnB(n=2,3) − mean BnB(n=1,4), same unit"
+    assert t.loc["transfer_falls_with_depth", "statistic"] == "AnB(4) − AnB(1), same unit"
+    assert t.loc["transfer_falls_with_depth", "value"] == pytest.approx(-0.09, abs=0.005)  # −0.03·(4−1)
+    # the selffer dips at 3, 4, 5 in the table: of the middle (2, 3) only n = 3, of the ends (1, 4) n = 4
+    assert t.loc["fragile_coadaptation", "value"] == pytest.approx(-0.04 - (-0.04), abs=0.005)
+    seven = scorecard(table(True, n_val=200000)[0], None, n_boot=0).set_index("claim")
+    assert seven.loc["fragile_coadaptation", "statistic"] == "mean BnB(n=3,4,5) − mean BnB(n=1,7), same unit"
+
+
+
+def test_claim8_interval_carries_the_units_disagreement_about_cka():
+    """Two replicates whose bases disagree (CKA falling in one, rising in the other) and accuracies without
+    noise: only resampling each unit's CKA curve with the unit makes the interval wide."""
+    df, correct = table(True, n_val=20000, seed=2)
+    rising = FALLING[::-1]
+    cka = cka_table({("random-0", 0): FALLING, ("random-0", 1): rising})
+    c8 = scorecard(df, correct, n_boot=300, cka=cka).set_index("claim").loc["similarity_predicts_transfer"]
+    assert c8.ci_low < 0 < c8.ci_high and c8.ci_high - c8.ci_low > 0.5, c8[["value", "ci_low", "ci_high"]]
+    assert c8.verdict == "inconclusive"

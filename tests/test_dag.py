@@ -12,7 +12,7 @@ COMMON = {
     "prepare_data": 1, "prepare_half": 7, "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1,
     "plot_dataset_size": 1, "make_table1": 1, "collect_curves": 1, "make_claims": 1, "make_convergence": 1,
     "plot_curves": 1, "collect_conv1": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1,
-    "write_config": 1, "all": 1,
+    "write_config": 1, "measure_cka": 1, "collect_cka": 1, "plot_cka": 1, "all": 1,
 }
 # default: random split in both directions (2 bases + 2 x 28 derived), natman (2 + 14), random weights
 # with two replicates (2 x (1 + 7)), dataset size (2 bases)
@@ -131,6 +131,7 @@ def test_paper_preset_dag(wd, tmp_path):
     assert counts["evaluate_net"] == counts["train_base"] + counts["train_derived"]
     assert counts["prepare_half"] == 4 * 2 + 2 + 1 + 6
     assert counts["make_random_split"] == 4 and counts["make_natman_split"] == 1
+    assert counts["measure_cka"] == 4 and counts["collect_cka"] == counts["plot_cka"] == 1  # one per random split
     for rule in ("plot_fig2", "plot_fig3", "plot_dataset_size", "make_table1", "collect_metrics", "prepare_data"):
         assert counts[rule] == 1
 
@@ -145,3 +146,29 @@ def test_profiles_dry_run(wd, fake_zip):
     assert r.returncode == 0, out[-3000:]
     assert job_counts(out) == SMOKE
     assert out.count("Group job net") == SMOKE["evaluate_net"]
+
+
+def test_resnet_presets_dag(wd, fake_zip, tmp_path):
+    """The README's residual presets: the default design at 7 transfer points (no dataset-size study), and
+    ResNet-18 on ImageNet at 9; each beside CaffeNet's results, never in them."""
+    r = snakemake(wd, "-n", "--configfile", "config/resnet.yaml", "--config", f"tiny_imagenet_path={fake_zip}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    counts = job_counts(r.stdout + r.stderr)
+    assert counts["train_base"] == 2 + 2 + 2 and counts["train_derived"] == 56 + 14 + 14
+    assert counts["measure_cka"] == 1 and "plot_dataset_size" not in counts
+    assert "results/tiny-imagenet-resnet/nets/random-0/r0/A7B-ft/weights.pt" in r.stdout
+    assert "results/tiny-imagenet/" not in r.stdout
+    root = fake_ilsvrc(tmp_path / "ILSVRC2012")
+    counts = _dry(wd, "--configfile", "config/resnet18.yaml", "--config", f"imagenet_root={root}")
+    # 4 random splits x (2 bases + 2 directions x 9 x 4), natman 2 + 2 x 9, random weights 1 + 9, 6 sizes
+    assert counts["train_base"] == 4 * 2 + 2 + 1 + 6 and counts["train_derived"] == 4 * 72 + 18 + 9
+
+
+def test_layers_beyond_the_architecture_are_refused(wd, fake_zip):
+    (wd / "deep.yaml").write_text("experiments:\n  natman:\n    layers: [1, 4]\n")
+    r = snakemake(wd, "-n", "--configfile", "config/smoke-resnet.yaml", "deep.yaml", "--config",
+                  f"tiny_imagenet_path={fake_zip}")
+    assert r.returncode != 0
+    assert ("config experiments.natman.layers: [4] outside 1..3: model.architecture resnet has 4 transfer units "
+            "(stem, layer1.0, layer2.0, head), and the last is always new") in r.stdout + r.stderr
+    assert not (wd / "results").exists()

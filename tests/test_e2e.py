@@ -134,7 +134,7 @@ def test_scorecard_curves_and_inside_views(smoke_run):
     wd, _ = smoke_run
     res = wd / "results/tiny-imagenet"
     claims = pd.read_csv(res / "claims.csv")
-    assert len(claims) == 7
+    assert len(claims) == 8
     # one direction, one replicate: no claim has two training units, so none may say "holds"
     assert set(claims.verdict) == {"image noise only"}
     assert (claims.ci_low <= claims.ci_high).all() and claims[["value", "ci_low", "ci_high", "mde"]].notna().all().all()
@@ -164,7 +164,18 @@ def test_scorecard_curves_and_inside_views(smoke_run):
         for p in ("weight", "bias"):
             assert torch.equal(w["A4B-frozen"][f"blocks.{layer}.layer.{p}"], w["baseA"][f"blocks.{layer}.layer.{p}"])
     assert not torch.equal(w["A4B-frozen"]["blocks.4.layer.weight"], w["baseA"]["blocks.4.layer.weight"])
-    for f in ("fig2.png", "curves.png", "filters.png", "reference.png", "fig3.png", "dataset_size.png"):
+    # CKA: baseA vs baseB at units 1..7, each fine-tuned net (B1B-ft .. A7B-ft) vs its source base at 1..n
+    cka = pd.read_parquet(res / "cka.parquet")
+    bases = cka[cka.kind == "bases"]
+    assert sorted(bases.unit) == list(range(1, 8)) and list(bases.unit_name)[:2] == ["conv1", "conv2"]
+    ft = cka[cka.kind == "base_vs_ft"]
+    assert sorted(set(ft.net)) == sorted(f"{s}{n}B-ft" for s in "AB" for n in range(1, 8))
+    assert len(ft) == 2 * sum(range(1, 8)) and (ft.unit <= ft.n).all()
+    assert set(ft[ft.net.str.startswith("A")].a) == {"baseA"} and set(ft[ft.net.str.startswith("B")].a) == {"baseB"}
+    assert cka.cka.between(-0.2, 1.0 + 1e-6).all()
+    summary = pd.read_csv(res / "tables/cka.csv")
+    assert list(summary.unit) == list(range(1, 8)) and summary.transfer_delta.notna().all()
+    for f in ("fig2.png", "curves.png", "filters.png", "reference.png", "fig3.png", "dataset_size.png", "cka.png"):
         _assert_drawn(res / "figures" / f)
 
 
@@ -180,19 +191,20 @@ def test_report_is_built(smoke_run, tmp_path):
 
 CHANGE_CASES = [
     # (config change, the jobs it must rerun: rule -> count); nothing else may run
-    ("bootstrap: 100\n", {"make_claims": 1, "write_config": 1, "all": 1}),
+    ("bootstrap: 100\n", {"make_claims": 1, "plot_cka": 1, "write_config": 1, "all": 1}),
     ("inspect_n: 3\n", {"measure_weight_change": 1, "write_config": 1, "all": 1}),
     # a second random-weights replicate: its base and 7 nets, evaluated; no existing network retrains
     ("experiments:\n  random_weights:\n    replicates: 2\n",
      {"train_base": 1, "train_derived": 7, "evaluate_net": 8, "write_config": 1, "collect_metrics": 1,
       "collect_curves": 1, "make_claims": 1, "make_convergence": 1, "make_table1": 1, "plot_curves": 1,
-      "plot_dataset_size": 1, "plot_fig2": 1, "plot_fig3": 1, "plot_reference": 1, "all": 1}),
+      "plot_dataset_size": 1, "plot_fig2": 1, "plot_fig3": 1, "plot_reference": 1, "plot_cka": 1, "all": 1}),
     # a training setting: every network retrains (56), nothing upstream of training (data, splits) reruns
     ("train:\n  lr: 0.02\n", {"train_base": 7, "train_derived": 49, "evaluate_net": 56, "write_config": 1,
                               "collect_conv1": 1, "collect_curves": 1, "measure_weight_change": 1,
                               "plot_filters": 1, "collect_metrics": 1, "plot_curves": 1, "make_claims": 1,
                               "make_convergence": 1, "make_table1": 1, "plot_dataset_size": 1, "plot_fig2": 1,
-                              "plot_fig3": 1, "plot_reference": 1, "all": 1}),
+                              "plot_fig3": 1, "plot_reference": 1, "measure_cka": 1, "collect_cka": 1,
+                              "plot_cka": 1, "all": 1}),
 ]
 
 

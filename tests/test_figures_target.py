@@ -9,10 +9,10 @@ from workflow_helpers import job_counts, snakemake, workdir
 pytestmark = pytest.mark.workflow
 
 RES = "results/tiny-imagenet"
-TABLES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet"]
+TABLES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet", "cka.parquet"]
 # every figure, derived table and the scorecard of the default preset, and nothing else
 FIGURES = {"plot_fig2": 1, "plot_fig3": 1, "plot_dataset_size": 1, "make_table1": 1, "make_claims": 1,
-           "make_convergence": 1, "plot_curves": 1, "plot_filters": 1, "plot_reference": 1, "figures": 1}
+           "make_convergence": 1, "plot_curves": 1, "plot_filters": 1, "plot_reference": 1, "plot_cka": 1, "figures": 1}
 
 
 @pytest.fixture
@@ -49,7 +49,8 @@ def test_figures_names_the_missing_tables(wd):
     r = snakemake(wd, "-n", "figures")
     assert r.returncode == 1
     [line] = error_lines(r)
-    assert line.endswith(f"and {RES}/curves.parquet, {RES}/conv1.parquet are missing: run the workflow first "
+    assert line.endswith(f"and {RES}/curves.parquet, {RES}/conv1.parquet, {RES}/cka.parquet are missing: run the "
+                         "workflow first "
                          "(snakemake)."), line
 
 

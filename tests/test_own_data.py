@@ -42,7 +42,7 @@ def test_custom_split_dag(tmp_path):
         "prepare_data": 1, "prepare_half": 2 + 2 + 1 + 2, "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1,
         "plot_dataset_size": 1, "make_table1": 1, "collect_curves": 1, "make_claims": 1, "make_convergence": 1,
         "plot_curves": 1, "collect_conv1": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1,
-        "write_config": 1, "all": 1,
+        "write_config": 1, "measure_cka": 1, "collect_cka": 1, "plot_cka": 1, "all": 1,
         "train_base": 2 + 2 + 1 + 2, "train_derived": 28 + 14 + 7, "evaluate_net": 30 + 16 + 8 + 2,
     }
     # the custom split's own jobs, read off their outputs

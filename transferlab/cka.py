@@ -176,3 +176,67 @@ def rank_correlation(cka_by_n: Sequence[float], deltas: np.ndarray) -> np.ndarra
         raise ValueError(f"rank_correlation needs cka_by_n of shape (T,) and deltas of shape (B+1, T), "
                          f"got {c.shape} and {d.shape}")
     return np.array([spearman(c, row) for row in d])
+
+
+# ----------------------------------------------------------------------------- the workflow's measurement
+def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channels_last: bool = False):
+    """Centre crops of every prepared validation image (both halves' classes), normalised as in training,
+    in batches of ``batch_size`` (a last batch of 3 images or fewer is folded into the one before)."""
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from .data import _open_images
+    from .train import crop_batch, make_normalizer
+
+    meta = json.loads((Path(prepared_dir) / "meta.json").read_text())
+    images = np.asarray(_open_images(Path(prepared_dir) / "val_images.npy", meta, "val"))
+    norm, mean_image = make_normalizer(meta, prepared_dir, normalize, "cpu")
+    n = len(images)
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] <= 3:
+        starts.pop()
+    for i, s in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else n
+        xb = torch.from_numpy(crop_batch(images, np.arange(s, end), crop, None, False, mean_image))
+        yield norm(xb, channels_last)
+
+
+def measure(weights: dict, pairs: list, batches, threads: int = 1):
+    """CKA of every pair ``{"a": name, "b": name, "units": [u, ...], ...}`` of the networks in ``weights``
+    (name -> weights.pt), over the same ``batches`` of images; one row per (pair, unit).
+
+    Each model's unit outputs are computed once per batch and shared by the pairs that use it; only
+    two models' outputs of one batch are held at a time besides the accumulators."""
+    import pandas as pd
+    import torch
+
+    from .train import load_model
+
+    torch.set_num_threads(max(1, int(threads)))
+    # bases first: a pair is updated once its later member has run, so only the bases' outputs and the
+    # current network's are alive at a time
+    names = sorted({p["a"] for p in pairs} | {p["b"] for p in pairs}, key=lambda n: (not n.startswith("base"), n))
+    missing = [n for n in names if n not in weights]
+    if missing:
+        raise ValueError(f"CKA pairs name networks {missing} that have no weights (given: {sorted(weights)})")
+    order = {n: i for i, n in enumerate(names)}
+    last = [max(order[p["a"]], order[p["b"]]) for p in pairs]
+    models = {n: load_model(weights[n]).eval() for n in names}
+    accs = [MinibatchCKA(len(p["units"])) for p in pairs]
+    with torch.inference_mode():
+        for x in batches:
+            outs = {}
+            for i, n in enumerate(names):
+                outs[n] = models[n].unit_outputs(x)
+                for acc, p, j in zip(accs, pairs, last):
+                    if j == i:
+                        acc.update([outs[p["a"]][u - 1] for u in p["units"]], [outs[p["b"]][u - 1] for u in p["units"]])
+                outs = {m: o for m, o in outs.items()
+                        if any(j > i and m in (p["a"], p["b"]) for p, j in zip(pairs, last))}
+    rows = []
+    for acc, p in zip(accs, pairs):
+        extra = {k: v for k, v in p.items() if k != "units"}
+        rows += [{**extra, "unit": u, "cka": float(v)} for u, v in zip(p["units"], acc.value())]
+    return pd.DataFrame(rows)

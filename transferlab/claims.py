@@ -25,7 +25,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .pairing import base_row, unit_keys
+from .cka import spearman
+from .pairing import base_row, transfer_points, unit_keys
 from .pairing import units as pairing_units
 
 MARGIN = 0.02  # "almost perfectly" / "≈": within 2 points of top-1
@@ -40,9 +41,17 @@ class Resampled:
     averages it over the (resampled) units of its experiment.
     """
 
-    def __init__(self, df: pd.DataFrame, correct: dict | None, n_boot: int, seed: int = 0):
+    def __init__(self, df: pd.DataFrame, correct: dict | None, n_boot: int, seed: int = 0,
+                 cka: pd.DataFrame | None = None):
         df = df.reset_index(drop=True)
         self.df = df
+        self.cka = cka
+        # which n each claim reads, from the architecture's transfer points T (CaffeNet: 7, as the paper)
+        self.top = t = transfer_points(df)
+        self.all = list(range(1, t + 1))
+        self.low = [n for n in (1, 2) if n <= t]
+        self.mid = list(range(3, t - 1)) if t >= 5 else list(range(2, t))  # CaffeNet: 3, 4, 5
+        self.ends = sorted({1, t})
         rng = np.random.default_rng(seed)
         b = n_boot if correct is not None else 0
         top1 = np.empty((b + 1, len(df)))
@@ -111,41 +120,83 @@ RS = "random_split"
 
 
 def c1_general_lower_layers(r: Resampled):
-    return r.mean(RS, r.term(RS, "transfer", [1, 2]))
+    return r.mean(RS, r.term(RS, "transfer", r.low))
 
 
 def c2_fragile_coadaptation(r: Resampled):
-    return r.mean(RS, r.term(RS, "selffer", [3, 4, 5]) - r.term(RS, "selffer", [1, 7]))
+    return r.mean(RS, r.term(RS, "selffer", r.mid) - r.term(RS, "selffer", r.ends))
 
 
 def c3_finetuning_removes_dip(r: Resampled):
-    return r.mean(RS, r.term(RS, "selffer_ft", [3, 4, 5]))
+    return r.mean(RS, r.term(RS, "selffer_ft", r.mid))
 
 
 def c4_transfer_falls_with_depth(r: Resampled):
-    return r.mean(RS, r.term(RS, "transfer", 7) - r.term(RS, "transfer", 1))
+    return r.mean(RS, r.term(RS, "transfer", r.top) - r.term(RS, "transfer", 1))
 
 
 def c5_transfer_ft_beats_selffer_ft(r: Resampled):
-    return r.mean(RS, r.term(RS, "transfer_ft", range(1, 8), other="selffer_ft"))
+    return r.mean(RS, r.term(RS, "transfer_ft", r.all, other="selffer_ft"))
 
 
 def c5_context_transfer_ft_over_base(r: Resampled):
-    return r.mean(RS, r.term(RS, "transfer_ft", range(1, 8)))
+    return r.mean(RS, r.term(RS, "transfer_ft", r.all))
 
 
 def c6_dissimilar_worse(r: Resampled):
-    return r.mean(RS, r.term(RS, "transfer", 7)) - r.mean("natman", r.term("natman", "transfer", 7))
+    return r.mean(RS, r.term(RS, "transfer", r.top)) - r.mean("natman", r.term("natman", "transfer", r.top))
 
 
 def c7_transfer_beats_random(r: Resampled):
     per_n = [r.mean(RS, r.term(RS, "transfer", n)) - r.mean("random_weights", r.term("random_weights", "random", n))
-             for n in range(1, 8)]
+             for n in r.all]
     per_n = np.stack(per_n)
     ok = np.isfinite(per_n).any(axis=0)
     out = np.full(per_n.shape[1], np.nan)
     out[ok] = np.nanmin(per_n[:, ok], axis=0)
     return out
+
+
+def transfer_by_n(r: Resampled) -> np.ndarray:
+    """AnB(n) − own base, averaged over the (resampled) units: a (B+1, T) matrix, n = 1..T."""
+    return np.stack([r.mean(RS, r.term(RS, "transfer", n)) for n in r.all], axis=1)
+
+
+def cka_by_n(r: Resampled) -> np.ndarray:
+    """CKA(baseA, baseB) at unit n averaged over the same resampled units as the accuracies: (B+1, T).
+
+    A unit (split, replicate, target) takes the CKA of its split and replicate (the two bases of a
+    split are the same pair for both directions)."""
+    units = r.units.get(RS, [])
+    out = np.full((r.top1.shape[0], len(r.all)), np.nan)
+    if r.cka is None or not units:
+        return out
+    b = r.cka[r.cka["kind"] == "bases"]
+    table = b.pivot_table(index=["split", "replicate"], columns="unit", values="cka").reindex(columns=r.all)
+    per_unit = np.full((len(units), len(r.all)), np.nan)
+    for j, u in enumerate(units):
+        _, split, rep, _ = u.split("|")
+        if (split, int(rep)) in table.index:
+            per_unit[j] = table.loc[(split, int(rep))].to_numpy(float)
+    w = r.weights[RS] * np.isfinite(per_unit).all(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w @ np.nan_to_num(per_unit)) / w.sum(axis=1, keepdims=True)
+
+
+def c8_similarity_predicts_transfer(r: Resampled):
+    c, d = cka_by_n(r), transfer_by_n(r)
+    return np.array([spearman(c[i], d[i]) for i in range(d.shape[0])])
+
+
+def transfer_deltas(df: pd.DataFrame, correct: dict | None, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """AnB(n) − own base per n with its 95 % interval (images and units resampled, as the scorecard's)."""
+    r = Resampled(df, correct, n_boot if correct is not None else 0, seed)
+    d = transfer_by_n(r)
+    rows = []
+    for j, n in enumerate(r.all):
+        lo, hi, _ = _interval(d[1:, j])
+        rows.append({"n": n, "delta": d[0, j], "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
@@ -160,34 +211,43 @@ class Claim:
     why: str
     experiments: tuple = (RS,)
     context: tuple | None = None  # (label, fn) shown beside the statistic
+    scale: str = "pt"  # "pt": a difference of top-1, shown in points; "rho": a rank correlation
+
+    def statistic_for(self, r: "Resampled | None" = None) -> str:
+        """The statistic's text with the n it reads for this architecture (CaffeNet's by default)."""
+        t = r.top if r is not None else 7
+        mid = r.mid if r is not None else [3, 4, 5]
+        low = r.low if r is not None else [1, 2]
+        return self.statistic.format(low=",".join(map(str, low)), mid=",".join(map(str, mid)), top=t,
+                                     all=f"1..{t}")
 
 
 CLAIMS = [
     Claim("general_layers_1_2", "Layers 1-2 transfer almost perfectly (AnB ≈ base at n = 1, 2)",
           "Such first-layer features appear not to be specific to a particular dataset or task, but general",
-          "mean over n=1,2 of AnB(n) − own base", c1_general_lower_layers, "equivalent", MARGIN,
+          "mean over n={low} of AnB(n) − own base", c1_general_lower_layers, "equivalent", MARGIN,
           "general features serve the target as well as its own: equal within ±2 pt"),
     Claim("fragile_coadaptation", "Fragile co-adaptation: BnB dips in the middle layers",
           "optimization difficulties related to splitting networks between co-adapted neurons",
-          "mean BnB(n=3,4,5) − mean BnB(n=1,7), same unit", c2_fragile_coadaptation, "below", 0.0,
+          "mean BnB(n={mid}) − mean BnB(n=1,{top}), same unit", c2_fragile_coadaptation, "below", 0.0,
           "the selffer loses accuracy only where co-adapted layers are split"),
-    Claim("finetuning_removes_dip", "Fine-tuning removes the dip (BnB+ ≈ base at n = 3-5)",
+    Claim("finetuning_removes_dip", "Fine-tuning removes the dip (BnB+ ≈ base in the middle layers)",
           "(paraphrase of Section 4.1) fine-tuning the selffer recovers the base's performance",
-          "mean over n=3,4,5 of BnB+(n) − own base", c3_finetuning_removes_dip, "equivalent", MARGIN,
+          "mean over n={mid} of BnB+(n) − own base", c3_finetuning_removes_dip, "equivalent", MARGIN,
           "if fine-tuning repairs co-adaptation BnB+ equals its base: within ±2 pt, either side"),
     Claim("transfer_falls_with_depth", "Transferability falls with depth",
           "the specialization of higher layer neurons to their original task at the expense of performance "
-          "on the target task", "AnB(7) − AnB(1), same unit", c4_transfer_falls_with_depth, "below", 0.0,
+          "on the target task", "AnB({top}) − AnB(1), same unit", c4_transfer_falls_with_depth, "below", 0.0,
           "specific upper-layer features transfer worse than general lower ones"),
     Claim("transfer_ft_boost", "Transfer + fine-tuning beats fine-tuning the net's own features",
           "initializing a network with transferred features from almost any number of layers can produce a "
           "boost to generalization that lingers even after fine-tuning",
-          "mean over n=1..7 of AnB+(n) − BnB+(n), same unit and n", c5_transfer_ft_beats_selffer_ft, "above", 0.0,
+          "mean over n={all} of AnB+(n) − BnB+(n), same unit and n", c5_transfer_ft_beats_selffer_ft, "above", 0.0,
           "BnB+ trains just as long on the same target: only the A-features differ (the paper's control)",
           context=("AnB+ − own base", c5_context_transfer_ft_over_base)),
     Claim("dissimilar_transfers_worse", "Dissimilar tasks transfer worse at the top",
           "the transferability of features decreases as the distance between the base task and target task "
-          "increases", "(AnB(7) − base) random split − (AnB(7) − base) natural/man-made",
+          "increases", "(AnB({top}) − base) random split − (AnB({top}) − base) natural/man-made",
           c6_dissimilar_worse, "above", 0.0, "a similar source loses less than a dissimilar one",
           experiments=(RS, "natman")),
     Claim("transfer_beats_random", "Transferred frozen features beat random frozen ones at every n",
@@ -195,6 +255,13 @@ CLAIMS = [
           "min over n of [(AnB(n) − base) − (random(n) − base of all classes)]", c7_transfer_beats_random,
           "above", 0.0, "trained features carry information random ones lack, at every depth",
           experiments=(RS, "random_weights")),
+    Claim("similarity_predicts_transfer", "Where the two bases' representations agree, features transfer",
+          "(not in the paper; an extension with Kornblith et al. 2019's linear CKA) layers whose representations "
+          "two independently trained bases share are the general ones",
+          "Spearman ρ over n={all} between CKA(baseA, baseB) at unit n and AnB(n) − own base",
+          c8_similarity_predicts_transfer, "above", 0.0,
+          "if CKA measures generality, the units the bases agree on lose least when transferred",
+          scale="rho"),
 ]
 
 
@@ -214,6 +281,8 @@ def _verdict(c: Claim, v, lo, hi, units_ok: bool) -> str:
 
 
 def _holds_if(c: Claim) -> str:
+    if c.scale == "rho":
+        return {"above": f"CI > {c.threshold:+.1f}", "below": f"CI < {c.threshold:+.1f}"}[c.kind]
     m = 100 * c.threshold
     return {"above": f"CI > {m:+.0f} pt", "below": f"CI < {m:+.0f} pt",
             "equivalent": f"CI inside ±{m:.0f} pt"}[c.kind]
@@ -227,17 +296,18 @@ def _interval(s: np.ndarray):
     return lo, hi, (MDE_Z * s.std(ddof=1) if len(s) > 1 else np.nan)
 
 
-def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    r = Resampled(df, correct, n_boot if correct is not None else 0, seed)
+def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 1000, seed: int = 0,
+              cka: pd.DataFrame | None = None) -> pd.DataFrame:
+    r = Resampled(df, correct, n_boot if correct is not None else 0, seed, cka=cka)
     rows = []
     for c in CLAIMS:
         arr = c.fn(r)
         v = arr[0]
         lo, hi, mde = _interval(arr[1:])
         units = {e: r.n_units(e) for e in c.experiments}
-        row = {"claim": c.key, "finding": c.text, "quote": c.quote, "statistic": c.statistic, "value": v,
+        row = {"claim": c.key, "finding": c.text, "quote": c.quote, "statistic": c.statistic_for(r), "value": v,
                "ci_low": lo, "ci_high": hi, "mde": mde, "kind": c.kind, "threshold": c.threshold,
-               "holds_if": _holds_if(c), "why": c.why,
+               "holds_if": _holds_if(c), "why": c.why, "scale": c.scale,
                "units": ", ".join(f"{e}: {n}" for e, n in units.items()),
                "verdict": _verdict(c, v, lo, hi, all(n >= 2 for n in units.values())),
                "context": "", "context_value": np.nan, "context_ci_low": np.nan, "context_ci_high": np.nan}
@@ -253,17 +323,26 @@ def _pt(x, sign=True):
     return "n/a" if not np.isfinite(x) else f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}"
 
 
+def _num(x, scale: str, sign=True) -> str:
+    """A scorecard number: points of top-1 (``pt``), or a rank correlation (``rho``) as it is."""
+    if scale == "rho":
+        return "n/a" if not np.isfinite(x) else f"{x:+.2f}" if sign else f"{x:.2f}"
+    return _pt(x, sign)
+
+
 def to_markdown(t: pd.DataFrame) -> str:
     lines = ["| # | finding | statistic | value | 95% CI | holds if | MDE | units | verdict |",
              "|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(t.itertuples(), 1):
-        ci = f"[{_pt(r.ci_low)}, {_pt(r.ci_high)}] pt" if np.isfinite(r.ci_low) else "n/a"
+        scale = getattr(r, "scale", "pt")
+        unit = " pt" if scale == "pt" else ""
+        ci = f"[{_num(r.ci_low, scale)}, {_num(r.ci_high, scale)}]{unit}" if np.isfinite(r.ci_low) else "n/a"
         stat = r.statistic
         if r.context:
             stat += (f" (beside it: {r.context} = {_pt(r.context_value)} pt "
                      f"[{_pt(r.context_ci_low)}, {_pt(r.context_ci_high)}])")
-        lines.append(f"| {i} | {r.finding} | {stat} | {_pt(r.value)} pt | {ci} | {r.holds_if} | "
-                     f"{_pt(r.mde, False)} pt | {r.units} | **{r.verdict}** |")
+        lines.append(f"| {i} | {r.finding} | {stat} | {_num(r.value, scale)}{unit} | {ci} | {r.holds_if} | "
+                     f"{_num(r.mde, scale, False)}{unit} | {r.units} | **{r.verdict}** |")
     return "\n".join(lines) + "\n"
 
 
@@ -274,14 +353,16 @@ def legend(n_boot: int) -> str:
             "(or minus the network it is compared with in the same unit). 'image noise only': fewer than two "
             "training units, so the interval misses training noise and no verdict is given. MDE: the smallest "
             "true effect this run detects with 80% power (2.8 bootstrap standard errors). Margin for '≈': "
-            f"±{100 * MARGIN:.0f} points of top-1. Quotes: {PAPER} (abstract unless marked).\n")
+            f"±{100 * MARGIN:.0f} points of top-1. Row 8 is a rank correlation ρ, not points: the bases' CKA "
+            "curve of each unit is resampled with its unit, the accuracies as above. "
+            f"Quotes: {PAPER} (abstract unless marked).\n")
 
 
 def quotes_markdown() -> str:
     lines = ["| # | the paper's sentence | statistic | holds if | why |", "|---|---|---|---|---|"]
     for i, c in enumerate(CLAIMS, 1):
-        quote = c.quote if c.quote.startswith("(paraphrase") else f"\"{c.quote}\""
-        lines.append(f"| {i} | {quote} | {c.statistic} | {_holds_if(c)} | {c.why} |")
+        quote = c.quote if c.quote.startswith("(") else f"\"{c.quote}\""
+        lines.append(f"| {i} | {quote} | {c.statistic_for()} | {_holds_if(c)} | {c.why} |")
     return "\n".join(lines) + "\n"
 
 
@@ -295,11 +376,12 @@ def correctness_map(pred: pd.DataFrame) -> dict | None:
     return {(r.split, r.replicate, r.network): unpack(r.correct_top1, r.n_val) for r in pred.itertuples()}
 
 
-def write_claims(df: pd.DataFrame, pred: pd.DataFrame, csv, md, n_boot: int = 1000) -> pd.DataFrame:
+def write_claims(df: pd.DataFrame, pred: pd.DataFrame, csv, md, n_boot: int = 1000,
+                 cka: pd.DataFrame | None = None) -> pd.DataFrame:
     from .io import atomic_path, atomic_write_text
 
     correct = correctness_map(pred)
-    t = scorecard(df, correct, n_boot=n_boot if correct is not None else 0)
+    t = scorecard(df, correct, n_boot=n_boot if correct is not None else 0, cka=cka)
     with atomic_path(csv) as tmp:
         t.to_csv(tmp, index=False)
     note = "" if correct is not None else "\nNo per-image predictions in this run: intervals unavailable.\n"

@@ -88,3 +88,15 @@ def paired_means(df: pd.DataFrame, experiment: str = "random_split") -> pd.DataF
     g = per_unit.groupby(["treatment", "n"], as_index=False).agg(delta=("delta", "mean"), units=("delta", "size"))
     g["level"] = base_level(df, experiment) + g["delta"]
     return g
+
+
+def transfer_points(df: pd.DataFrame) -> int:
+    """How many units the run's architecture can copy (7 for CaffeNet; tables from before the column
+    existed are CaffeNet's)."""
+    if "transfer_points" not in df or df.empty:
+        return 7
+    points = set(df["transfer_points"].astype(int))
+    if len(points) != 1:
+        raise PairingError(f"the results table mixes architectures with {sorted(points)} transfer points")
+    return points.pop()
+

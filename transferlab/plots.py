@@ -10,7 +10,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
-from .pairing import base_level, paired, paired_means  # noqa: E402
+from .pairing import base_level, paired, paired_means, transfer_points  # noqa: E402
 
 # The paper's colours: white base, blue selffer, red transfer; light shades fine-tuned.
 TREATMENTS = {
@@ -74,7 +74,7 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
     bot.axhline(level, ls="--", color="grey", lw=1, label=f"base (mean of base{'/base'.join(targets)})")
     bot.set_xlabel("layer n at which the network is chopped and retrained")
     bot.set_ylabel("base + mean paired difference (top-1)")
-    bot.set_xticks(range(0, 8))
+    bot.set_xticks(range(0, transfer_points(df) + 1))
     bot.legend(loc="lower left", ncols=3, fontsize=8)
     _save(fig, png, pdf)
     return means
@@ -128,14 +128,15 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
         tl.text(0.5, 0.5, "natman experiment not run (nor a split of your own)", ha="center", transform=tl.transAxes)
     if "random_weights" in fr:
         g = fr["random_weights"].sort_values("n")
-        tr.plot(g.n, g.top1, "-o", color="black", label="random frozen layers 1..n (Caffe gaussian init)")
+        tr.plot(g.n, g.top1, "-o", color="black", label="random frozen layers 1..n (their initialisation)")
         tr.scatter([0], [g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4, label="base (all classes)")
         tr.set_title("random, untrained lower layers")
         tr.legend(fontsize=7)
     else:
         tr.text(0.5, 0.5, "random_weights experiment not run", ha="center", transform=tr.transAxes)
+    ticks = range(0, transfer_points(df) + 1)
     for ax in (tl, tr):
-        ax.set_xticks(range(0, 8))
+        ax.set_xticks(ticks)
         ax.set_xlabel("layer n")
         ax.set_ylabel("top-1 accuracy")
     lines = {"random_split": ("random split: AnB − base", "#c21f1f"),
@@ -149,7 +150,7 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
         g = pd.concat([pd.DataFrame({"n": [0], "delta": [0.0]}), g])
         bot.plot(g.n, g.delta, "-o", color=c, label=label)
     bot.axhline(0, color="grey", lw=1, ls="--")
-    bot.set_xticks(range(0, 8))
+    bot.set_xticks(ticks)
     bot.set_xlabel("layer n")
     bot.set_ylabel("top-1 relative to own base")
     bot.set_title("normalised: each curve minus its own base")
@@ -334,3 +335,16 @@ def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: st
         fig.suptitle(title)
     fig.tight_layout()
     _save(fig, png, pdf)
+
+
+def cka_summary(cka: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
+    """The numbers of the CKA figure, one row per transfer unit u (= copy depth n): mean CKA(baseA, baseB)
+    at u, AnB(u) − base with its interval, and the mean CKA of BnB+ / AnB+ with their source base at u = n."""
+    bases = cka[cka["kind"] == "bases"].groupby("unit").agg(unit_name=("unit_name", "first"),
+                                                            cka_bases=("cka", "mean"))
+    ft = cka[(cka["kind"] == "base_vs_ft") & (cka["unit"] == cka["n"])]
+    for t, col in (("selffer_ft", "cka_selffer_ft"), ("transfer_ft", "cka_transfer_ft")):
+        bases[col] = ft[ft["treatment"] == t].groupby("unit")["cka"].mean()
+    d = deltas.set_index("n").rename(columns={"delta": "transfer_delta", "lo": "transfer_delta_lo",
+                                              "hi": "transfer_delta_hi"})
+    return bases.join(d[["transfer_delta", "transfer_delta_lo", "transfer_delta_hi"]]).rename_axis("unit").reset_index()

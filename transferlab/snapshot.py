@@ -8,7 +8,13 @@ differs, which the tests run), so no number in that section is typed by hand.
 
     python -m transferlab.snapshot take results/tiny-imagenet docs/default-run --wall-seconds 2700 \\
         --command "make run"
+    python -m transferlab.snapshot take results/tiny-imagenet-resnet docs/resnet-run --wall-seconds 3600 \\
+        --command "snakemake --cores 2 --configfile config/resnet.yaml"
     python -m transferlab.snapshot readme [--check]
+
+A residual run's snapshot (``docs/resnet-run/``) fills a third section, between
+``<!-- resnet-run:begin -->`` and ``<!-- resnet-run:end -->``: its Figure 2 and scorecard beside the
+default (CaffeNet) run's, and its CKA table.
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ FILES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "claims.
          "config_used.yaml", "tables/table1.csv", "tables/table1.md", "tables/convergence.csv",
          "tables/convergence.md", "tables/filters.csv", "figures/fig2.png", "figures/fig3.png",
          "figures/reference.png", "figures/filters.png"]
+OPTIONAL = ["cka.parquet", "tables/cka.csv", "figures/cka.png"]  # runs from before CKA lack them
+RESNET_BEGIN, RESNET_END = "<!-- resnet-run:begin -->", "<!-- resnet-run:end -->"
 LABELS = {"selffer": "BnB", "selffer_ft": "BnB+", "transfer": "AnB", "transfer_ft": "AnB+"}
 
 
@@ -42,7 +50,7 @@ def take(results: Path, out: Path, wall_seconds: float, command: str) -> dict:
     if missing:
         raise FileNotFoundError(f"{results} lacks {missing}: run the workflow to the end first")
     out.mkdir(parents=True, exist_ok=True)
-    for f in FILES:
+    for f in FILES + [f for f in OPTIONAL if (results / f).exists()]:
         shutil.copyfile(results / f, out / Path(f).name)
     ev = pd.read_parquet(results / "evaluation.parquet")
     revs = sorted(set(ev.code_revision))
@@ -176,6 +184,93 @@ def render(snap: Path, rel: str = "docs/default-run") -> str:
     return "\n".join(parts) + "\n"
 
 
+def _run_line(run: dict, rel: str) -> str:
+    revs = ", ".join(r[:7] for r in run["code_revisions"])
+    return (f"`{run['command']}` on this machine ({run['machine']}; {run['date']}, code of {revs}): "
+            f"**{run['wall_seconds'] / 60:.1f} min wall time**, {run['networks']} networks, "
+            f"{run['train_hours']} h of training in all. The snapshot of its outputs is `{rel}/`.")
+
+
+def _claim_cell(r) -> str:
+    if getattr(r, "scale", "pt") == "rho":
+        value = f"{r.value:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]" if np.isfinite(r.ci_low) else "n/a"
+    else:
+        value = f"{_pt(r.value)} [{_pt(r.ci_low)}, {_pt(r.ci_high)}] pt" if np.isfinite(r.ci_low) else "n/a"
+    return f"{value}: **{r.verdict}**"
+
+
+def claims_side_by_side(base: pd.DataFrame, other: pd.DataFrame, names=("CaffeNet", "ResNet")) -> str:
+    """One row per claim: value [95 % CI] and verdict in each run (a claim one run lacks reads 'not measured')."""
+    b, o = base.set_index("claim"), other.set_index("claim")
+    lines = [f"| # | finding | {names[0]} | {names[1]} |", "|---|---|---|---|"]
+    for i, key in enumerate(o.index, 1):
+        cells = []
+        for t in (b, o):
+            cells.append(_claim_cell(next(t.loc[[key]].itertuples())) if key in t.index else "not measured")
+        lines.append(f"| {i} | {o.loc[key, 'finding']} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
+
+
+def cka_table(cka: pd.DataFrame) -> str:
+    lines = ["| unit | name | CKA(baseA, baseB) | AnB − base [95 % CI] | CKA(BnB+, baseB) | CKA(AnB+, baseA) |",
+             "|---|---|---|---|---|---|"]
+    for r in cka.itertuples():
+        lines.append(f"| {r.unit} | {r.unit_name} | {r.cka_bases:.3f} | {_pt(r.transfer_delta)} "
+                     f"[{_pt(r.transfer_delta_lo)}, {_pt(r.transfer_delta_hi)}] pt | {r.cka_selffer_ft:.3f} | "
+                     f"{r.cka_transfer_ft:.3f} |")
+    return ("\n".join(lines) + "\n\nLinear CKA (minibatch) on all validation images of the split's classes; a "
+            "fine-tuned net is compared with the base it copied at its deepest copied unit (u = n), averaged over "
+            "directions.\n")
+
+
+def time_line(ev: pd.DataFrame) -> str:
+    """Measured training time per network: half-task nets (the random split's) and whole-set nets."""
+    half = ev[ev.experiment == "random_split"]
+    whole = ev[ev.experiment == "random_weights"]
+    parts = [f"a random-split base {half[half.treatment == 'base'].train_seconds.mean():.0f} s, a derived net "
+             f"{half[half.treatment != 'base'].train_seconds.mean():.0f} s on average"]
+    if len(whole):
+        parts.append(f"a net on all classes (random weights) {whole.train_seconds.mean():.0f} s")
+    return "Training time per network (one CPU thread, two jobs side by side): " + ", ".join(parts) + "."
+
+
+def render_resnet(snap: Path, default: Path, rel: str = "docs/resnet-run", default_rel: str = "docs/default-run") -> str:
+    """The residual run beside the default (CaffeNet) run on the same data: Figure 2, scorecard, CKA."""
+    snap, default = Path(snap), Path(default)
+    run = json.loads((snap / "run.json").read_text())
+    ev = pd.read_parquet(snap / "evaluation.parquet")
+    conf = (snap / "config_used.yaml").read_text()
+    parts = [
+        RESNET_BEGIN,
+        "<!-- generated by `python -m transferlab.snapshot readme` from docs/resnet-run/ and docs/default-run/; "
+        "do not edit by hand -->",
+        "",
+        _run_line(run, rel),
+        "",
+        time_line(ev) + " The default run: " + time_line(pd.read_parquet(default / "evaluation.parquet")).split(
+            ": ", 1)[1],
+        "",
+        f"![Figure 2 of the residual run]({rel}/fig2.png)",
+        "",
+        "Figure 2 of the residual run, paired means (validation top-1):",
+        "",
+        fig2_table(ev),
+        "The default (CaffeNet) run's Figure 2, same classes, halves and images, for comparison:",
+        "",
+        fig2_table(pd.read_parquet(default / "evaluation.parquet")),
+        f"The scorecard of both runs (value [95 % CI], verdict; `{default_rel}/claims.md`, `{rel}/claims.md`):",
+        "",
+        claims_side_by_side(pd.read_csv(default / "claims.csv"), pd.read_csv(snap / "claims.csv")),
+    ]
+    if (snap / "cka.csv").exists():
+        parts += [f"![CKA of the residual run]({rel}/cka.png)", "", "What the layers share (`tables/cka.csv`):", "",
+                  cka_table(pd.read_csv(snap / "cka.csv"))]
+    parts += ["Convergence of the residual run's bases:", "", (snap / "convergence.md").read_text().rstrip() + "\n",
+              RESNET_END]
+    assert "architecture: resnet" in conf, f"{snap}/config_used.yaml is not a residual run's"
+    return "\n".join(parts) + "\n"
+
+
 def _replace(text: str, begin: str, end: str, body: str, where) -> str:
     if begin not in text or end not in text:
         raise ValueError(f"{where} has no {begin} ... {end} section")
@@ -192,6 +287,9 @@ def update_readme(readme: Path, snap: Path, check: bool = False) -> bool:
     new = _replace(text, BEGIN, END, render(snap), readme)
     claims = f"{CLAIMS_BEGIN}\n<!-- generated from transferlab/claims.py -->\n\n{quotes_markdown()}{CLAIMS_END}"
     new = _replace(new, CLAIMS_BEGIN, CLAIMS_END, claims, readme)
+    resnet = Path(snap).parent / "resnet-run"
+    if (resnet / "run.json").exists():
+        new = _replace(new, RESNET_BEGIN, RESNET_END, render_resnet(resnet, snap), readme)
     if check:
         return new == text
     Path(readme).write_text(new)

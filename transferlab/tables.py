@@ -6,9 +6,15 @@ from importlib import resources
 import pandas as pd
 
 from .io import atomic_path, atomic_write_text
-from .pairing import UNIT, paired
+from .pairing import UNIT, paired, transfer_points
 
-RANGES = {"1-7": range(1, 8), "3-7": range(3, 8), "5-7": range(5, 8)}
+
+def ranges(points: int = 7) -> dict:
+    """The paper's layer ranges 1-7, 3-7, 5-7, ending at the architecture's last transfer point."""
+    return {f"{lo}-{points}": range(lo, points + 1) for lo in (1, 3, 5) if lo <= points}
+
+
+RANGES = ranges(7)
 # Yosinski et al. 2014, Table 1 (ImageNet): the authors' statistic, the mean of each network's 10
 # best test scores against the mean of all 8 base networks, not paired by target.
 PAPER_TABLE1 = {"1-7": (0.016, 0.014), "3-7": (0.018, 0.014), "5-7": (0.021, 0.017)}
@@ -30,13 +36,19 @@ def table1(df: pd.DataFrame) -> pd.DataFrame:
     ft = ft.merge(self_ft, on=UNIT + ["n"], how="left")
     ft["over_self"] = ft["top1"] - ft["selffer_ft"]
     rows = []
-    for name, ns in RANGES.items():
+    nan = (float("nan"), float("nan"))
+    for name, ns in ranges(transfer_points(df)).items():
         a = ft[ft.n.isin(list(ns))]
         rows.append({"layers": name, "boost_over_base": a.delta.mean() if len(a) else float("nan"),
                      "boost_over_selffer_ft": a.over_self.mean() if a.over_self.notna().any() else float("nan"),
                      "networks": len(a), "units": int(len(a[UNIT].drop_duplicates())),
-                     "paper_over_base": PAPER_TABLE1[name][0], "paper_over_selffer_ft": PAPER_TABLE1[name][1]})
+                     "paper_over_base": PAPER_TABLE1.get(name, nan)[0],
+                     "paper_over_selffer_ft": PAPER_TABLE1.get(name, nan)[1]})
     return pd.DataFrame(rows)
+
+
+def _paper(x: float) -> str:
+    return f"{100 * x:+.1f} pt" if x == x else "n/a (CaffeNet's layers only)"
 
 
 def to_markdown(t: pd.DataFrame) -> str:
@@ -45,8 +57,7 @@ def to_markdown(t: pd.DataFrame) -> str:
              "|---|---|---|---|---|---|---|"]
     for _, r in t.iterrows():
         lines.append(f"| {r.layers} | {100 * r.boost_over_base:+.2f} pt | {100 * r.boost_over_selffer_ft:+.2f} pt | "
-                     f"{r.networks} | {r.units} | {100 * r.paper_over_base:+.1f} pt | "
-                     f"{100 * r.paper_over_selffer_ft:+.1f} pt |")
+                     f"{r.networks} | {r.units} | {_paper(r.paper_over_base)} | {_paper(r.paper_over_selffer_ft)} |")
     lines.append("")
     lines.append("Our columns: each AnB+ network minus the base of its own split, replicate and target half, and minus "
                  "the BnB+ of the same unit and n. Paper columns: Yosinski et al., NIPS 2014, Table 1 (ImageNet, "

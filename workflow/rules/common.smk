@@ -370,6 +370,63 @@ def inspect_weight_change_inputs(wildcards):
     }
 
 
+# --------------------------------------------------------------------------- CKA (what the layers share)
+def cka_measured():
+    return EXP["random_split"]["enabled"] and config["cka"]["enabled"]
+
+
+def cka_nets(split, rep):
+    """Networks whose representations are compared: both bases, and the fine-tuned derived nets."""
+    return [n for n in random_split_nets() if n.startswith("base") or n.endswith("-ft")]
+
+
+def cka_weights(wildcards):
+    return {
+        net: f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/{net}/weights.pt"
+        for net in cka_nets(wildcards.split, wildcards.rep)
+    }
+
+
+def cka_pairs(wildcards):
+    """baseA against baseB at every transfer unit; each fine-tuned net against the base it copied, at the
+    units it copied (1..n)."""
+    pairs = [
+        {
+            "kind": "bases",
+            "a": "baseA",
+            "b": "baseB",
+            "net": "baseA~baseB",
+            "treatment": "bases",
+            "n": 0,
+            "units": LAYERS,
+        }
+    ]
+    for net in cka_nets(wildcards.split, wildcards.rep):
+        if net.endswith("-ft"):
+            src, n = net[0], int(net[1:-4])
+            kind = "selffer_ft" if src == net[-4] else "transfer_ft"
+            pairs.append(
+                {
+                    "kind": "base_vs_ft",
+                    "a": f"base{src}",
+                    "b": net,
+                    "net": net,
+                    "treatment": kind,
+                    "n": n,
+                    "units": list(range(1, n + 1)),
+                }
+            )
+    return pairs
+
+
+def cka_records():
+    return [
+        f"{RES}/cka/random-{seed}/r{rep}.parquet"
+        for seed in EXP["random_split"]["seeds"]
+        for rep in replicates_of("random_split")
+    ]
+
+
 # --------------------------------------------------------------------------- outputs; `snakemake figures`
 def weight_change_measured():
     e = EXP["random_split"]
@@ -381,6 +438,8 @@ def result_tables():
     out = [f"{RES}/evaluation.parquet", f"{RES}/predictions.parquet", f"{RES}/curves.parquet"]
     if EXP["random_split"]["enabled"]:
         out += [f"{RES}/conv1.parquet"]
+    if cka_measured():
+        out += [f"{RES}/cka.parquet"]
     return out
 
 
@@ -392,10 +451,19 @@ def figure_outputs():
         out += [f"{RES}/figures/filters.png", f"{RES}/tables/filters.csv", f"{RES}/figures/reference.png"]
         if EXP["random_split"]["fine_tune"]:
             out += [f"{RES}/tables/table1.csv", f"{RES}/tables/table1.md"]
+    if cka_measured():
+        out += [f"{RES}/figures/cka.png", f"{RES}/figures/cka.pdf", f"{RES}/tables/cka.csv"]
     if EXP["natman"]["enabled"] or EXP["random_weights"]["enabled"] or CUSTOM:
         out += [f"{RES}/figures/fig3.png", f"{RES}/figures/fig3.pdf"]
     if EXP["dataset_size"]["enabled"]:
         out += [f"{RES}/figures/dataset_size.png", f"{RES}/figures/dataset_size.pdf"]
+    return out
+
+
+def claims_input():
+    out = {"table": f"{RES}/evaluation.parquet", "predictions": f"{RES}/predictions.parquet"}
+    if cka_measured():
+        out["cka"] = f"{RES}/cka.parquet"
     return out
 
 

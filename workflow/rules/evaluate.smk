@@ -50,8 +50,7 @@ rule collect_curves:
 
 rule make_claims:
     input:
-        table=f"{RES}/evaluation.parquet",
-        predictions=f"{RES}/predictions.parquet",
+        **claims_input(),
     output:
         csv=report(
             f"{RES}/claims.csv",

@@ -1,0 +1,62 @@
+# What the layers share: linear CKA (minibatch) on the validation images between baseA and baseB at
+# every transfer unit, and between each base and its fine-tuned derived nets; collected into cka.parquet
+# (a result table), drawn beside AnB(n) - base.
+
+
+rule measure_cka:
+    input:
+        unpack(cka_weights),
+        prepared=PREPARED,
+        meta=f"{RES}/nets/{{split}}/r{{rep}}/baseA/train.json",
+    output:
+        f"{RES}/cka/{{split}}/r{{rep}}.parquet",
+    log:
+        f"{RES}/logs/measure_cka/{{split}}/r{{rep}}.log",
+    benchmark:
+        f"{RES}/benchmarks/measure_cka/{{split}}/r{{rep}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["threads_per_job"]
+    params:
+        pairs=cka_pairs,
+        units=UNITS,
+        batch_size=config["cka"]["batch_size"],
+    script:
+        "../scripts/measure_cka.py"
+
+
+rule collect_cka:
+    input:
+        records=unless_figures(cka_records()),
+    output:
+        f"{RES}/cka.parquet",
+    log:
+        f"{RES}/logs/collect_cka.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/collect_cka.py"
+
+
+rule plot_cka:
+    input:
+        cka=f"{RES}/cka.parquet",
+        table=f"{RES}/evaluation.parquet",
+        predictions=f"{RES}/predictions.parquet",
+    output:
+        png=report(
+            f"{RES}/figures/cka.png",
+            caption="../report/cka.rst",
+            category="Looking inside",
+        ),
+        pdf=f"{RES}/figures/cka.pdf",
+        csv=f"{RES}/tables/cka.csv",
+    log:
+        f"{RES}/logs/plot_cka.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        n_boot=config["bootstrap"],
+        title=f"{DATASET}, {config['model']['architecture']}: CKA and transferability",
+    script:
+        "../scripts/plot_cka.py"
