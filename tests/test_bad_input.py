@@ -17,11 +17,14 @@ pytestmark = pytest.mark.workflow
 # ------------------------------------------------------------------ config values (schema + checks)
 CONFIG_CASES = [
     # (config, the line that must name the key, the bad value and what was expected)
-    ("bogus: 1\n", "bogus = 1: unknown key; valid keys here: bootstrap, data, dataset"),
+    ("bogus: 1\n", "bogus = 1: unknown key; valid keys here: bootstrap, cka, data, dataset"),
     ("replicates: two\n", 'replicates = "two": expected an integer'),
     ("dataset: cifar10\n", 'dataset = "cifar10": expected one of "tiny-imagenet", "imagenet"'),
     ("experiments:\n  random_split:\n    layers: [0, 1]\n", "experiments.random_split.layers[0] = 0: expected >= 1"),
-    ("experiments:\n  natman:\n    layers: [9]\n", "experiments.natman.layers[0] = 9: expected <= 7"),
+    # the architecture sets the range (CaffeNet: 7 transfer points), checked when the workflow is read
+    ("experiments:\n  natman:\n    layers: [9]\n", "config experiments.natman.layers: [9] outside 1..7: "
+     "model.architecture caffenet has 8 transfer units (conv1, conv2, conv3, conv4, conv5, fc6, fc7, fc8), and the "
+     "last is always new"),
     ("train:\n  lr: -0.1\n", "train.lr = -0.1: expected > 0"),
     ("train:\n  epocs: 3\n", "train.epocs = 3: unknown key; did you mean 'epochs'?"),
     ("model:\n  widths: [1, 2, 3]\n", "model.widths = [1, 2, 3]: expected at least 7 item(s)"),

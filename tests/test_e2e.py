@@ -112,7 +112,7 @@ def test_figures_from_copied_result_tables_alone(smoke_run, tmp_path):
     wd, args = smoke_run
     fresh = workdir(tmp_path)
     (fresh / "results/tiny-imagenet").mkdir(parents=True)
-    for t in ("evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet"):
+    for t in ("evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet", "cka.parquet"):
         shutil.copy(wd / "results/tiny-imagenet" / t, fresh / "results/tiny-imagenet" / t)
     r = snakemake(fresh, "--cores", "2", "figures", *args)
     out = r.stdout + r.stderr
@@ -120,13 +120,13 @@ def test_figures_from_copied_result_tables_alone(smoke_run, tmp_path):
     drawn = {f for job in dry_run_jobs(out) for f in job.get("output", "").split(", ") if f}
     assert {job["rule"] for job in dry_run_jobs(out)} == {
         "plot_fig2", "plot_fig3", "plot_dataset_size", "make_table1", "make_claims", "make_convergence",
-        "plot_curves", "plot_filters", "plot_reference", "figures"}
+        "plot_curves", "plot_filters", "plot_reference", "plot_cka", "figures"}
     for f in drawn:
         assert (fresh / f).stat().st_size > 0, f
     assert sorted(p.name for p in (fresh / "results/tiny-imagenet").iterdir()) == [
-        "claims.csv", "claims.md", "conv1.parquet", "curves.parquet", "evaluation.parquet", "figures", "logs",
-        "predictions.parquet", "tables"]
-    for f in ("claims.csv", "tables/filters.csv", "tables/table1.csv", "tables/convergence.csv"):
+        "cka.parquet", "claims.csv", "claims.md", "conv1.parquet", "curves.parquet", "evaluation.parquet", "figures",
+        "logs", "predictions.parquet", "tables"]
+    for f in ("claims.csv", "tables/filters.csv", "tables/table1.csv", "tables/convergence.csv", "tables/cka.csv"):
         assert (fresh / "results/tiny-imagenet" / f).read_text() == (wd / "results/tiny-imagenet" / f).read_text(), f
 
 
