@@ -94,7 +94,7 @@ def fig3_lines(ev: pd.DataFrame) -> str:
     from .plots import dataset_size_frame, fig3_frames
 
     fr, out = fig3_frames(ev), []
-    for exp, label in (("natman", "natural/man-made"), ("random_weights", "random weights (Caffe gaussian)")):
+    for exp, label in (("natman", "natural/man-made"), ("random_weights", "random weights (frozen at initialisation)")):
         if exp not in fr:
             continue
         g = fr[exp].assign(target_task=fr[exp].get("target_task", "all"))
