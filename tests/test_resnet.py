@@ -67,8 +67,8 @@ def test_resnet18_is_torchvisions_resnet18_cut_into_units():
 
 
 def test_config_sections_map_to_architectures():
-    assert arch_from_config({"architecture": "resnet", "resnet": {"widths": [8, 16], "blocks": [1, 2]}}) == dict(
-        NARROW, stem_stride=1)
+    section = {"widths": [8, 16], "blocks": [1, 2], "stem_stride": 1}  # as the schema fills it
+    assert arch_from_config({"architecture": "resnet", "resnet": section}) == NARROW
     assert arch_from_config({"architecture": "resnet18"}) == {"family": "resnet", "variant": "resnet18"}
     cfg = {"architecture": "caffenet", "widths": [1] * 7, "conv1_kernel": 3, "conv1_stride": 1, "conv1_pad": 1,
            "groups": 1, "lrn": True, "batchnorm": False, "dropout": 0.5, "init": "kaiming"}

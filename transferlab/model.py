@@ -87,9 +87,9 @@ def arch_from_config(model_cfg: dict) -> dict:
     if kind == "resnet18":
         return {"family": "resnet", "variant": "resnet18"}
     if kind == "resnet":
-        r = model_cfg.get("resnet", {})
-        return {"family": "resnet", "variant": "cifar", "widths": list(r.get("widths", [16, 32, 64])),
-                "blocks": list(r.get("blocks", [2, 2, 2])), "stem_stride": int(r.get("stem_stride", 1))}
+        r = model_cfg["resnet"]  # the schema fills its defaults
+        return {"family": "resnet", "variant": "cifar", "widths": list(r["widths"]), "blocks": list(r["blocks"]),
+                "stem_stride": int(r["stem_stride"])}
     raise ArchError(f"model.architecture {kind!r} is unknown; expected caffenet, resnet or resnet18")
 
 
@@ -160,12 +160,16 @@ class UnitNet(nn.Module):
         return outs
 
 
-def make_arch(**overrides) -> dict:
-    arch = dict(DEFAULT_ARCH)
-    unknown = set(overrides) - set(arch)
+def merge_arch(defaults: dict, overrides: dict, what: str = "architecture") -> dict:
+    """``defaults`` updated with ``overrides``; an unknown key is an error naming the valid ones."""
+    unknown = set(overrides) - set(defaults)
     if unknown:
-        raise ArchError(f"unknown architecture keys {sorted(unknown)}; expected a subset of {sorted(arch)}")
-    arch.update(overrides)
+        raise ArchError(f"unknown {what} keys {sorted(unknown)}; expected a subset of {sorted(defaults)}")
+    return {**defaults, **overrides}
+
+
+def make_arch(**overrides) -> dict:
+    arch = merge_arch(DEFAULT_ARCH, overrides)
     arch["widths"] = [int(w) for w in arch["widths"]]
     if len(arch["widths"]) != 7:
         raise ArchError(f"architecture 'widths' must list 7 widths (conv1-5, fc6, fc7), got {arch['widths']}")

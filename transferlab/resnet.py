@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tvr
 
-from .model import ArchError, UnitNet
+from .model import ArchError, UnitNet, merge_arch
 
 VARIANTS = ("cifar", "resnet18")
 DEFAULT_RESNET = {
@@ -42,11 +42,7 @@ RESNET18 = {"widths": [64, 128, 256, 512], "blocks": [2, 2, 2, 2], "stem_stride"
 
 
 def make_resnet_arch(**overrides) -> dict:
-    arch = dict(DEFAULT_RESNET)
-    unknown = set(overrides) - set(arch)
-    if unknown:
-        raise ArchError(f"unknown resnet architecture keys {sorted(unknown)}; expected a subset of {sorted(arch)}")
-    arch.update(overrides)
+    arch = merge_arch(DEFAULT_RESNET, overrides, "resnet architecture")
     if arch["variant"] not in VARIANTS:
         raise ArchError(f"resnet variant {arch['variant']!r} is unknown; expected one of {list(VARIANTS)}")
     if arch["variant"] == "resnet18":

@@ -375,7 +375,7 @@ def cka_measured():
     return EXP["random_split"]["enabled"] and config["cka"]["enabled"]
 
 
-def cka_nets(split, rep):
+def cka_nets():
     """Networks whose representations are compared: both bases, and the fine-tuned derived nets."""
     return [n for n in random_split_nets() if n.startswith("base") or n.endswith("-ft")]
 
@@ -383,7 +383,7 @@ def cka_nets(split, rep):
 def cka_weights(wildcards):
     return {
         net: f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/{net}/weights.pt"
-        for net in cka_nets(wildcards.split, wildcards.rep)
+        for net in cka_nets()
     }
 
 
@@ -401,7 +401,7 @@ def cka_pairs(wildcards):
             "units": LAYERS,
         }
     ]
-    for net in cka_nets(wildcards.split, wildcards.rep):
+    for net in cka_nets():
         if net.endswith("-ft"):
             src, n = net[0], int(net[1:-4])
             kind = "selffer_ft" if src == net[-4] else "transfer_ft"
