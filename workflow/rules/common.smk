@@ -381,10 +381,7 @@ def cka_nets():
 
 
 def cka_weights(wildcards):
-    return {
-        net: f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/{net}/weights.pt"
-        for net in cka_nets()
-    }
+    return {net: f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/{net}/weights.pt" for net in cka_nets()}
 
 
 def cka_pairs(wildcards):
