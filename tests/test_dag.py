@@ -1,8 +1,10 @@
 """Dry-runs: exact job counts per rule, the ImageNet DAG, config errors before any job runs."""
+import re
+
 import pytest
 from PIL import Image
 
-from conftest import make_fake_tiny
+from conftest import REPO, make_fake_tiny
 from workflow_helpers import dry_run_jobs, job_counts, snakemake, workdir
 
 pytestmark = pytest.mark.workflow
@@ -37,9 +39,19 @@ def _dry(wd, *args, env=None):
     return job_counts(r.stdout + r.stderr)
 
 
+def _readme_budget():
+    """The README's sentence on the default design: networks, jobs, and jobs when the archive is downloaded."""
+    text = " ".join((REPO / "README.md").read_text().split())
+    m = re.search(r"(\d+) networks, (\d+) jobs \((\d+) when the archive must be downloaded\)", text)
+    assert m, "README.md lost its sentence '<N> networks, <J> jobs (<J+1> when the archive must be downloaded)'"
+    return tuple(int(g) for g in m.groups())
+
+
 def test_default_preset_dag(wd, fake_zip):
     counts = _dry(wd, "--config", f"tiny_imagenet_path={fake_zip}")
     assert counts == DEFAULT
+    networks, jobs, _ = _readme_budget()
+    assert (networks, jobs) == (counts["evaluate_net"], sum(counts.values())), "README's job count is stale"
 
 
 def test_smoke_preset_dag(wd, fake_zip):
@@ -50,6 +62,7 @@ def test_smoke_preset_dag(wd, fake_zip):
 def test_download_when_no_data(wd):
     counts = _dry(wd, env={"TINY_IMAGENET_PATH": ""})
     assert counts["download_tiny_imagenet"] == 1 and counts["train_derived"] == DEFAULT["train_derived"]
+    assert _readme_budget()[2] == sum(counts.values()), "README's job count with the download is stale"
 
 
 def test_logs_under_the_dataset_and_prepared_outputs_declared(wd):

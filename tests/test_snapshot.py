@@ -35,3 +35,18 @@ def test_the_section_carries_the_run_and_its_scorecard():
     for claim in pd.read_csv(SNAP / "claims.csv").finding:
         assert claim in text
     assert "fig2.png" in text and "(paired)" in text
+
+
+def test_the_section_shows_the_cka_table_when_the_run_measured_it(tmp_path):
+    """A run with the CKA step shows its CKA figure and table; a run from before it shows neither."""
+    snap = tmp_path / "snap"
+    shutil.copytree(SNAP, snap)
+    if not (snap / "cka.csv").exists():
+        shutil.copy(REPO / "docs/resnet-run/cka.csv", snap / "cka.csv")
+    cka = pd.read_csv(snap / "cka.csv")
+    text = render(snap)
+    assert "CKA of the default run" in text
+    for r in cka.itertuples():
+        assert f"| {r.unit} | {r.unit_name} | {r.cka_bases:.3f} |" in text
+    (snap / "cka.csv").unlink()
+    assert "CKA of the default run" not in render(snap) and "| CKA(baseA, baseB) |" not in render(snap)

@@ -179,8 +179,12 @@ def render(snap: Path, rel: str = "docs/default-run") -> str:
         (snap / "convergence.md").read_text().rstrip() + "\n",
         "conv1 filters, share of energy at low spatial frequency (≤ 0.25 cycles/px, `tables/filters.csv`): "
         + ", ".join(f"{r.network} {100 * r.lowfreq_share_mean:.0f} %" for r in filters.itertuples()) + ".",
-        END,
     ]
+    if (snap / "cka.csv").exists():  # runs from before the CKA step lack it
+        parts += ["", f"![CKA of the default run]({rel}/cka.png)", "",
+                  "What the layers share (`results/<dataset>/tables/cka.csv`):", "",
+                  cka_table(pd.read_csv(snap / "cka.csv")).rstrip()]
+    parts += [END]
     return "\n".join(parts) + "\n"
 
 
