@@ -50,3 +50,16 @@ def test_the_section_shows_the_cka_table_when_the_run_measured_it(tmp_path):
         assert f"| {r.unit} | {r.unit_name} | {r.cka_bases:.3f} |" in text
     (snap / "cka.csv").unlink()
     assert "CKA of the default run" not in render(snap) and "| CKA(baseA, baseB) |" not in render(snap)
+
+
+def test_a_rank_correlations_detectable_effect_is_not_printed_as_points():
+    """Row 8's MDE is a Spearman rho: the power line shows it as rho, never times 100 as points."""
+    from transferlab.snapshot import power_lines
+
+    claims = pd.read_csv(SNAP / "claims.csv")
+    claims = claims[claims.claim != "similarity_predicts_transfer"]
+    claims = pd.concat([claims, pd.DataFrame([{"claim": "similarity_predicts_transfer", "mde": 0.12,
+                                                "scale": "rho"}])], ignore_index=True)
+    line = power_lines(pd.read_parquet(SNAP / "evaluation.parquet"), claims).splitlines()[0]
+    i = len(claims)
+    assert f"{i} ρ 0.12" in line and f"{i} 12.0" not in line, line

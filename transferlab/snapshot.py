@@ -117,7 +117,11 @@ def power_lines(ev: pd.DataFrame, claims: pd.DataFrame) -> str:
     """What the run can detect (its MDEs against the paper's effect sizes) and what one more unit costs."""
     out = []
     c = claims.set_index("claim")
-    mdes = ", ".join(f"{i} {100 * r.mde:.1f}" for i, r in enumerate(c.itertuples(), 1) if np.isfinite(r.mde))
+    rows = list(enumerate(c.itertuples(), 1))
+    rho = [(i, r) for i, r in rows if getattr(r, "scale", "pt") == "rho" and np.isfinite(r.mde)]
+    mdes = ", ".join(f"{i} {100 * r.mde:.1f}" for i, r in rows
+                     if getattr(r, "scale", "pt") != "rho" and np.isfinite(r.mde))
+    mdes += "".join(f"; {i} ρ {r.mde:.2f} (a rank correlation, not points)" for i, r in rho)
     out.append(f"- Minimum detectable effect (80 % power, 5 % two-sided) per claim, in points: {mdes}.")
     for key, (label, size) in PAPER_EFFECTS.items():
         if key in c.index and np.isfinite(c.loc[key, "mde"]):
