@@ -41,8 +41,6 @@ def test_the_section_shows_the_cka_table_when_the_run_measured_it(tmp_path):
     """A run with the CKA step shows its CKA figure and table; a run from before it shows neither."""
     snap = tmp_path / "snap"
     shutil.copytree(SNAP, snap)
-    if not (snap / "cka.csv").exists():
-        shutil.copy(REPO / "docs/resnet-run/cka.csv", snap / "cka.csv")
     cka = pd.read_csv(snap / "cka.csv")
     text = render(snap)
     assert "CKA of the default run" in text

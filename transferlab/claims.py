@@ -323,7 +323,7 @@ def _pt(x, sign=True):
     return "n/a" if not np.isfinite(x) else f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}"
 
 
-def _num(x, scale: str, sign=True) -> str:
+def format_number(x, scale: str, sign=True) -> str:
     """A scorecard number: points of top-1 (``pt``), or a rank correlation (``rho``) as it is."""
     if scale == "rho":
         return "n/a" if not np.isfinite(x) else f"{x:+.2f}" if sign else f"{x:.2f}"
@@ -336,13 +336,13 @@ def to_markdown(t: pd.DataFrame) -> str:
     for i, r in enumerate(t.itertuples(), 1):
         scale = getattr(r, "scale", "pt")
         unit = " pt" if scale == "pt" else ""
-        ci = f"[{_num(r.ci_low, scale)}, {_num(r.ci_high, scale)}]{unit}" if np.isfinite(r.ci_low) else "n/a"
+        ci = f"[{format_number(r.ci_low, scale)}, {format_number(r.ci_high, scale)}]{unit}" if np.isfinite(r.ci_low) else "n/a"
         stat = r.statistic
         if r.context:
             stat += (f" (beside it: {r.context} = {_pt(r.context_value)} pt "
                      f"[{_pt(r.context_ci_low)}, {_pt(r.context_ci_high)}])")
-        lines.append(f"| {i} | {r.finding} | {stat} | {_num(r.value, scale)}{unit} | {ci} | {r.holds_if} | "
-                     f"{_num(r.mde, scale, False)}{unit} | {r.units} | **{r.verdict}** |")
+        lines.append(f"| {i} | {r.finding} | {stat} | {format_number(r.value, scale)}{unit} | {ci} | {r.holds_if} | "
+                     f"{format_number(r.mde, scale, False)}{unit} | {r.units} | **{r.verdict}** |")
     return "\n".join(lines) + "\n"
 
 
