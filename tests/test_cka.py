@@ -356,3 +356,44 @@ def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
     assert (t[t.kind == "bases"].cka < 0.999).all()
     with pytest.raises(ValueError, match=r"networks \['A3B-ft'\] that have no weights"):
         measure(paths, [dict(pairs[1], b="A3B-ft")], batches)
+
+
+# ------------------------------------------------------------------ batches are random samples of the images
+def class_ordered(classes: int = 40, per_class: int = 50, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features of images stored class by class (as prepared validation images are): each class has its
+    own mean in both representations, X's and Y's class means unrelated beyond a shared part."""
+    g = gen(seed)
+    shared = randn(classes, 8, g=g)
+    mx = torch.cat([shared, randn(classes, 8, g=g)], 1)
+    my = torch.cat([shared @ randn(8, 8, g=g), 3 * randn(classes, 8, g=g)], 1)
+    lab = torch.arange(classes).repeat_interleave(per_class)
+    X = mx[lab] + 2.0 * randn(len(lab), 16, g=g)
+    Y = my[lab] + 2.0 * randn(len(lab), 16, g=g)
+    return X, Y
+
+
+def test_batches_are_random_samples_so_minibatch_cka_matches_full_batch():
+    """With validation images stored class by class, the workflow's batches (batch_rows) mix the classes,
+    and minibatch CKA over them lands within 0.02 of full-batch unbiased CKA; consecutive class-blocked
+    batches (5 classes in 250 images) do not: the bug this order fixes."""
+    from transferlab.cka import batch_rows, cka_unbiased
+
+    X, Y = class_ordered()
+    full = cka_unbiased(X, Y)
+    rows = batch_rows(len(X), 250)
+    assert sorted(np.concatenate(rows)) == list(range(len(X)))  # every image once
+    lab = np.arange(40).repeat(50)
+    assert min(len(set(lab[r])) for r in rows) >= 25  # classes mixed in every batch
+    acc = MinibatchCKA(1)
+    for r in rows:
+        acc.update([X[r]], [Y[r]])
+    assert abs(float(acc.value()[0]) - full) < 0.02, (acc.value(), full)
+    blocked = minibatch(X, Y, 250)
+    assert abs(blocked - full) > 0.1, (blocked, full)
+
+
+def test_batch_rows_is_one_fixed_order_for_every_network():
+    from transferlab.cka import batch_rows
+
+    a, b = batch_rows(1003, 250), batch_rows(1003, 250)
+    assert all((x == y).all() for x, y in zip(a, b)) and [len(x) for x in a] == [250, 250, 250, 253]

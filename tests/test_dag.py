@@ -16,9 +16,11 @@ COMMON = {
     "plot_curves": 1, "collect_conv1": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1,
     "write_config": 1, "measure_cka": 1, "collect_cka": 1, "plot_cka": 1, "all": 1,
 }
-# default: random split in both directions (2 bases + 2 x 28 derived), natman (2 + 14), random weights
-# with two replicates (2 x (1 + 7)), dataset size (2 bases)
-DEFAULT = {**COMMON, "train_base": 2 + 2 + 2 + 2, "train_derived": 56 + 14 + 14, "evaluate_net": 58 + 16 + 16 + 2}
+# default: four random splits, target B only, n = 1, 4, 7 (4 x (2 bases + 12 derived)), natman at n = 1, 7
+# in both directions (2 + 4), random weights at n = 1, 2 with two replicates (2 x (1 + 2)), no dataset size
+DEFAULT = {**{k: v for k, v in COMMON.items() if k != "plot_dataset_size"}, "make_random_split": 4,
+           "prepare_half": 4 * 2 + 2 + 1, "measure_cka": 4, "train_base": 4 * 2 + 2 + 2,
+           "train_derived": 4 * 12 + 4 + 4, "evaluate_net": 4 * 14 + 6 + 6}
 # smoke: one direction, one replicate (the same rules on tiny data)
 SMOKE = {**COMMON, "train_base": 2 + 2 + 1 + 2, "train_derived": 28 + 14 + 7, "evaluate_net": 30 + 16 + 8 + 2}
 
@@ -83,6 +85,7 @@ def test_logs_under_the_dataset_and_prepared_outputs_declared(wd):
 def test_both_directions_and_seeds_scale_the_dag(wd, fake_zip):
     (wd / "more.yaml").write_text(
         "replicates: 2\nexperiments:\n  random_split:\n    seeds: [0, 1, 2, 3]\n    both_directions: true\n"
+        "    layers: [1, 2, 3, 4, 5, 6, 7]\n"
         "  natman: {enabled: false}\n  random_weights: {enabled: false}\n  dataset_size: {enabled: false}\n")
     counts = _dry(wd, "--configfile", "more.yaml", "--config", f"tiny_imagenet_path={fake_zip}")
     # per split seed and replicate: 2 bases + 2 directions x 7 layers x 4 treatments

@@ -135,15 +135,15 @@ def test_scorecard_curves_and_inside_views(smoke_run):
     res = wd / "results/tiny-imagenet"
     claims = pd.read_csv(res / "claims.csv")
     assert len(claims) == 8
-    # one direction, one replicate: no claim has two training units, so none may say "holds"
-    assert set(claims.verdict) == {"image noise only"}
-    assert (claims.ci_low <= claims.ci_high).all() and claims[["value", "ci_low", "ci_high", "mde"]].notna().all().all()
+    # one direction, one replicate: no claim has two training units, so none has an interval or a verdict
+    assert set(claims.verdict) == {"too few units"}
+    assert claims.value.notna().all() and claims[["ci_low", "ci_high", "mde"]].isna().all().all()
     curves = pd.read_parquet(res / "curves.parquet")
     # one row per epoch of every network: 2 each, more for the dataset-size nets (the full set's iterations)
     epochs = pd.read_parquet(res / "evaluation.parquet").epochs
     assert len(curves) == epochs.sum() > 56 * 2 and {"epoch", "dev_top1", "train_loss"} <= set(curves.columns)
     conv = pd.read_csv(res / "tables/convergence.csv")
-    assert len(conv) == 7 and conv.last_fifth_change.notna().all()
+    assert len(conv) == 7 and {"slopes_before_drops", "steepest_before_drop"} <= set(conv.columns)
     conv1 = pd.read_parquet(res / "conv1.parquet")  # what the filters figure and table are drawn from
     assert list(conv1.network.unique()) == ["baseA", "baseB", "fresh init"] and len(conv1) == 3 * 8 * 3 * 3 * 3
     filt = pd.read_csv(res / "tables/filters.csv")
@@ -191,7 +191,7 @@ def test_report_is_built(smoke_run, tmp_path):
 
 CHANGE_CASES = [
     # (config change, the jobs it must rerun: rule -> count); nothing else may run
-    ("bootstrap: 100\n", {"make_claims": 1, "plot_cka": 1, "write_config": 1, "all": 1}),
+    ("bootstrap: 100\n", {"make_claims": 1, "write_config": 1, "all": 1}),  # the figures do not read it
     ("inspect_n: 3\n", {"measure_weight_change": 1, "write_config": 1, "all": 1}),
     # a second random-weights replicate: its base and 7 nets, evaluated; no existing network retrains
     ("experiments:\n  random_weights:\n    replicates: 2\n",

@@ -42,7 +42,7 @@ def test_tables_and_scorecard_follow_the_architecture(resnet_run):
     claims = pd.read_csv(wd / RES / "claims.csv").set_index("claim")
     assert claims.loc["transfer_falls_with_depth", "statistic"] == "AnB(3) − AnB(1), same unit"
     assert claims.loc["fragile_coadaptation", "statistic"] == "mean BnB(n=2) − mean BnB(n=1,3), same unit"
-    assert set(claims.verdict) == {"image noise only"}  # one direction, one replicate
+    assert set(claims.verdict) == {"too few units"}  # one direction, one replicate
     t1 = pd.read_csv(wd / RES / "tables/table1.csv")
     assert list(t1.layers) == ["1-3", "3-3"] and t1.paper_over_base.isna().all()
     cka = pd.read_parquet(wd / RES / "cka.parquet")

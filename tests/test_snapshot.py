@@ -1,6 +1,9 @@
 """The README's results section is generated from the committed snapshot of a real run."""
 import shutil
 
+import numpy as np
+import pytest
+
 import pandas as pd
 
 from conftest import REPO
@@ -50,14 +53,22 @@ def test_the_section_shows_the_cka_table_when_the_run_measured_it(tmp_path):
     assert "CKA of the default run" not in render(snap) and "| CKA(baseA, baseB) |" not in render(snap)
 
 
-def test_a_rank_correlations_detectable_effect_is_not_printed_as_points():
-    """Row 8's MDE is a Spearman rho: the power line shows it as rho, never times 100 as points."""
-    from transferlab.snapshot import power_lines
+def test_the_power_lines_quote_the_papers_own_statistics():
+    """The effects the run is measured against are our claims' statistics on the paper's released networks
+    (claim 2: −1.86 pt), never a number typed in; the paper preset's MDEs come from the same t calculation."""
+    from transferlab.snapshot import paper_preset_mdes, power_lines
 
-    claims = pd.read_csv(SNAP / "claims.csv")
-    claims = claims[claims.claim != "similarity_predicts_transfer"]
-    claims = pd.concat([claims, pd.DataFrame([{"claim": "similarity_predicts_transfer", "mde": 0.12,
-                                                "scale": "rho"}])], ignore_index=True)
-    line = power_lines(pd.read_parquet(SNAP / "evaluation.parquet"), claims).splitlines()[0]
-    i = len(claims)
-    assert f"{i} ρ 0.12" in line and f"{i} 12.0" not in line, line
+    text = power_lines(pd.read_parquet(SNAP / "evaluation.parquet"), pd.read_csv(SNAP / "claims.csv"))
+    assert "is -1.86 pt" in text
+    mde, splits, sd = paper_preset_mdes(REPO / "config/paper.yaml")
+    assert splits == 4 and sd == pytest.approx(0.00538, abs=5e-5)
+    assert f"claim 2 {100 * mde['fragile_coadaptation']:.2f} pt" in text
+    # four splits (3 df): (t.975 + t.80) · SD · sqrt((1/3 + 1/2) / 2) / 2
+    assert mde["fragile_coadaptation"] == pytest.approx((3.18245 + 0.97847) * sd * np.sqrt((1 / 3 + 1 / 2) / 2) / 2,
+                                                        rel=1e-4)
+
+
+def test_the_section_shows_the_papers_scorecard_beside_ours():
+    text = render(SNAP)
+    assert "| # | finding | this run | the paper's networks |" in text
+    assert "-1.9 [-2.2, -1.5] pt: **holds**" in text  # claim 2 on the authors' four splits

@@ -107,6 +107,29 @@ def linear_cka(X: torch.Tensor, Y: torch.Tensor) -> float:
     return (num / (torch.linalg.matrix_norm(x.T @ x) * torch.linalg.matrix_norm(y.T @ y))).item()
 
 
+def cka_unbiased(X: torch.Tensor, Y: torch.Tensor) -> float:
+    """Full-batch CKA from the unbiased HSIC estimator on all examples at once: what the minibatch average
+    estimates when every batch is a random sample of the examples."""
+    K, L = _gram(torch_tensor(X)), _gram(torch_tensor(Y))
+    return (hsic_unbiased(K, L) / (hsic_unbiased(K, K) * hsic_unbiased(L, L)).sqrt()).item()
+
+
+def torch_tensor(x):
+    import torch
+
+    return torch.as_tensor(x)
+
+
+def image_order(n: int, seed: int = 0) -> np.ndarray:
+    """One fixed random order of ``n`` images, the same for every network measured.
+
+    Prepared validation images are stored class by class; batched in that order, each batch would hold
+    a few classes only, and the minibatch estimator, which assumes every batch is a random sample of the
+    images, would measure the structure within those few classes instead of the whole set's (several
+    times the full-batch value on class-ordered synthetic features, tests/test_cka.py)."""
+    return np.random.default_rng(seed).permutation(n)
+
+
 def _device(model: torch.nn.Module, fallback: torch.device) -> torch.device:
     """The device of the model's first parameter (``fallback`` for a model without parameters)."""
     return next((p.device for p in model.parameters()), fallback)
@@ -179,9 +202,21 @@ def rank_correlation(cka_by_n: Sequence[float], deltas: np.ndarray) -> np.ndarra
 
 
 # ----------------------------------------------------------------------------- the workflow's measurement
+def batch_rows(n: int, batch_size: int, seed: int = 0) -> list[np.ndarray]:
+    """The image rows of each batch: consecutive slices of :func:`image_order` (each sorted, for reading the
+    memory map in order); a last batch of 3 images or fewer is folded into the one before."""
+    order = image_order(n, seed)
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] <= 3:
+        starts.pop()
+    ends = starts[1:] + [n]
+    return [np.sort(order[s:e]) for s, e in zip(starts, ends)]
+
+
 def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channels_last: bool = False):
     """Centre crops of every prepared validation image (both halves' classes), normalised as in training,
-    in batches of ``batch_size`` (a last batch of 3 images or fewer is folded into the one before)."""
+    in batches of ``batch_size`` taken in :func:`image_order` (a last batch of 3 images or fewer is folded
+    into the one before)."""
     import json
     from pathlib import Path
 
@@ -193,13 +228,8 @@ def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channe
     meta = json.loads((Path(prepared_dir) / "meta.json").read_text())
     images = np.asarray(_open_images(Path(prepared_dir) / "val_images.npy", meta, "val"))
     norm, mean_image = make_normalizer(meta, prepared_dir, normalize, "cpu")
-    n = len(images)
-    starts = list(range(0, n, batch_size))
-    if len(starts) > 1 and n - starts[-1] <= 3:
-        starts.pop()
-    for i, s in enumerate(starts):
-        end = starts[i + 1] if i + 1 < len(starts) else n
-        xb = torch.from_numpy(crop_batch(images, np.arange(s, end), crop, None, False, mean_image))
+    for rows in batch_rows(len(images), batch_size):
+        xb = torch.from_numpy(crop_batch(images, rows, crop, None, False, mean_image))
         yield norm(xb, channels_last)
 
 

@@ -25,7 +25,11 @@ def unit_keys(df: pd.DataFrame) -> pd.Series:
     """Each row's training unit as one string key (split, replicate and target half of an experiment)."""
     if df.empty:
         return pd.Series([], index=df.index, dtype=str)
-    return df[UNIT].astype(str).agg("|".join, axis=1)
+    cols = [df[c].astype(str) for c in UNIT]
+    key = cols[0]
+    for c in cols[1:]:
+        key = key + "|" + c
+    return key
 
 
 def base_row(df: pd.DataFrame) -> pd.Series:

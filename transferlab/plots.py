@@ -242,32 +242,33 @@ def fig_filters(weights: dict, png, title: str = "", shares: dict | None = None)
     _save(fig, png)
 
 
-def fig_reference(df: pd.DataFrame, ref: pd.DataFrame, ref_bases: pd.DataFrame, png, title: str = "") -> pd.DataFrame:
-    """This run's random-split means next to the paper's, each minus its own base."""
+PAPER_SOURCE = "paper (ImageNet, released networks)"
+
+
+def fig_reference(df: pd.DataFrame, paper: pd.DataFrame, png, title: str = "") -> pd.DataFrame:
+    """This run's random-split means next to the paper's, each network minus its own base.
+
+    ``paper`` is the authors' released networks as a results table (:func:`transferlab.paper.as_results`),
+    paired the same way: every network against the base of its own split and target half."""
     d = fig2_frame(df)
     ours = paired_means(d)  # each network minus its own base
     ours["source"] = "this run"
-    # the paper's means minus the mean of its 8 random-split bases: the published numbers are not
-    # paired by network, so this side is the authors' (unpaired) normalisation
-    paper_base = ref_bases[ref_bases.network.str.match(r"half\d[AB]$")]["top1"].mean()
-    r = ref[ref.experiment == "random-split"].copy()
-    r["treatment"] = r["treatment"] + np.where(r["layers"] == "fine-tuned", "_ft", "")
-    r["delta"] = r["mean_top1"] - paper_base
-    r["source"] = "paper (ImageNet, vs mean of 8 bases)"
+    r = paired_means(paper[paper.experiment == "random_split"])
+    r["source"] = PAPER_SOURCE
     both = pd.concat([ours[ours.treatment != "base"][["treatment", "n", "delta", "source"]],
-                      r[["treatment", "n", "delta", "source"]]], ignore_index=True)
+                      r[r.treatment != "base"][["treatment", "n", "delta", "source"]]], ignore_index=True)
     sns.set_theme(style="whitegrid", context="paper")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for t, (label, colour) in TREATMENTS.items():
         if t == "base":
             continue
-        for src, ls in (("this run", "-"), ("paper (ImageNet, vs mean of 8 bases)", "--")):
+        for src, ls in (("this run", "-"), (PAPER_SOURCE, "--")):
             s = both[(both.treatment == t) & (both.source == src)].sort_values("n")
             if len(s):
                 ax.plot(s.n, 100 * s.delta, ls, marker="o", color=colour, label=f"{label} ({src})")
     ax.axhline(0, color="grey", lw=1)
     ax.set_xlabel("layer n")
-    ax.set_ylabel("top-1 minus base (points); this run: paired")
+    ax.set_ylabel("top-1 minus own base (points)")
     ax.set_title(title or "normalised against base: this run vs the paper")
     ax.legend(fontsize=7, ncols=2)
     _save(fig, png)

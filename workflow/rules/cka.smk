@@ -42,7 +42,6 @@ rule plot_cka:
     input:
         cka=f"{RES}/cka.parquet",
         table=f"{RES}/evaluation.parquet",
-        predictions=f"{RES}/predictions.parquet",
     output:
         png=report(
             f"{RES}/figures/cka.png",
@@ -56,7 +55,6 @@ rule plot_cka:
     conda:
         "../../envs/analysis.yaml"
     params:
-        n_boot=config["bootstrap"],
         title=f"{DATASET}, {config['model']['architecture']}: CKA and transferability",
     script:
         "../scripts/plot_cka.py"

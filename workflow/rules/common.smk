@@ -458,10 +458,7 @@ def figure_outputs():
 
 
 def claims_input():
-    out = {"table": f"{RES}/evaluation.parquet", "predictions": f"{RES}/predictions.parquet"}
-    if cka_measured():
-        out["cka"] = f"{RES}/cka.parquet"
-    return out
+    return {"table": f"{RES}/evaluation.parquet", "predictions": f"{RES}/predictions.parquet"}
 
 
 def all_outputs():

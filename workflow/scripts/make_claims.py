@@ -6,9 +6,8 @@ from transferlab.scripting import run
 
 
 def main(s):
-    cka = pd.read_parquet(s.input.cka) if "cka" in s.input.keys() else None
     write_claims(pd.read_parquet(s.input.table), pd.read_parquet(s.input.predictions), s.output.csv, s.output.md,
-                 s.params.n_boot, cka=cka)
+                 s.params.n_boot)
 
 
 run(snakemake, main)
