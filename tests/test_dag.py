@@ -16,11 +16,11 @@ COMMON = {
     "plot_curves": 1, "collect_conv1": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1,
     "write_config": 1, "measure_cka": 1, "collect_cka": 1, "plot_cka": 1, "all": 1,
 }
-# default: four random splits, target B only, n = 1, 4, 7 (4 x (2 bases + 12 derived)), natman at n = 1, 7
+# default: three random splits, target B only, n = 1, 4, 7 (3 x (2 bases + 12 derived)), natman at n = 1, 7
 # in both directions (2 + 4), random weights at n = 1, 2 with two replicates (2 x (1 + 2)), no dataset size
-DEFAULT = {**{k: v for k, v in COMMON.items() if k != "plot_dataset_size"}, "make_random_split": 4,
-           "prepare_half": 4 * 2 + 2 + 1, "measure_cka": 4, "train_base": 4 * 2 + 2 + 2,
-           "train_derived": 4 * 12 + 4 + 4, "evaluate_net": 4 * 14 + 6 + 6}
+DEFAULT = {**{k: v for k, v in COMMON.items() if k != "plot_dataset_size"}, "make_random_split": 3,
+           "prepare_half": 3 * 2 + 2 + 1, "measure_cka": 3, "train_base": 3 * 2 + 2 + 2,
+           "train_derived": 3 * 12 + 4 + 4, "evaluate_net": 3 * 14 + 6 + 6}
 # smoke: one direction, one replicate (the same rules on tiny data)
 SMOKE = {**COMMON, "train_base": 2 + 2 + 1 + 2, "train_derived": 28 + 14 + 7, "evaluate_net": 30 + 16 + 8 + 2}
 
