@@ -1,7 +1,7 @@
 """False firm-verdict rates and power of the scorecard on simulated runs (the simulation of
 tests/test_claims_simulation.py, with more runs), as a markdown table for docs/.
 
-    .venv/bin/python benchmarks/claims_simulation.py [--runs 400] > docs/simulation.md
+    .venv/bin/python benchmarks/claims_simulation.py [--runs 300]
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from transferlab.claims import correctness_map, scorecard  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=400)
+    ap.add_argument("--runs", type=int, default=300)
     a = ap.parse_args(argv)
     rows = []
     for k in (2, 3, 4, 8):

@@ -242,7 +242,7 @@ def fig_filters(weights: dict, png, title: str = "", shares: dict | None = None)
     _save(fig, png)
 
 
-PAPER_SOURCE = "paper (ImageNet, released networks)"
+PAPER_SOURCE = "paper: ImageNet, released networks"
 
 
 def fig_reference(df: pd.DataFrame, paper: pd.DataFrame, png, title: str = "") -> pd.DataFrame:
@@ -265,12 +265,13 @@ def fig_reference(df: pd.DataFrame, paper: pd.DataFrame, png, title: str = "") -
         for src, ls in (("this run", "-"), (PAPER_SOURCE, "--")):
             s = both[(both.treatment == t) & (both.source == src)].sort_values("n")
             if len(s):
-                ax.plot(s.n, 100 * s.delta, ls, marker="o", color=colour, label=f"{label} ({src})")
+                ax.plot(s.n, 100 * s.delta, ls, marker="o", color=colour, label=f"{label}, {src}")
     ax.axhline(0, color="grey", lw=1)
     ax.set_xlabel("layer n")
     ax.set_ylabel("top-1 minus own base (points)")
     ax.set_title(title or "normalised against base: this run vs the paper")
-    ax.legend(fontsize=7, ncols=2)
+    # below the axes: inside, it covered this run's AnB points at the deepest n
+    ax.legend(fontsize=7, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     _save(fig, png)
     return both
 
