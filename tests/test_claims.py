@@ -119,6 +119,7 @@ def test_a_restart_gain_beyond_the_margin_confounds_the_claims_that_assume_conve
     assert t.loc["fragile_coadaptation", "verdict"] == t.loc["finetuning_removes_dip", "verdict"] == CONFOUNDED
     assert (t.loc[["general_layers_1_2", "transfer_falls_with_depth", "transfer_ft_boost"], "verdict"] == "holds").all()
     assert "marked 'confounded" in to_markdown(t.reset_index())
+    assert t.loc["transfer_ft_boost", "context"] == "AnB+ − own base (confounded: bases not converged)"
     # a gain inside the margin confounds nothing
     df.loc[df.treatment.isin(["selffer_ft", "transfer_ft"]), "top1"] -= 0.03
     t = scorecard(df, None, n_boot=0).set_index("claim")
@@ -280,7 +281,7 @@ def test_heterogeneity_reads_training_noise_beyond_image_noise():
 
 
 def test_scorecard_columns_and_the_claim5_context():
-    df, correct = table(True, n_val=500)
+    df, correct = table(True, n_val=5000)  # BnB+(7) = base up to image noise: no restart gain
     t = scorecard(df, correct, n_boot=50)
     assert list(t.columns) == ["claim", "finding", "quote", "statistic", "value", "ci_low", "ci_high", "se", "df", "mde",
                                "kind", "threshold", "holds_if", "why", "scale", "units", "unit_values", "unit_sd", "i2",

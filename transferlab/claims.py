@@ -369,6 +369,8 @@ def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 200, 
                         "context_ci_high": civ.high})
         if confounded and c.assumes_converged and row["verdict"] not in ("not run", "too few units"):
             row["verdict"] = row["verdict_familywise"] = CONFOUNDED
+        if confounded and c.context:  # AnB+ − own base reads the extra training of an underfit base as boost
+            row["context"] += " (confounded: bases not converged)"
         rows.append(row)
     return pd.DataFrame(rows)
 
