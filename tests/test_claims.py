@@ -373,3 +373,22 @@ def test_the_papers_released_networks_through_the_scorecard():
     r = as_results()
     assert set(r[r.experiment == "natman"].target_task) == {"natural", "man-made"}
     assert len(r[(r.experiment == "random_split") & (r.treatment == "base")]) == 8
+
+
+def test_the_forest_figure_draws_the_values_the_intervals_use(tmp_path):
+    """unit_table holds exactly the values behind each interval: per unit in one split, per split with two."""
+    from transferlab.claims import unit_table
+    from transferlab.plots import claims_figure
+
+    one, _ = table(True, targets=("B", "A"), reps=(0,), unit_sd=0.02, n_val=500, seed=3)
+    u = unit_table(one)
+    assert set(u[u.claim == "transfer_falls_with_depth"].unit) == {"random-0/r0/A", "random-0/r0/B"}
+    second = table(True, targets=("B", "A"), reps=(0,), unit_sd=0.02, n_val=500, seed=4)[0]
+    two = pd.concat([one, second[second.experiment == "random_split"].assign(split="random-1")], ignore_index=True)
+    card, u2 = scorecard(two, None, n_boot=0), unit_table(two)
+    c4 = u2[u2.claim == "transfer_falls_with_depth"]
+    assert list(c4.unit) == ["random-0", "random-1"]
+    assert c4.value.mean() == pytest.approx(card.set_index("claim").loc["transfer_falls_with_depth", "value"])
+    assert set(u2[u2.claim == "dissimilar_transfers_worse"].group) == {0, 1}
+    claims_figure(card, u2, tmp_path / "claims.png")
+    assert (tmp_path / "claims.png").read_bytes()[:4] == b"\x89PNG"

@@ -346,6 +346,23 @@ def evaluate_claim(c: Claim, r: Scores, n_claims: int) -> dict:
             "familywise_high": fam.high}
 
 
+def unit_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Every claim's values as its interval uses them: one row per (claim, group, unit or split)."""
+    r = Scores(df, None, 0)
+    rows = []
+    for c in [RESTART] + CLAIMS:
+        for gi, g in enumerate(c.fn(r)):
+            vals, _ = clustered(r, g)
+            keys = r.units.get(g.experiment, [])
+            has = [j for j in range(len(keys)) if np.isfinite(g.values[0][j])]
+            splits = sorted({keys[j].split("|")[1] for j in has})
+            names = splits if vals.shape[1] == len(splits) and len(splits) >= 2 else [_short(keys[j]) for j in has]
+            obs = vals[0][np.isfinite(vals[0])]
+            for name, v in zip(names, obs):
+                rows.append({"claim": c.key, "group": gi, "label": g.label, "unit": name, "value": float(v)})
+    return pd.DataFrame(rows, columns=["claim", "group", "label", "unit", "value"])
+
+
 def _short(unit_key: str) -> str:
     """'random_split|random-0|0|B' -> 'random-0/r0/B'."""
     _, split, rep, tgt = unit_key.split("|")

@@ -350,3 +350,42 @@ def cka_summary(cka: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     d = deltas.set_index("n").rename(columns={"delta": "transfer_delta", "lo": "transfer_delta_lo",
                                               "hi": "transfer_delta_hi"})
     return bases.join(d[["transfer_delta", "transfer_delta_lo", "transfer_delta_hi"]]).rename_axis("unit").reset_index()
+
+
+def claims_figure(card: pd.DataFrame, units: pd.DataFrame, png, title: str = "") -> None:
+    """The scorecard as a forest plot: per claim (row 0 the restart gain) the values its interval is built
+    from (dots: training units, or splits when there are several), the estimate with its 95 % interval
+    (bar) and the threshold (line; the ±margin band of "≈" claims shaded); the verdict on the right."""
+    sns.set_theme(style="whitegrid", context="paper")
+    rows = list(card.itertuples())
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.0 + 0.9 * len(rows)), squeeze=False)
+    for ax, r in zip(axes[:, 0], rows):
+        u = units[units.claim == r.claim]
+        unit_word = "%" if getattr(r, "scale", "pt") == "rel" else "pt"
+        for gi, g in u.groupby("group"):
+            y = 0.15 if gi == 0 else -0.15
+            ax.scatter(100 * g.value, np.full(len(g), y), s=22, color="#444444" if gi == 0 else "#999999", zorder=3,
+                       label=g.label.iloc[0] or None)
+        if np.isfinite(r.value):
+            ax.plot([100 * r.value], [0], "D", color="#c21f1f", zorder=4)
+        if np.isfinite(r.ci_low):
+            ax.plot([100 * r.ci_low, 100 * r.ci_high], [0, 0], "-", color="#c21f1f", lw=2.5, zorder=2)
+        t = 100 * r.threshold
+        if r.kind == "equivalent":
+            ax.axvspan(-t, t, color="#2a9d2a", alpha=0.12, zorder=0)
+        else:
+            ax.axvline(t, color="#2a9d2a", lw=1)
+        ax.set_yticks([])
+        ax.set_ylim(-0.5, 0.5)
+        two = u.group.nunique() > 1
+        ax.set_title(f"{r.finding}" + (" (dots: each group's units; red: the difference of the groups)" if two else ""),
+                     fontsize=8, loc="left")
+        ax.text(1.01, 0.5, r.verdict, transform=ax.transAxes, fontsize=8, va="center")
+        ax.set_xlabel(f"{unit_word}", fontsize=7, labelpad=1)
+        ax.tick_params(axis="x", labelsize=7)
+        if u.label.ne("").any():
+            ax.legend(fontsize=6, loc="upper right", frameon=False)
+    fig.suptitle(title or "scorecard: values per unit (dots), estimate and 95 % interval (red), threshold (green)",
+                 fontsize=9)
+    fig.tight_layout()
+    _save(fig, png)

@@ -39,7 +39,8 @@ FILES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "claims.
          "config_used.yaml", "tables/table1.csv", "tables/table1.md", "tables/convergence.csv",
          "tables/convergence.md", "tables/filters.csv", "figures/fig2.png", "figures/fig3.png",
          "figures/reference.png", "figures/filters.png"]
-OPTIONAL = ["cka.parquet", "tables/cka.csv", "figures/cka.png"]  # runs from before CKA lack them
+OPTIONAL = ["cka.parquet", "tables/cka.csv", "figures/cka.png",  # runs from before CKA lack them
+            "figures/claims.png"]  # ... and runs from before issue 16 this
 RESNET_BEGIN, RESNET_END = "<!-- resnet-run:begin -->", "<!-- resnet-run:end -->"
 LABELS = {"selffer": "BnB", "selffer_ft": "BnB+", "transfer": "AnB", "transfer_ft": "AnB+"}
 
@@ -75,7 +76,12 @@ def rescore(snap: Path, n_boot: int = 200) -> None:
 
     snap = Path(snap)
     ev = pd.read_parquet(snap / "evaluation.parquet")
-    write_claims(ev, pd.read_parquet(snap / "predictions.parquet"), snap / "claims.csv", snap / "claims.md", n_boot)
+    card = write_claims(ev, pd.read_parquet(snap / "predictions.parquet"), snap / "claims.csv", snap / "claims.md",
+                        n_boot)
+    from .claims import unit_table
+    from .plots import claims_figure
+
+    claims_figure(card, unit_table(ev), snap / "claims.png")
     if (ev.treatment == "transfer_ft").any():
         write_table1(ev, snap / "table1.csv", snap / "table1.md")
     write_convergence(pd.read_parquet(snap / "curves.parquet"), ev, snap / "convergence.csv", snap / "convergence.md")
@@ -199,6 +205,7 @@ def render(snap: Path, rel: str = "docs/default-run") -> str:
         "Claims scorecard (`results/<dataset>/claims.md`):",
         "",
         (snap / "claims.md").read_text().rstrip() + "\n",
+        *([f"![The scorecard per unit]({rel}/claims.png)", ""] if (snap / "claims.png").exists() else []),
         "The paper's own released networks through the same scorecard (final validation top-1 of every network "
         "whose log the authors published, `transferlab/reference/yosinski2014_networks.csv`; their scorecard in "
         "`docs/paper-data/claims.md`; without per-image vectors, and with AnB+ and BnB+ on different halves, "

@@ -442,7 +442,8 @@ def result_tables():
 
 def figure_outputs():
     """What `snakemake figures` redraws from result_tables(): figures, derived tables, the scorecard."""
-    out = [f"{RES}/claims.csv", f"{RES}/claims.md", f"{RES}/tables/convergence.csv", f"{RES}/tables/convergence.md"]
+    out = [f"{RES}/claims.csv", f"{RES}/claims.md", f"{RES}/figures/claims.png"]
+    out += [f"{RES}/tables/convergence.csv", f"{RES}/tables/convergence.md"]
     if EXP["random_split"]["enabled"]:
         out += [f"{RES}/figures/fig2.png", f"{RES}/figures/fig2.pdf", f"{RES}/figures/curves.png"]
         out += [f"{RES}/figures/filters.png", f"{RES}/tables/filters.csv", f"{RES}/figures/reference.png"]

@@ -58,6 +58,11 @@ rule make_claims:
             category="Claims",
         ),
         md=f"{RES}/claims.md",
+        png=report(
+            f"{RES}/figures/claims.png",
+            caption="../report/claims_figure.rst",
+            category="Claims",
+        ),
     log:
         f"{RES}/logs/make_claims.log",
     conda:

@@ -1,13 +1,15 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 import pandas as pd
 
-from transferlab.claims import write_claims
+from transferlab.claims import unit_table, write_claims
+from transferlab.plots import claims_figure
 from transferlab.scripting import run
 
 
 def main(s):
-    write_claims(pd.read_parquet(s.input.table), pd.read_parquet(s.input.predictions), s.output.csv, s.output.md,
-                 s.params.n_boot)
+    table = pd.read_parquet(s.input.table)
+    card = write_claims(table, pd.read_parquet(s.input.predictions), s.output.csv, s.output.md, s.params.n_boot)
+    claims_figure(card, unit_table(table), s.output.png)
 
 
 run(snakemake, main)
