@@ -69,8 +69,8 @@ def take(results: Path, out: Path, wall_seconds: float, command: str) -> dict:
 
 
 def rescore(snap: Path, n_boot: int = 200) -> None:
-    """Recompute a snapshot's scorecard, Table 1 and convergence table from its own parquet tables with this
-    code (the analysis changed, the networks did not)."""
+    """Recompute a snapshot's scorecard (with its figure), Table 1, convergence table and reference panel from
+    its own parquet tables with this code (the analysis changed, the networks did not)."""
     from .claims import write_claims
     from .tables import write_convergence, write_table1
 
@@ -82,6 +82,11 @@ def rescore(snap: Path, n_boot: int = 200) -> None:
     from .plots import claims_figure
 
     claims_figure(card, unit_table(ev), snap / "claims.png")
+    if (ev.experiment == "random_split").any():
+        from .paper import as_results
+        from .plots import fig_reference
+
+        fig_reference(ev, as_results(), snap / "reference.png")
     if (ev.treatment == "transfer_ft").any():
         write_table1(ev, snap / "table1.csv", snap / "table1.md")
     write_convergence(pd.read_parquet(snap / "curves.parquet"), ev, snap / "convergence.csv", snap / "convergence.md")
