@@ -323,9 +323,137 @@ def decode(data: bytes, size: int, member: str = "?") -> np.ndarray:
         raise DatasetError(f"cannot decode image {member}: {e}") from e
 
 
+PREP_STATE = ".prepare"  # undeclared folder beside the outputs: partial arrays and their progress survive a kill
+CHUNK_BYTES = 16 << 20  # images per work unit: about 16 MB of decoded pixels, at most 256 images
+SAVE_EVERY_S = float(os.environ.get("TRANSFERLAB_PREPARE_SAVE_S", 5))  # progress record cadence (tests: 0)
+
+
+def _chunk_size(size: int) -> int:
+    return int(max(1, min(256, CHUNK_BYTES // (size * size * 3))))
+
+
+_WORKER_SOURCE: dict = {}
+
+
+def _decode_chunk(job) -> tuple:
+    """Decode ``members`` into rows ``start..`` of the partial array at ``part_file`` (opened by path, so no
+    array is ever pickled); return the chunk's exact integer statistics (channel sums, sums of squares,
+    the per-pixel sum behind the mean image), or None for them when ``stats`` is off."""
+    dataset, path, part_file, start, members, size, stats = job
+    key = (dataset, str(path))
+    if key not in _WORKER_SOURCE:
+        _WORKER_SOURCE.clear()
+        _WORKER_SOURCE[key] = open_source(dataset, path)
+    src = _WORKER_SOURCE[key]
+    arr = np.load(part_file, mmap_mode="r+")
+    sums = np.zeros(3, np.int64)
+    sq = np.zeros(3, np.int64)
+    pix = np.zeros((size, size, 3), np.int64) if stats else None
+    for i, m in enumerate(members):
+        img = decode(src.read(m), size, m)
+        arr[start + i] = img
+        if stats:
+            x = img.astype(np.int64)
+            sums += x.sum(axis=(0, 1))
+            sq += (x * x).sum(axis=(0, 1))
+            pix += x
+    arr.flush()
+    del arr
+    return start, len(members), sums, sq, pix
+
+
+def _load_progress(path: Path, key: str, size: int):
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            if str(z["key"]) != key:
+                return None
+            return {"done": set(int(x) for x in z["done"]), "sums": z["sums"].copy(), "sq": z["sq"].copy(),
+                    "pix": z["pix"].copy() if z["pix"].shape == (size, size, 3) else None}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None  # a damaged record: start this part again
+
+
+def _save_progress(path: Path, key: str, st: dict, size: int) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, key=np.array(key), done=np.array(sorted(st["done"]), dtype=np.int64), sums=st["sums"],
+                     sq=st["sq"], pix=st["pix"] if st["pix"] is not None else np.zeros((0,), np.int64))
+
+
+def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int, stats: bool, log,
+                 counter: dict) -> dict:
+    """Decode one part (train or val) into ``{part}_images.npy``, resumable: decoded chunks are recorded in
+    ``.prepare/`` with their statistics, so a killed or failed preparation continues where it stopped and
+    never decodes a finished chunk twice; the array is moved into place only when every chunk is in it."""
+    import hashlib
+
+    state = out_dir / PREP_STATE
+    state.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(json.dumps([dataset, str(path), size, part, members]).encode()).hexdigest()[:20]
+    partial, record = state / f"{part}_images.npy", state / f"{part}_progress.npz"
+    st = _load_progress(record, key, size) if partial.exists() else None
+    if st is None:
+        np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3)).flush()
+        st = {"done": set(), "sums": np.zeros(3, np.int64), "sq": np.zeros(3, np.int64),
+              "pix": np.zeros((size, size, 3), np.int64) if stats else None}
+        _save_progress(record, key, st, size)
+    elif st["done"]:
+        n_done = sum(min(_chunk_size(size), len(members) - s) for s in st["done"])
+        print(f"prepare {part}: resuming, {n_done}/{len(members)} images already decoded", file=log, flush=True)
+    step = _chunk_size(size)
+    jobs = [(dataset, str(path), str(partial), s, members[s:s + step], size, stats)
+            for s in range(0, len(members), step) if s not in st["done"]]
+    counter["done"] += sum(min(step, len(members) - s) for s in st["done"])
+    last_save = last_print = time.time()
+
+    def take(res):
+        nonlocal last_save, last_print
+        start, n, sums, sq, pix = res
+        st["done"].add(start)
+        st["sums"] += sums
+        st["sq"] += sq
+        if stats:
+            st["pix"] += pix
+        counter["done"] += n
+        counter["this_run"] += n
+        now = time.time()
+        if now - last_save >= SAVE_EVERY_S:
+            _save_progress(record, key, st, size)
+            last_save = now
+        if now - last_print >= 10 or counter["done"] == counter["total"]:
+            rate = counter["this_run"] / max(now - counter["t0"], 1e-9)
+            left = (counter["total"] - counter["done"]) / max(rate, 1e-9)
+            print(f"prepare: {counter['done']}/{counter['total']} images decoded ({rate:.0f} img/s, "
+                  f"{left / 60:.1f} min left)", file=log, flush=True)
+            last_print = now
+
+    try:
+        if threads > 1 and len(jobs) > 1:
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(threads) as pool:
+                for res in pool.imap_unordered(_decode_chunk, jobs):
+                    take(res)
+        else:
+            for job in jobs:
+                take(_decode_chunk(job))
+    finally:
+        _save_progress(record, key, st, size)  # whatever happened, the finished chunks stay finished
+    os.replace(partial, out_dir / f"{part}_images.npy")
+    record.unlink()
+    return st
+
+
 def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, train_per_class: int = 0,
-                   val_per_class: int = 0, log=None) -> dict:
-    """Decode the chosen classes once into uint8 arrays under ``out_dir``."""
+                   val_per_class: int = 0, log=None, threads: int = 1) -> dict:
+    """Decode the chosen classes once into uint8 arrays under ``out_dir``.
+
+    Memory is bounded whatever the number of images: pixels go straight into memory-mapped arrays, and
+    the normalisation statistics (channel mean and std, the mean image) are exact integer sums
+    accumulated while decoding.  ``threads`` processes decode in parallel; a killed run resumes from its
+    finished chunks (``out_dir/.prepare/``) and gives a byte-identical array."""
     log = log or sys.stderr
     src = open_source(dataset, path)
     missing = sorted(set(wnids) - set(src.wnids()))
@@ -348,30 +476,17 @@ def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, tra
             labels += [label] * len(ms)
         jobs[part] = (members, np.asarray(labels, dtype=np.int16))
     stats = {}
-    t0 = time.time()
-    total = sum(len(m) for m, _ in jobs.values())
-    done = 0
+    counter = {"done": 0, "this_run": 0, "total": sum(len(m) for m, _ in jobs.values()), "t0": time.time()}
     for part, (members, labels) in jobs.items():
-        final = out_dir / f"{part}_images.npy"
-        with atomic_path(final) as tmp:
-            arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3))
-            for i, m in enumerate(members):
-                arr[i] = decode(src.read(m), size, m)
-                done += 1
-                if done % 5000 == 0 or done == total:
-                    rate = done / max(time.time() - t0, 1e-9)
-                    print(f"prepare: {done}/{total} images decoded ({rate:.0f} img/s)", file=log, flush=True)
-            if part == "train":
-                stats["mean"] = [float(arr[..., c].mean()) / 255 for c in range(3)]
-                stats["std"] = [float(arr[..., c].std()) / 255 for c in range(3)]
-                mean_image = np.zeros((size, size, 3), dtype=np.float64)
-                for s0 in range(0, len(members), 4096):
-                    mean_image += arr[s0:s0 + 4096].sum(axis=0, dtype=np.float64)
-                with atomic_path(out_dir / "mean_image.npy") as mtmp:  # Caffe-style mean image (0-255)
-                    with open(mtmp, "wb") as f:
-                        np.save(f, (mean_image / len(members)).astype(np.float32))
-            arr.flush()
-            del arr
+        st = _decode_part(dataset, path, part, members, size, out_dir, int(threads), part == "train", log, counter)
+        if part == "train":
+            n_px = len(members) * size * size
+            mean = st["sums"] / n_px
+            stats["mean"] = [float(m) / 255 for m in mean]
+            stats["std"] = [float(np.sqrt(max(q / n_px - m * m, 0.0))) / 255 for q, m in zip(st["sq"], mean)]
+            with atomic_path(out_dir / "mean_image.npy") as mtmp:  # Caffe-style mean image (0-255)
+                with open(mtmp, "wb") as f:
+                    np.save(f, (st["pix"] / len(members)).astype(np.float32))
         with atomic_path(out_dir / f"{part}_labels.npy") as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, labels)
@@ -379,6 +494,10 @@ def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, tra
     meta = {"dataset": dataset, "wnids": list(wnids), "size": size, "train_per_class": train_per_class,
             "val_per_class": val_per_class, **stats}
     atomic_write_json(out_dir / "meta.json", meta)
+    try:
+        (out_dir / PREP_STATE).rmdir()
+    except OSError:
+        pass
     return meta
 
 

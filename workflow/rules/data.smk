@@ -43,7 +43,7 @@ rule prepare_data:
         f"{RES}/benchmarks/prepare_data.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: 4
     params:
         dataset=DATASET,
         data=data_params(),
