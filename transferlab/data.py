@@ -585,9 +585,10 @@ def load_half(prepared_dir, half_file):
     data = {"meta": meta, "wnids": [str(w) for w in h["wnids"]],
             "full_n_train": int(h["full_n_train"]) if "full_n_train" in h else len(h["train_idx"])}
     images = {}
+    data["paths"] = {part: prepared_dir / f"{part}_images.npy" for part in ("train", "val")}
     for part in ("train", "val"):
         # a plain ndarray view of the mapping: slicing a np.memmap subclass costs ~1 us per crop
-        images[part] = np.asarray(_open_images(prepared_dir / f"{part}_images.npy", meta, part))
+        images[part] = np.asarray(_open_images(data["paths"][part], meta, part))
     for part, src in (("train", "train"), ("dev", "train"), ("val", "val")):
         if f"{part}_idx" in h:
             data[part] = (images[src], h[f"{part}_idx"], h[f"{part}_y"])

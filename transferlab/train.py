@@ -163,10 +163,25 @@ def make_normalizer(meta: dict, prepared_dir, mode: str, device):
 class EpochBatches(torch.utils.data.Dataset):
     """Batch ``start + i`` of one epoch; its content depends only on (seed, epoch, batch)."""
 
-    def __init__(self, images, idx, y, order, batch_size, start, n_batches, crop, seed, epoch, mirror, mean_image):
+    def __init__(self, images, idx, y, order, batch_size, start, n_batches, crop, seed, epoch, mirror, mean_image,
+                 images_path=None):
         self.images, self.idx, self.y, self.order = images, idx, y, order
         self.bs, self.start, self.n = batch_size, start, n_batches - start
         self.crop, self.seed, self.epoch, self.mirror, self.mean_image = crop, seed, epoch, mirror, mean_image
+        self.images_path = None if images_path is None else str(images_path)
+
+    def __getstate__(self):
+        """A worker started by spawn or forkserver (Python 3.14's default) gets the image array's path and
+        reopens the memory map; pickling the array itself would copy the whole training set to every worker."""
+        state = dict(self.__dict__)
+        if self.images_path is not None:
+            state["images"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.images is None:
+            self.images = np.asarray(np.load(self.images_path, mmap_mode="r"))
 
     def __len__(self):
         return max(self.n, 0)
@@ -444,6 +459,7 @@ class _Training:
         self.net, self.spec, self.cfg, self.arch, self.seed, self.device = net, spec, cfg, arch, seed, device
         self.data, self.schedule, self.state_dir, self.log = data, schedule, state_dir, log
         self.images, self.idx, self.y = data["train"]
+        self.images_path = data.get("paths", {}).get("train")
         self.n_train = len(self.idx)
         # per-epoch monitoring on the dev slice carved from the training images; the validation
         # images are reported once, by the evaluation rule, and never looked at while training
@@ -545,7 +561,8 @@ class _Training:
         imgs_ep = 0
         n_batches = min(sch.steps_per_epoch, st["batch"] + sch.total_steps - st["global_step"])
         stream = batch_stream(EpochBatches(self.images, self.idx, self.y, order, sch.batch_size, st["batch"], n_batches,
-                                           int(cfg["crop_size"]), self.seed, epoch, cfg["mirror"], self.mean_image),
+                                           int(cfg["crop_size"]), self.seed, epoch, cfg["mirror"], self.mean_image,
+                                           images_path=self.images_path),
                               int(cfg["workers"]), device.startswith("cuda"), int(cfg["prefetch"]))
         for xb, yb in stream:
             self.step(xb, yb, epoch)
