@@ -125,3 +125,37 @@ def test_unusable_lock_folder_warns_and_falls_back(tmp_path, monkeypatch):
     assert (fallback / "gpu0.lock").exists()
     # the per-user folder still keeps this user's jobs apart
     assert {first.device, claim_device("cuda", shared, n_devices=2, log=log).device} == {"cuda:0", "cuda:1"}
+
+
+# ------------------------------------------------------------------ several GPUs in one allocation (issue 17)
+def test_four_visible_gpus_in_one_slurm_allocation_give_four_devices(tmp_path, monkeypatch):
+    """salloc with four GPUs and Snakemake's local executor inside: SLURM_JOB_ID and CUDA_VISIBLE_DEVICES are
+    set for every job, which before took cuda:0 for all four."""
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    ids = [f"GPU-{i:04d}" for i in range(4)]
+    claims = [claim_device("cuda", tmp_path, n_devices=4, uuids=ids) for _ in range(4)]
+    assert sorted(c.device for c in claims) == ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"gpu-{u}.lock" for u in ids]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")  # one GPU given to the job: no lock needed
+    assert claim_device("cuda", tmp_path / "none", n_devices=1).device == "cuda:0"
+    assert not (tmp_path / "none").exists()
+
+
+def test_locks_follow_the_physical_gpu_not_the_visible_index(tmp_path, monkeypatch):
+    """Two runs that see two GPUs in opposite orders: the first takes GPU A as its cuda:0; the second, whose
+    cuda:0 is GPU B, gets B (its cuda:0), never A again."""
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    first = claim_device("cuda", tmp_path, n_devices=2, uuids=["GPU-A", "GPU-B"])
+    second = claim_device("cuda", tmp_path, n_devices=2, uuids=["GPU-B", "GPU-A"], timeout_s=0.2, poll_s=0.05)
+    assert (first.device, second.device) == ("cuda:0", "cuda:0")  # A in the first run, B in the second
+    with pytest.raises(NoFreeDevice):
+        claim_device("cuda", tmp_path, n_devices=2, uuids=["GPU-A", "GPU-B"], timeout_s=0.2, poll_s=0.05)
+
+
+def test_the_lock_folder_is_one_path_for_every_user_and_job(monkeypatch):
+    monkeypatch.delenv("TRANSFERLAB_GPU_LOCK_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", "/tmp/job-1234")  # Slurm's per-job TMPDIR
+    assert devices.lock_dir_default() == "/tmp/transferlab-gpu-locks"
+    monkeypatch.setenv("TRANSFERLAB_GPU_LOCK_DIR", "/shared/locks")
+    assert devices.lock_dir_default() == "/shared/locks"

@@ -30,7 +30,8 @@ SLURM_ARGS = [
     "--set-resources", "prepare_data:cpus_per_task=1", "prepare_data:mem_mb=1500",
     "train_base:cpus_per_task=1", "train_base:mem_mb=1500", "train_derived:cpus_per_task=1",
     "train_derived:mem_mb=1500", "evaluate_net:cpus_per_task=1", "evaluate_net:mem_mb=1000",
-    "--set-threads", "train_base=1", "train_derived=1", "evaluate_net=1",
+    "measure_cka:cpus_per_task=1", "measure_cka:mem_mb=1500",
+    "--set-threads", "train_base=1", "train_derived=1", "evaluate_net=1", "measure_cka=1", "prepare_data=1",
 ]
 
 

@@ -2,10 +2,13 @@
 
 Snakemake's ``--resources gpu=4`` only caps how many GPU jobs run at once; it does
 not say which device each gets.  A job asking for ``cuda`` therefore claims a free
-device itself: under a scheduler that isolates GPUs (Slurm with ``--gpus``/``--gres``
-sets ``CUDA_VISIBLE_DEVICES`` per job) the job takes the first visible device;
-otherwise it takes an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock`` for the
-first free ``i`` and holds it until the process exits.
+device itself: under a scheduler that gives each job one GPU (Slurm with ``--gpus``/``--gres``
+sets ``CUDA_VISIBLE_DEVICES`` to that one device) the job takes it; otherwise (a workstation, or one
+allocation with several GPUs shared by Snakemake's local executor) it takes an exclusive ``flock`` on
+``<lock_dir>/gpu-<uuid>.lock`` of the first free visible device and holds it until the process exits.
+Locks are named by GPU UUID, not by visible index, so runs with different CUDA_VISIBLE_DEVICES
+coordinate, and the folder is one fixed path for every user (``/tmp/transferlab-gpu-locks``, or
+``TRANSFERLAB_GPU_LOCK_DIR``), not ``$TMPDIR``, which Slurm sets per job.
 
 Several users share one lock folder: it is created world-writable with the sticky bit
 (0o1777, like /tmp) and its lock files 0o666; a lock file another user made read-only is
@@ -44,10 +47,32 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def scheduler_assigned() -> bool:
-    """True when a scheduler gave this job its own devices."""
-    return bool(os.environ.get("CUDA_VISIBLE_DEVICES")) and bool(
-        os.environ.get("SLURM_JOB_ID") or os.environ.get("TRANSFERLAB_GPU_ISOLATED"))
+def scheduler_assigned(n_devices: int | None = None) -> bool:
+    """True when a scheduler gave this job its own device: CUDA_VISIBLE_DEVICES set inside a Slurm job (or
+    with TRANSFERLAB_GPU_ISOLATED) and naming one device.  Several visible devices (one ``salloc`` with four
+    GPUs and Snakemake's local executor inside it) are shared by the jobs there, so they are claimed."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    isolated = bool(visible) and bool(os.environ.get("SLURM_JOB_ID") or os.environ.get("TRANSFERLAB_GPU_ISOLATED"))
+    count = len([v for v in visible.split(",") if v.strip()]) if n_devices is None else n_devices
+    return isolated and count == 1
+
+
+DEFAULT_LOCK_DIR = "/tmp/transferlab-gpu-locks"  # one folder for every user and job ($TMPDIR differs per job)
+
+
+def lock_dir_default() -> str:
+    return os.environ.get("TRANSFERLAB_GPU_LOCK_DIR") or DEFAULT_LOCK_DIR
+
+
+def device_uuids(n: int) -> list[str] | None:
+    """The UUID of each visible CUDA device (the same physical GPU has the same UUID whatever its index in
+    this process's CUDA_VISIBLE_DEVICES), or None where torch cannot tell."""
+    try:
+        import torch
+
+        return [str(torch.cuda.get_device_properties(i).uuid) for i in range(n)]
+    except (AttributeError, RuntimeError, AssertionError):
+        return None
 
 
 class DeviceClaim:
@@ -69,8 +94,12 @@ class DeviceClaim:
 
 
 def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout_s: float = 3600.0,
-                 poll_s: float = 2.0, log=None) -> DeviceClaim:
-    """Resolve ``requested`` ('cpu', 'cuda', 'cuda:N', 'auto') to a concrete device."""
+                 poll_s: float = 2.0, log=None, uuids: list[str] | None = None) -> DeviceClaim:
+    """Resolve ``requested`` ('cpu', 'cuda', 'cuda:N', 'auto') to a concrete device.
+
+    Locks are named by each device's UUID (``gpu-<uuid>.lock``), so two runs that see the GPUs in
+    different orders (different CUDA_VISIBLE_DEVICES) still never share one; where no UUID is known the
+    visible index names the lock (``gpu<i>.lock``)."""
     log = log or sys.stderr
     if requested == "cpu" or (requested.startswith("cuda:")):
         return DeviceClaim(requested)
@@ -82,18 +111,21 @@ def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout
         return DeviceClaim("cpu")
     if n_devices == 0:
         raise NoFreeDevice("device 'cuda' was requested but no CUDA device is visible")
-    if scheduler_assigned():
+    if scheduler_assigned(n_devices):
         return DeviceClaim("cuda:0")
+    if uuids is None and requested in ("cuda", "auto") and n_devices and _torch_sees(n_devices):
+        uuids = device_uuids(n_devices)
+    names = [f"gpu-{u}.lock" for u in uuids] if uuids else [f"gpu{i}.lock" for i in range(n_devices)]
     lock_dir = Path(lock_dir)
     try:
-        fds = _open_locks(lock_dir, n_devices, 0o1777)
+        fds = _open_locks(lock_dir, names, 0o1777)
     except OSError as e:
         fallback = Path(tempfile.gettempdir()) / f"transferlab-gpu-locks-{os.getuid()}"
         print(f"warning: GPU lock folder {lock_dir} is not usable ({e}); using {fallback}, so this job's GPU "
               "claim is not coordinated with other users' jobs. Make the folder writable for all (chmod 1777) "
               "or set TRANSFERLAB_GPU_LOCK_DIR to a folder every user can write.", file=log, flush=True)
         lock_dir = fallback
-        fds = _open_locks(lock_dir, n_devices, 0o700)
+        fds = _open_locks(lock_dir, names, 0o700)
     claimed = None
     deadline = time.time() + timeout_s
     try:
@@ -108,12 +140,22 @@ def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout
     with contextlib.suppress(OSError):  # the pid is a courtesy; a read-only descriptor cannot write it
         os.ftruncate(fds[claimed], 0)
         os.pwrite(fds[claimed], f"{os.getpid()}\n".encode(), 0)
-    print(f"claimed cuda:{claimed} (lock {lock_dir / f'gpu{claimed}.lock'})", file=log, flush=True)
+    print(f"claimed cuda:{claimed} (lock {lock_dir / names[claimed]})", file=log, flush=True)
     return DeviceClaim(f"cuda:{claimed}", os.fdopen(fds[claimed], "rb", buffering=0))  # closed, so unlocked, with the claim
 
 
-def _open_locks(lock_dir: Path, n: int, dir_mode: int) -> list[int]:
-    """Descriptors of ``lock_dir/gpu<i>.lock`` for i < n, creating the folder (``dir_mode``) and files (0o666)."""
+def _torch_sees(n: int) -> bool:
+    """Whether torch's CUDA can be asked about ``n`` devices here (not in tests that mock the count)."""
+    try:
+        import torch
+
+        return torch.cuda.is_available() and torch.cuda.device_count() >= n
+    except Exception:  # noqa: BLE001 -- a broken driver must not stop the claim
+        return False
+
+
+def _open_locks(lock_dir: Path, names: list[str], dir_mode: int) -> list[int]:
+    """Descriptors of ``lock_dir/<name>`` for each name, creating the folder (``dir_mode``) and files (0o666)."""
     try:
         lock_dir.mkdir(parents=True)
         os.chmod(lock_dir, dir_mode)  # explicitly: mkdir's mode is cut by the umask
@@ -121,8 +163,8 @@ def _open_locks(lock_dir: Path, n: int, dir_mode: int) -> list[int]:
         pass
     fds = []
     try:
-        for i in range(n):
-            fds.append(_open_lock(lock_dir / f"gpu{i}.lock"))
+        for name in names:
+            fds.append(_open_lock(lock_dir / name))
     except OSError:
         for fd in fds:
             os.close(fd)

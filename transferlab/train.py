@@ -17,7 +17,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import torch.nn.functional as F
 
 from . import io as tio
 from .data import load_half
-from .devices import claim_device
+from .devices import claim_device, lock_dir_default
 from .model import UnitNet, build_model, family_of, identity_keys
 from .transfer import build_derived, parse_net
 
@@ -372,7 +371,7 @@ def setup_device(device: str, cfg: dict, threads: int, log):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was requested but torch sees no CUDA device")
-    lock_dir = os.environ.get("TRANSFERLAB_GPU_LOCK_DIR") or os.path.join(tempfile.gettempdir(), "transferlab-gpu-locks")
+    lock_dir = lock_dir_default()
     claim = claim_device(device, lock_dir, log=log)
     device = claim.device
     if device.startswith("cuda"):
