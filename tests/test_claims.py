@@ -183,7 +183,7 @@ def test_a_base_without_derived_networks_is_no_unit():
     df = pd.concat([df, base_a], ignore_index=True)
     correct.update({k: v for k, v in ca.items() if k == ("random-0", 0, "baseA")})
     t = scorecard(df, correct, n_boot=50).set_index("claim")
-    assert t.loc["general_layers_1_2", "units"] == "1 units"
+    assert t.loc["general_layers_1_2", "units"] == "1 unit"
     assert t.loc["general_layers_1_2", "verdict"] == "too few units"
 
 
