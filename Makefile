@@ -25,7 +25,7 @@ figures: env
 	$(BIN)/snakemake --cores 1 figures $(SNAKEMAKE_ARGS)
 
 test: env
-	$(BIN)/python -m pytest -v tests
+	$(BIN)/python -m pytest -v --durations=30 tests
 
 test-fast: env
 	$(BIN)/python -m pytest -q -m unit tests

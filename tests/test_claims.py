@@ -183,7 +183,7 @@ def test_a_base_without_derived_networks_is_no_unit():
     df = pd.concat([df, base_a], ignore_index=True)
     correct.update({k: v for k, v in ca.items() if k == ("random-0", 0, "baseA")})
     t = scorecard(df, correct, n_boot=50).set_index("claim")
-    assert t.loc["general_layers_1_2", "units"] == "1 units"
+    assert t.loc["general_layers_1_2", "units"] == "1 unit"
     assert t.loc["general_layers_1_2", "verdict"] == "too few units"
 
 
@@ -229,7 +229,7 @@ def test_claim_values_equal_a_by_hand_computation(targets, reps):
                                 & (df.target_task == r.target_task)].top1.item()
                  for r in df[df.treatment == "transfer_ft"].itertuples()]), abs=1e-12)
     n_units = len(targets) * len(reps)
-    assert t.loc["general_layers_1_2", "units"] == f"{n_units} units"
+    assert t.loc["general_layers_1_2", "units"] == (f"{n_units} units" if n_units > 1 else "1 unit")
 
 
 def test_the_interval_is_students_t_on_the_unit_values():

@@ -17,7 +17,12 @@ def dag(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wiring")
     wd = workdir(tmp)
     z = make_fake_tiny(tmp / "tiny.zip")
-    r = snakemake(wd, "-n", "--config", f"tiny_imagenet_path={z}")
+    # every network kind of the design: both directions and all seven n (the default trains a subset)
+    (wd / "full_design.yaml").write_text(
+        "experiments:\n  random_split:\n    both_directions: true\n    layers: [1, 2, 3, 4, 5, 6, 7]\n"
+        "  natman:\n    layers: [1, 2, 3, 4, 5, 6, 7]\n  random_weights:\n    layers: [1, 2, 3, 4, 5, 6, 7]\n"
+        "  dataset_size:\n    enabled: true\n")
+    r = snakemake(wd, "-n", "--configfile", "full_design.yaml", "--config", f"tiny_imagenet_path={z}")
     assert r.returncode == 0, r.stderr[-3000:]
     jobs = {}
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", r.stdout + r.stderr):

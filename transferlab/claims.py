@@ -306,7 +306,7 @@ def clustered(r: Scores, g: Group) -> tuple[np.ndarray, str]:
     has = [j for j in range(len(keys)) if np.isfinite(obs[j])]
     splits = sorted({keys[j].split("|")[1] for j in has})
     if len(splits) < 2:
-        return g.values, f"{len(has)} units"
+        return g.values, f"{len(has)} unit{'' if len(has) == 1 else 's'}"
     cols = np.stack([np.nanmean(g.values[:, [j for j in has if keys[j].split("|")[1] == s]], axis=1)
                      for s in splits], axis=1)
     return cols, f"{len(splits)} splits ({len(has)} units)"

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .claims import format_number, quotes_markdown
+from .claims import UNIT_WORD, format_number, quotes_markdown
 from .pairing import base_level, paired_means, units
 
 BEGIN, END = "<!-- default-run:begin -->", "<!-- default-run:end -->"
@@ -249,9 +249,6 @@ def _run_line(run: dict, rel: str) -> str:
 def scale_of(r) -> str:
     """A claims row's scale: "pt" (points of top-1) or "rel" (% of the own base)."""
     return getattr(r, "scale", "pt")
-
-
-UNIT_WORD = {"pt": " pt", "rel": " %"}
 
 
 def _claim_cell(r) -> str:

@@ -15,8 +15,9 @@ if [ ! -s /etc/munge/munge.key ]; then
 fi
 chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
 chmod 755 /run/munge
-pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
-for _ in $(seq 20); do munge -n | unmunge >/dev/null 2>&1 && break; sleep 0.5; done
+for _ in $(seq 20); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; pgrep -x munged >/dev/null || break; sleep 0.5; done
+munge -n 2>/dev/null | unmunge >/dev/null 2>&1 || { pkill -x munged 2>/dev/null || true; sleep 0.5; runuser -u munge -- /usr/sbin/munged; }
+for _ in $(seq 20); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.5; done
 munge -n | unmunge | grep -q Success
 
 HOST=$(hostname)
@@ -52,11 +53,20 @@ MinJobAge=300
 NodeName=${HOST} CPUs=${CPUS} RealMemory=${MEM} State=UNKNOWN
 PartitionName=ci Nodes=${HOST} Default=YES MaxTime=INFINITE State=UP
 CONF
-pgrep -x slurmctld >/dev/null || slurmctld
-pgrep -x slurmd >/dev/null || slurmd
+# A test cluster starts cold: jobs saved by an earlier, interrupted run (a killed test leaves its job in
+# StateSaveLocation, and the node comes back allocated) are discarded, and daemons of an earlier start are
+# restarted so that they read this slurm.conf.
+pkill -x slurmstepd 2>/dev/null || true
+pkill -x slurmd 2>/dev/null || true
+pkill -x slurmctld 2>/dev/null || true
+for _ in $(seq 20); do { pgrep -x slurmctld || pgrep -x slurmd; } >/dev/null || break; sleep 0.5; done
+rm -rf /var/spool/slurmctld/* /var/spool/slurmd/*
+slurmctld -c
+slurmd -c
 for _ in $(seq 60); do
   if sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then break; fi
   sleep 1
 done
 scontrol update nodename="${HOST}" state=resume >/dev/null 2>&1 || true
+for _ in $(seq 30); do sinfo -h -o '%t' | grep -q '^idle' && break; sleep 1; done
 sinfo
