@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from run import default_config, project_step  # noqa: E402
 
 from transferlab.data import load_half  # noqa: E402
-from transferlab.train import Normalizer, evaluate, load_model  # noqa: E402
+from transferlab.batches import DeviceTransform  # noqa: E402
+from transferlab.train import evaluate, load_model  # noqa: E402
 
 
 def main():
@@ -61,7 +62,7 @@ def main():
         model = load_model(base).to(memory_format=torch.channels_last)
         torch.set_num_threads(1)
         idx = np.arange(1000)
-        norm = Normalizer([0.5] * 3, [0.25] * 3, "cpu")
+        norm = DeviceTransform("cpu", mean=[0.5] * 3, std=[0.25] * 3)
         t = time.perf_counter()
         evaluate(model, imgs, idx, np.zeros(1000, dtype=np.int64), cfg["train"]["crop_size"], norm, 500)
         res["eval_1000_s"] = time.perf_counter() - t

@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO))
 from transferlab import io as tio  # noqa: E402
 from transferlab.data import load_half  # noqa: E402
 from transferlab.model import CaffeNet  # noqa: E402
-from transferlab.train import Normalizer, crop_batch, seed_of, train_network  # noqa: E402
+from transferlab.batches import StepBatches  # noqa: E402
+from transferlab.train import train_network  # noqa: E402
 
 
 def default_config():
@@ -191,24 +192,28 @@ def project_step(cfg, n_classes, per_class, threads, workdir: Path, net="baseA",
             "wall_s": wall, "weights": str(out / "weights.pt")}
 
 
-def data_path(cfg, n_classes, per_class, workdir: Path, batches=200) -> float:
+def data_path(cfg, n_classes, per_class, workdir: Path, batches=200) -> dict:
+    """The host side of the batch pipeline, as one DataLoader worker runs it (one process, one thread):
+    random crops cut from the memory-mapped array plus their offsets and mirror flags. Returns img/s and
+    the bytes per image that cross to the device (uint8 crops; the mirroring, mean subtraction and cast
+    run on the device)."""
     size = cfg["data"]["image_size"]
     prep = workdir / f"prep{size}-{n_classes}x{per_class}"
     if not (prep / "meta.json").exists():
         fake_prepared(prep, n_classes, per_class, size)
-    imgs = load_half(prep, prep / "half.npz")["train"][0]  # the trainer's own view of the arrays
-    n = len(imgs)
+    images, idx, y = load_half(prep, prep / "half.npz")["train"]  # the trainer's own view of the arrays
     bs, crop = cfg["train"]["batch_size"], cfg["train"]["crop_size"]
-    norm = Normalizer([0.5] * 3, [0.25] * 3, "cpu")
-    order = np.random.default_rng(0).permutation(n)
+    spe = max(1, len(idx) // bs)
+    ds = StepBatches(images, idx, y, seed=1, steps_per_epoch=spe, batch_size=bs, start=0, stop=batches, crop=crop,
+                     mirror=True)
+    torch.set_num_threads(1)
     t = time.perf_counter()
-    done = 0
-    for b in range(batches):
-        rows = order[(b * bs) % (n - bs):(b * bs) % (n - bs) + bs]
-        x = torch.from_numpy(crop_batch(imgs, rows, crop, np.random.default_rng(seed_of(1, 0, b)), True))
-        norm(x, True)
-        done += len(rows)
-    return done / (time.perf_counter() - t)
+    done = sent = 0
+    for i in range(len(ds)):
+        item = ds[i]
+        done += len(item[1])
+        sent += sum(v.numel() * v.element_size() for v in item)
+    return {"images_per_s": done / (time.perf_counter() - t), "bytes_per_image": sent / done}
 
 
 def dryrun_seconds(args) -> tuple[float, int]:
@@ -272,7 +277,9 @@ def main():
         res["default_bare"] = bare_loop(arch, cfg["train"]["batch_size"], a.threads, steps)
         p = project_step(cfg, n_classes, per_class, a.threads, d)
         res["default_project"] = p["images_per_s"]
-        res["data_path"] = data_path(cfg, n_classes, per_class, d, 20 if a.quick else 200)
+        res["data_path"] = data_path(cfg, n_classes, per_class, d, 20 if a.quick else 200)["images_per_s"]
+        ph = data_path(pcfg, 4, 32 if a.quick else 300, d, 4 if a.quick else 30)  # 256 px images, 227 crops
+        res["paper_host_per_worker"], res["paper_host_bytes_per_image"] = ph["images_per_s"], ph["bytes_per_image"]
         base_epoch = p["epoch_seconds"]
         res["forward_share"] = forward_share(arch, cfg["train"]["batch_size"], a.threads, steps)
         res["bare_frozen_ratio"] = bare_frozen_ratios(arch, cfg["train"]["batch_size"], a.threads,
@@ -317,6 +324,12 @@ def markdown(r) -> str:
                      f"{proj * fl / 1e9:,.2f} GFLOP/s = {100 * proj * fl / g:.1f}% | reported |")
     lines.append(f"| data path alone / trainer consumption | {r['data_path']:,.0f} / {r['default_project']:,.0f} img/s "
                  f"= {r['data_path'] / r['default_project']:.1f}x | >= 3x |")
+    if "paper_host_per_worker" in r:
+        w, need = r["paper_host_per_worker"], 16_000  # a paper network in about 2 h on one GPU: 450k x 256 images
+        lines.append(f"| paper data path (227 px crops of 256 px images), host side of one worker | {w:,.0f} img/s; "
+                     f"{r['paper_host_bytes_per_image'] / 1e3:,.1f} kB per image to the device | reported |")
+        lines.append(f"| workers of such cores to feed {need:,} img/s (about 2 h per paper network) | "
+                     f"{need / w:.1f}, sending {need * r['paper_host_bytes_per_image'] / 1e9:.2f} GB/s | <= 14 on a 16-core node |")
     if "forward_share" in r:
         lines.append(f"| floor for frozen n=7: forward pass alone / full training step (bare loop) | "
                      f"{r['forward_share']:.2f}x | (what any frozen job must still compute) |")

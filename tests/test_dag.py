@@ -139,7 +139,10 @@ def test_config_errors_before_any_job(wd, args, message):
 
 def test_paper_preset_dag(wd, tmp_path):
     root = fake_ilsvrc(tmp_path / "ILSVRC2012")
-    counts = _dry(wd, "--configfile", "config/paper.yaml", "--config", f"imagenet_root={root}")
+    r = snakemake(wd, "-n", "--configfile", "config/paper.yaml", "--config", f"imagenet_root={root}")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    counts = job_counts(r.stdout + r.stderr)
+    _paper_training_plans(dry_run_jobs(r.stdout + r.stderr))
     # random splits 0-3, both directions: 4 x (2 bases + 2 x 7 x 4 derived)
     # natman: 2 bases + 2 x 7 frozen transfers; random weights: 1 base + 7; dataset size: 6 bases
     assert counts["train_base"] == 4 * 2 + 2 + 1 + 6
@@ -150,6 +153,39 @@ def test_paper_preset_dag(wd, tmp_path):
     assert counts["measure_cka"] == 4 and counts["collect_cka"] == counts["plot_cka"] == 1  # one per random split
     for rule in ("plot_fig2", "plot_fig3", "plot_dataset_size", "make_table1", "collect_metrics", "prepare_data"):
         assert counts[rule] == 1
+
+
+# a paper network in about 2 h on one GPU: 450k steps at 16 ms (about 16k img/s at batch 256), the budget
+# BENCHMARKS.md sizes the data path for; a faster GPU makes records rarer in minutes, a slower one rarer still
+PAPER_STEP_S = 2 * 3600 / 450_000
+ILSVRC_TRAIN_PER_CLASS = 1_281_167 / 1000
+
+
+def _paper_training_plans(jobs):
+    """Computed, not run: for every network the paper preset trains (dataset-size ones included), the dev
+    evaluations it plans read at most 5 % as many images as its training does, and its records (each writes
+    a checkpoint of about 0.5 GB) are at least 3 minutes apart at the estimated step time."""
+    import yaml
+
+    from transferlab.train import plan
+
+    paper = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    nets = [j for j in jobs if j["rule"] in ("train_base", "train_derived")]
+    assert len(nets) == 4 * 2 + 2 + 1 + 6 + 4 * 56 + 14 + 7
+    sizes = set()
+    for j in nets:
+        split = re.search(r"/nets/([^/]+)/r\d+/", j["output"]).group(1)
+        classes = 1000 if split == "all" or split.startswith("all-k") else 500  # random weights, dataset size: all
+        full = round(classes * ILSVRC_TRAIN_PER_CLASS)
+        k = re.search(r"-k(\d+)$", split)
+        n_train = classes * int(k.group(1)) if k else full
+        cfg = dict(paper["train"], iterations_of_full_set=bool(k))  # as the workflow gives dataset-size nets
+        p = plan(cfg, n_train, full, n_dev=paper["data"]["dev_per_class"] * classes)
+        assert p["eval_images"] <= 0.05 * p["train_images"], (split, j["output"], p)
+        assert p["steps_per_record"] * PAPER_STEP_S >= 180, (split, p)
+        assert cfg["checkpoint_every_s"] >= 180
+        sizes.add(n_train)
+    assert min(sizes) == 1000 * 10  # the 10-per-class net was among them
 
 
 def test_profiles_dry_run(wd, fake_zip):

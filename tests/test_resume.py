@@ -55,15 +55,16 @@ def test_stop_and_resume_in_process_is_bitwise_identical(prepared):
     assert "at step 7 (stop_after_steps)" in attempts[1] and "step 7/" in attempts[2]
 
 
-def test_resume_at_an_epoch_boundary_before_its_end_of_epoch_work(prepared):
-    """A checkpoint written after an epoch's last batch but before the epoch's bookkeeping
-    (what a kill or a time limit between the two leaves) resumes with no batch left in that epoch."""
+def test_resume_at_an_epoch_boundary_after_its_record(prepared):
+    """A stop on the step that ends an epoch comes after that epoch's record (its row, dev evaluation and
+    checkpoint): the resumed run starts the next epoch, and neither repeats nor loses the record."""
     cfg = dict(SMALL_TRAIN, epochs=3)
     train_network(**_kwargs(prepared, "ref", cfg), log=open(os.devnull, "w"))
     kw = _kwargs(prepared, "edge", cfg)
     r = train_network(**kw, stop_after_steps=6, log=open(os.devnull, "w"))  # 6 steps = one whole epoch
     assert r["stopped"]
-    assert tio.load_torch(prepared / "edge" / "state" / "ckpt.pt")["progress"]["batch"] == 6
+    progress = tio.load_torch(prepared / "edge" / "state" / "ckpt.pt")["progress"]
+    assert (progress["epoch"], progress["batch"], len(progress["history"])) == (1, 0, 1)
     meta = train_network(**kw, log=open(os.devnull, "w"))
     assert meta["resumed_at_steps"] == [6]
     assert [h["epoch"] for h in meta["history"]] == [1, 2, 3]

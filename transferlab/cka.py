@@ -223,14 +223,14 @@ def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channe
     import torch
 
     from .data import _open_images
-    from .train import crop_batch, make_normalizer
+    from .batches import crop_draws, cut_crops, make_transform
 
     meta = json.loads((Path(prepared_dir) / "meta.json").read_text())
     images = np.asarray(_open_images(Path(prepared_dir) / "val_images.npy", meta, "val"))
-    norm, mean_image = make_normalizer(meta, prepared_dir, normalize, "cpu")
+    transform = make_transform(meta, prepared_dir, normalize, "cpu")
     for rows in batch_rows(len(images), batch_size):
-        xb = torch.from_numpy(crop_batch(images, rows, crop, None, False, mean_image))
-        yield norm(xb, channels_last)
+        oy, ox, _ = crop_draws(None, len(rows), images.shape[1], crop, False)
+        yield transform(torch.from_numpy(cut_crops(images, rows, crop, oy, ox)), channels_last)
 
 
 def measure(weights: dict, pairs: list, batches, threads: int = 1):

@@ -8,7 +8,8 @@ import torch
 
 from . import io as tio
 from .data import load_half
-from .train import evaluate, load_model, make_normalizer
+from .batches import make_transform
+from .train import evaluate, load_model
 from .transfer import parse_net
 
 # Column order and dtypes of evaluation.parquet
@@ -51,12 +52,12 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
     images, idx, y = data["val"]
     if model.arch["num_classes"] != len(data["wnids"]):
         raise ValueError(f"{weights} predicts {model.arch['num_classes']} classes but half {half_file} has {len(data['wnids'])}")
-    norm, mean_image = make_normalizer(data["meta"], prepared_dir, meta["train"].get("normalize", "channel"), "cpu")
+    transform = make_transform(data["meta"], prepared_dir, meta["train"].get("normalize", "channel"), "cpu")
     crop = meta["train"]["crop_size"]
     cl = bool(meta["train"].get("channels_last", True))
     if cl:
         model = model.to(memory_format=torch.channels_last)
-    ev = evaluate(model, images, idx, y, crop, norm, batch_size, "cpu", cl, mean_image, per_image=True)
+    ev = evaluate(model, images, idx, y, crop, transform, batch_size, "cpu", cl, per_image=True)
     spec = parse_net(meta["net"])
     row = {
         **record,

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from . import io as tio
+from .batches import (ConfigError, DeviceTransform, StepBatches, epoch_order, eval_batches, loader,  # noqa: F401
+                      make_transform, seed_of)
 from .data import load_half
 from .devices import claim_device, lock_dir_default
 from .model import UnitNet, build_model, family_of, identity_keys
@@ -49,6 +51,10 @@ DEFAULT_TRAIN = {
     "mirror": True,
     "checkpoint_every_s": 60.0,
     "eval_every_epochs": 1,
+    # >0: a record (train metrics, dev evaluation, log line, checkpoint) every this many steps, across epoch
+    # boundaries, instead of at each epoch's end; for schedules in iterations (the paper's 450k), where an
+    # epoch of a small dataset-size net is a few steps
+    "eval_every_iterations": 0,
     "eval_batch_size": 500,
     "channels_last": True,
     "normalize": "channel",  # per-channel mean/std; "mean_image" = Caffe's mean-image subtraction
@@ -64,10 +70,6 @@ DEFAULT_TRAIN = {
 
 
 class TrainingDiverged(RuntimeError):
-    pass
-
-
-class ConfigError(ValueError):
     pass
 
 
@@ -87,125 +89,6 @@ def time_budget_from_runtime(runtime_min) -> float | None:
     return max(total - margin, 0.5 * total)
 
 
-def seed_of(*parts) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
-
-
-# ----------------------------------------------------------------------------- batches
-class Normalizer:
-    def __init__(self, mean, std, device):
-        m = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        s = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self.scale = 1.0 / (255.0 * s)
-        self.shift = -m / s
-
-    def __call__(self, x_uint8_nhwc: torch.Tensor, channels_last: bool) -> torch.Tensor:
-        x = x_uint8_nhwc.permute(0, 3, 1, 2)  # NCHW view of NHWC memory == channels_last
-        x = x.float() if channels_last else x.contiguous().float()
-        return x * self.scale + self.shift
-
-
-def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.Generator | None, mirror: bool,
-               mean_image: np.ndarray | None = None):
-    """Random (rng given) or centre crops, with optional random mirroring, as uint8 NHWC.
-
-    With ``mean_image`` (S x S x 3, Caffe-style mean-image subtraction) the same
-    crop and mirror are applied to the mean and the float32 difference is returned.
-
-    The random draws are, in this order: ``b`` row offsets, ``b`` column offsets,
-    then (with ``mirror``) ``b`` uniforms (< 0.5 = flip).  Each crop is copied as
-    one slice of the (memory-mapped) array, so only the cropped pixels are read.
-    """
-    rows = np.asarray(rows)
-    b, s = len(rows), images.shape[1]
-    if rng is None:
-        o = (s - crop) // 2
-        oy = ox = np.full(b, o)
-        flip = np.zeros(b, dtype=bool)
-    else:
-        oy = rng.integers(0, s - crop + 1, size=b)
-        ox = rng.integers(0, s - crop + 1, size=b)
-        flip = rng.random(b) < 0.5 if mirror else np.zeros(b, dtype=bool)
-    out = np.empty((b, crop, crop, images.shape[3]), dtype=np.float32 if mean_image is not None else images.dtype)
-    for i in range(b):
-        y0, x0 = int(oy[i]), int(ox[i])
-        patch = images[rows[i], y0:y0 + crop, x0:x0 + crop]
-        if mean_image is not None:
-            patch = patch - mean_image[y0:y0 + crop, x0:x0 + crop]  # float32
-        out[i] = patch[:, ::-1] if flip[i] else patch
-    return out
-
-
-class MeanImageNormalizer:
-    """Caffe's recipe: raw 0-255 pixels minus the (cropped, mirrored) mean image; no scaling."""
-
-    def __init__(self, mean_image: np.ndarray):
-        self.mean_image = np.asarray(mean_image, dtype=np.float32)
-
-    def __call__(self, x_float_nhwc: torch.Tensor, channels_last: bool) -> torch.Tensor:
-        x = x_float_nhwc.permute(0, 3, 1, 2)
-        return x if channels_last else x.contiguous()
-
-
-def make_normalizer(meta: dict, prepared_dir, mode: str, device):
-    if mode == "channel":
-        return Normalizer(meta["mean"], meta["std"], device), None
-    if mode == "mean_image":
-        p = Path(prepared_dir) / "mean_image.npy"
-        if not p.exists():
-            raise ConfigError(f"normalize: mean_image needs {p}; re-run the prepare_data rule to write it")
-        m = np.load(p)
-        return MeanImageNormalizer(m), m
-    raise ConfigError(f"train.normalize must be 'channel' or 'mean_image', got {mode!r}")
-
-
-class EpochBatches(torch.utils.data.Dataset):
-    """Batch ``start + i`` of one epoch; its content depends only on (seed, epoch, batch)."""
-
-    def __init__(self, images, idx, y, order, batch_size, start, n_batches, crop, seed, epoch, mirror, mean_image,
-                 images_path=None):
-        self.images, self.idx, self.y, self.order = images, idx, y, order
-        self.bs, self.start, self.n = batch_size, start, n_batches - start
-        self.crop, self.seed, self.epoch, self.mirror, self.mean_image = crop, seed, epoch, mirror, mean_image
-        self.images_path = None if images_path is None else str(images_path)
-
-    def __getstate__(self):
-        """A worker started by spawn or forkserver (Python 3.14's default) gets the image array's path and
-        reopens the memory map; pickling the array itself would copy the whole training set to every worker."""
-        state = dict(self.__dict__)
-        if self.images_path is not None:
-            state["images"] = None
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if self.images is None:
-            self.images = np.asarray(np.load(self.images_path, mmap_mode="r"))
-
-    def __len__(self):
-        return max(self.n, 0)
-
-    def __getitem__(self, i):
-        b = self.start + i
-        rows = self.order[b * self.bs:(b + 1) * self.bs]
-        rng = np.random.default_rng(seed_of(self.seed, self.epoch, b))
-        x = crop_batch(self.images, self.idx[rows], self.crop, rng, self.mirror, self.mean_image)
-        return torch.from_numpy(x), torch.from_numpy(self.y[rows].astype(np.int64))
-
-
-def _worker_init(_):
-    # SIGTERM is for the trainer (checkpoint, then exit); workers must not die first.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    torch.set_num_threads(1)
-
-
-def batch_stream(ds: EpochBatches, workers: int, pin: bool, prefetch: int):
-    if workers <= 0:
-        return (ds[i] for i in range(len(ds)))
-    return iter(torch.utils.data.DataLoader(ds, batch_size=None, shuffle=False, num_workers=workers,
-                                            pin_memory=pin, prefetch_factor=prefetch, worker_init_fn=_worker_init))
-
-
 def amp_context(mode: str, device: str):
     import contextlib
 
@@ -218,16 +101,17 @@ def amp_context(mode: str, device: str):
 
 # ----------------------------------------------------------------------------- evaluation
 @torch.inference_mode()
-def evaluate(model, images, idx, y, crop, norm, batch_size=500, device="cpu", channels_last=True,
-             mean_image=None, amp="off", per_image=False) -> dict:
+def evaluate(model, images, idx, y, crop, transform, batch_size=500, device="cpu", channels_last=True, amp="off",
+             per_image=False) -> dict:
+    """Top-1/top-5 and loss on centre crops of ``idx``, run on ``device`` (uint8 crops cross, the transform
+    runs there)."""
     model.eval()
     loss_sum, c1, c5, n = 0.0, 0, 0, len(idx)
     hits = []
-    for s in range(0, n, batch_size):
-        xb = torch.from_numpy(crop_batch(images, idx[s:s + batch_size], crop, None, False, mean_image)).to(device)
-        yb = torch.from_numpy(np.asarray(y[s:s + batch_size], dtype=np.int64)).to(device)
+    for xb, yb in eval_batches(images, idx, y, crop, batch_size):
+        xb, yb = xb.to(device), yb.to(device)
         with amp_context(amp, device):
-            out = model(norm(xb, channels_last)).float()
+            out = model(transform(xb, channels_last)).float()
         loss_sum += F.cross_entropy(out, yb, reduction="sum").item()
         k = min(5, out.shape[1])
         top = out.topk(k, dim=1).indices
@@ -324,7 +208,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
 
     The steps, in order: settings, device, data, base checkpoint, schedule, model and optimizer, resume or
-    start, the epoch loop (:meth:`_Training.train_epoch`, :meth:`_Training.end_epoch`), the final write.
+    start, the loop over steps (:meth:`_Training.step`, a :meth:`_Training.record` at each record's end), the final write.
     Returns the metadata written to ``out_meta``, or ``{"stopped": why, "global_step": n}`` when it
     checkpointed and stopped early (SIGTERM/SIGUSR1, ``time_budget_s`` spent, or ``stop_after_steps``,
     which tests use).
@@ -421,19 +305,16 @@ def load_base_state(spec, base_weights, arch: dict) -> dict | None:
     return ck["state_dict"]
 
 
-def epoch_order(seed: int, epoch: int, n_train: int) -> np.ndarray:
-    """The order of the training images in one epoch: a function of (network seed, epoch) alone."""
-    return np.random.default_rng(seed_of(seed, epoch)).permutation(n_train)
-
-
 class Schedule:
     """Steps and learning rate: steps per epoch, total steps, and the step or multi-step decay."""
 
-    def __init__(self, *, lr, gamma, batch_size, steps_per_epoch, total_steps, step_size, milestones):
+    def __init__(self, *, lr, gamma, batch_size, steps_per_epoch, total_steps, step_size, milestones,
+                 record_every=0, eval_every_epochs=1):
         self.lr, self.gamma, self.batch_size = lr, gamma, batch_size
         self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
         self.step_size, self.milestones = step_size, milestones
         self.n_epochs = math.ceil(total_steps / steps_per_epoch)
+        self.record_every, self.eval_every_epochs = int(record_every), int(eval_every_epochs)
 
     @classmethod
     def of(cls, cfg: dict, n_train: int, full_n_train: int) -> "Schedule":
@@ -443,11 +324,50 @@ class Schedule:
         return cls(lr=cfg["lr"], gamma=cfg["lr_gamma"], batch_size=bs, steps_per_epoch=spe,
                    total_steps=int(cfg["iterations"]) or int(cfg["epochs"]) * spe_sched,
                    step_size=int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * spe_sched)),
-                   milestones=sorted(round(float(m) * spe_sched) for m in cfg["lr_milestones"]))
+                   milestones=sorted(round(float(m) * spe_sched) for m in cfg["lr_milestones"]),
+                   record_every=int(cfg["eval_every_iterations"]), eval_every_epochs=int(cfg["eval_every_epochs"]))
 
     def lr_at(self, step: int) -> float:
         drops = sum(step >= m for m in self.milestones) if self.milestones else step // self.step_size
         return self.lr * self.gamma ** drops
+
+    # records: the points where train metrics are summed up, the dev slice evaluated and a checkpoint written
+    def closes_record(self, step: int) -> bool:
+        """Whether the step count ``step`` (after that many steps) ends a record."""
+        every = self.record_every or self.steps_per_epoch
+        return step % every == 0 or step == self.total_steps
+
+    def evaluates(self, step: int) -> bool:
+        """Whether the record ending at ``step`` evaluates the dev slice."""
+        if self.record_every or step == self.total_steps:
+            return True
+        return (step // self.steps_per_epoch) % self.eval_every_epochs == 0
+
+    def n_records(self) -> int:
+        every = self.record_every or self.steps_per_epoch
+        return self.total_steps // every + (self.total_steps % every != 0)
+
+    def n_evals(self) -> int:
+        if self.record_every:
+            return self.n_records()
+        full = self.total_steps // self.steps_per_epoch  # epoch ends, then a partial last epoch if any
+        k = self.eval_every_epochs
+        return full // k + (full % k != 0 or self.total_steps % self.steps_per_epoch != 0)
+
+    def epoch_of(self, step: int):
+        """The record's epoch: completed epochs at an epoch's end, else a fraction (iteration records)."""
+        e = step / self.steps_per_epoch
+        return math.ceil(e) if not self.record_every else round(e, 3)
+
+
+def plan(cfg: dict, n_train: int, full_n_train: int, n_dev: int) -> dict:
+    """What training a network with these settings will do, computed without training: steps, training
+    images, records (each with a checkpoint), dev evaluations and the images they read."""
+    cfg = resolve_settings(cfg)
+    sch = Schedule.of(cfg, n_train, full_n_train)
+    return {"total_steps": sch.total_steps, "train_images": sch.total_steps * sch.batch_size,
+            "records": sch.n_records(), "evals": sch.n_evals(), "eval_images": sch.n_evals() * n_dev,
+            "steps_per_record": sch.record_every or sch.steps_per_epoch, "epochs": sch.n_epochs}
 
 
 class _Training:
@@ -477,7 +397,7 @@ class _Training:
         n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())
         assert self.n_trainable == n_expected, (self.n_trainable, n_expected)
         self.opt = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
-        self.norm, self.mean_image = make_normalizer(data["meta"], prepared_dir, cfg["normalize"], device)
+        self.transform = make_transform(data["meta"], prepared_dir, cfg["normalize"], device)
         self.seed_dropout = dropout_seeder(device)
         self.st = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "train_seconds": 0.0,
                    "acc": [0.0, 0, 0], "resumes": []}
@@ -534,64 +454,62 @@ class _Training:
                 f"trainable params {self.n_trainable}, threads {torch.get_num_threads()}, device {self.device}")
 
     def loop(self, t_start: float, time_budget_s, stop_after_steps) -> dict | None:
-        """Epochs until the schedule's last step; a stop request returns ``{"stopped": ...}`` after a checkpoint."""
-        self.last_ckpt = time.time()
-        self.steps_this_run = 0
+        """The remaining steps from one loader, a record at each record's end; a stop request returns
+        ``{"stopped": ...}`` after a checkpoint."""
+        st, cfg, sch = self.st, self.cfg, self.schedule
+        self.last_ckpt = self.t_counted = self.t_record = time.time()
+        self.steps_this_run = self.imgs_record = 0
+        ds = StepBatches(self.images, self.idx, self.y, seed=self.seed, steps_per_epoch=sch.steps_per_epoch,
+                         batch_size=sch.batch_size, start=st["global_step"], stop=sch.total_steps,
+                         crop=int(cfg["crop_size"]), mirror=cfg["mirror"], images_path=self.images_path)
+        self.train_mode()
         with _Stop() as stop:
-            while self.st["global_step"] < self.schedule.total_steps:
-                stopped, imgs, t_ep, t_ep0 = self.train_epoch(stop, t_start, time_budget_s, stop_after_steps)
-                if stopped:
-                    return stopped
-                self.end_epoch(imgs, t_ep, t_ep0)
-        return None
-
-    def train_epoch(self, stop, t_start, time_budget_s, stop_after_steps):
-        """The remaining batches of the current epoch (all of them, unless resumed mid-epoch)."""
-        st, cfg, sch, model, frozen, device = self.st, self.cfg, self.schedule, self.model, self.spec.frozen_layers, self.device
-        epoch = st["epoch"]
-        order = epoch_order(self.seed, epoch, self.n_train)
-        model.train()
-        if frozen:  # batch-norm statistics of frozen layers stay as copied
-            for b in model.blocks[:frozen]:
-                for m in b.modules():
-                    if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-                        m.eval()
-        t_ep = t_ep0 = time.time()  # t_ep: since the last checkpoint (train_seconds); t_ep0: this epoch
-        imgs_ep = 0
-        n_batches = min(sch.steps_per_epoch, st["batch"] + sch.total_steps - st["global_step"])
-        stream = batch_stream(EpochBatches(self.images, self.idx, self.y, order, sch.batch_size, st["batch"], n_batches,
-                                           int(cfg["crop_size"]), self.seed, epoch, cfg["mirror"], self.mean_image,
-                                           images_path=self.images_path),
-                              int(cfg["workers"]), device.startswith("cuda"), int(cfg["prefetch"]))
-        for xb, yb in stream:
-            self.step(xb, yb, epoch)
-            imgs_ep += len(yb)
-            due = time.time() - self.last_ckpt >= cfg["checkpoint_every_s"]
-            over = time_budget_s is not None and time.time() - t_start >= time_budget_s
-            forced = stop_after_steps is not None and self.steps_this_run >= stop_after_steps
-            if due or over or forced or stop.reason:
-                self.flush_acc()
-                st["train_seconds"] += time.time() - t_ep
-                t_ep = time.time()
-                self.checkpoint()
-                print(f"  {self.net} epoch {epoch + 1}/{sch.n_epochs} batch {st['batch']}/{sch.steps_per_epoch} "
-                      f"loss {st['acc'][0] / max(st['acc'][2], 1):.4f} (checkpoint written)", file=self.log, flush=True)
+            for xb, yb, oy, ox, flip in loader(ds, int(cfg["workers"]), self.device.startswith("cuda"),
+                                                int(cfg["prefetch"])):
+                self.step(xb, yb, oy, ox, flip)
+                self.imgs_record += len(yb)
+                recorded = sch.closes_record(st["global_step"])
+                if recorded:
+                    self.record()
+                over = time_budget_s is not None and time.time() - t_start >= time_budget_s
+                forced = stop_after_steps is not None and self.steps_this_run >= stop_after_steps
+                due = time.time() - self.last_ckpt >= cfg["checkpoint_every_s"]
+                if (due or over or forced or stop.reason) and not recorded:
+                    self.flush_acc()
+                    self.count_time()
+                    self.checkpoint()
+                    print(f"  {self.net} epoch {st['epoch'] + 1}/{sch.n_epochs} batch {st['batch']}/{sch.steps_per_epoch} "
+                          f"loss {st['acc'][0] / max(st['acc'][2], 1):.4f} (checkpoint written)", file=self.log, flush=True)
                 if stop.reason or over or forced:
                     why = stop.reason or ("time budget" if over else "stop_after_steps")
                     self.milestone(f"stopping {self.net} at step {st['global_step']} ({why}); rerun to resume")
-                    return {"stopped": why, "global_step": st["global_step"]}, imgs_ep, t_ep, t_ep0
-        return None, imgs_ep, t_ep, t_ep0
+                    return {"stopped": why, "global_step": st["global_step"]}
+        return None
 
-    def step(self, xb, yb, epoch: int) -> None:
+    def train_mode(self) -> None:
+        self.model.train()
+        if self.spec.frozen_layers:  # batch-norm statistics of frozen layers stay as copied
+            for b in self.model.blocks[:self.spec.frozen_layers]:
+                for m in b.modules():
+                    if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                        m.eval()
+
+    def count_time(self) -> None:
+        now = time.time()
+        self.st["train_seconds"] += now - self.t_counted
+        self.t_counted = now
+
+    def step(self, xb, yb, oy, ox, flip) -> None:
         """One SGD step on one batch: its dropout masks from (seed, epoch, batch), its rate from the schedule."""
         st, cfg, device = self.st, self.cfg, self.device
-        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-        self.seed_dropout(seed_of(self.seed, epoch, st["batch"]))
+        nb = device.startswith("cuda")
+        xb, yb = xb.to(device, non_blocking=nb), yb.to(device, non_blocking=nb)
+        self.seed_dropout(seed_of(self.seed, st["epoch"], st["batch"]))
         lr = self.schedule.lr_at(st["global_step"])
         for g in self.opt.param_groups:
             g["lr"] = lr * g["lr_mult"]
         with amp_context(cfg["amp"], device):
-            out = self.fwd(self.norm(xb, cfg["channels_last"]), frozen=self.spec.frozen_layers)
+            out = self.fwd(self.transform(xb, cfg["channels_last"], oy, ox, flip), frozen=self.spec.frozen_layers)
             loss = F.cross_entropy(out.float(), yb)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -599,36 +517,33 @@ class _Training:
         self.loss_sum += loss.detach() * len(yb)
         self.correct += (out.detach().argmax(1) == yb).sum()
         self.seen += len(yb)
-        st["batch"] += 1
         st["global_step"] += 1
+        st["epoch"], st["batch"] = divmod(st["global_step"], self.schedule.steps_per_epoch)
         self.steps_this_run += 1
 
-    def end_epoch(self, imgs_ep: int, t_ep: float, t_ep0: float) -> None:
-        """An epoch's record (train loss/accuracy, dev-slice scores), its log line and a checkpoint.
-
-        A resume can land exactly here, with no batch left to run in this epoch."""
+    def record(self) -> None:
+        """A record's row (train loss/accuracy, dev-slice scores), its log line and a checkpoint."""
         st, cfg, sch = self.st, self.cfg, self.schedule
-        epoch = st["epoch"]
-        lr = sch.lr_at(max(st["global_step"] - 1, 0))
+        step = st["global_step"]
+        lr = sch.lr_at(step - 1)
         self.flush_acc()
-        now = time.time()
-        st["train_seconds"] += now - t_ep
-        dt = now - t_ep0
-        row = {"epoch": epoch + 1, "train_loss": st["acc"][0] / max(st["acc"][2], 1),
+        self.count_time()
+        dt = time.time() - self.t_record
+        row = {"epoch": sch.epoch_of(step), "step": step, "train_loss": st["acc"][0] / max(st["acc"][2], 1),
                "train_top1": st["acc"][1] / max(st["acc"][2], 1), "lr": lr,
-               "images_per_s": imgs_ep / max(dt, 1e-9) if imgs_ep else None}
-        due_eval = (epoch + 1) % int(cfg["eval_every_epochs"]) == 0 or st["global_step"] >= sch.total_steps
-        if self.dev is not None and due_eval:
-            ev = evaluate(self.model, *self.dev, int(cfg["crop_size"]), self.norm, cfg["eval_batch_size"], self.device,
-                          cfg["channels_last"], self.mean_image, cfg["amp"])
+               "images_per_s": self.imgs_record / max(dt, 1e-9) if self.imgs_record else None}
+        if self.dev is not None and sch.evaluates(step):
+            ev = evaluate(self.model, *self.dev, int(cfg["crop_size"]), self.transform, cfg["eval_batch_size"],
+                          self.device, cfg["channels_last"], cfg["amp"])
             row.update({"dev_top1": ev["top1"], "dev_top5": ev["top5"], "dev_loss": ev["val_loss"]})
+            self.train_mode()
         st["history"].append(row)
-        print(progress_line(self.net, epoch + 1, sch.n_epochs, row, lr, st["global_step"], sch.total_steps,
-                            st["train_seconds"]), file=self.log, flush=True)
-        st["epoch"] += 1
-        st["batch"] = 0
+        print(progress_line(self.net, row["epoch"], sch.n_epochs, row, lr, step, sch.total_steps, st["train_seconds"]),
+              file=self.log, flush=True)
         st["acc"] = [0.0, 0, 0]
         self.checkpoint()
+        self.t_counted = self.t_record = time.time()
+        self.imgs_record = 0
 
     def write_outputs(self, out_weights, out_meta, provenance, t_start) -> dict:
         """Final weights and metadata (atomically), then the checkpoints are removed."""
@@ -636,7 +551,7 @@ class _Training:
         state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         meta = {
             "net": self.net, "treatment": spec.treatment, "n": spec.n, "fine_tuned": spec.fine_tuned,
-            "seed": self.seed, "epochs": st["epoch"], "steps": st["global_step"], "train_seconds": st["train_seconds"],
+            "seed": self.seed, "epochs": self.schedule.n_epochs, "steps": st["global_step"], "train_seconds": st["train_seconds"],
             "wall_seconds_last_run": time.time() - t_start, "device": self.device, "threads": torch.get_num_threads(),
             "n_train": self.n_train, "n_classes": len(self.data["wnids"]), "history": st["history"],
             "resumed_at_steps": st["resumes"], "arch": self.arch, "train": self.cfg, "fingerprint": self.fingerprint,
@@ -648,7 +563,8 @@ class _Training:
         for name in CHECKPOINTS:
             (self.state_dir / name).unlink(missing_ok=True)
             (self.state_dir / (name + ".sha256")).unlink(missing_ok=True)
-        self.milestone(f"finished {self.net}: {st['epoch']} epochs in {st['train_seconds']:.1f} s")
+        self.milestone(f"finished {self.net}: {self.schedule.n_epochs} epochs ({st['global_step']} steps) in "
+                       f"{st['train_seconds']:.1f} s")
         return meta
 
 
