@@ -183,3 +183,21 @@ def test_a_worker_gets_the_image_array_by_path_not_by_value(tmp_path):
             assert (a == b).all()
     # without the path (a caller that has none) the array is pickled as before: still correct
     assert len(pickle.dumps(StepBatches(images, idx, y, **kw))) > 19_000_000
+
+
+def test_parallel_decoders_do_not_rerun_the_main_script(tmp_path):
+    """Spawned decoders re-ran the main script by default: a Snakemake script (whose ``snakemake`` object
+    exists only under Snakemake) made every worker fail at start and multiprocessing.Pool replaced them
+    forever, so prepare_data hung with its rule's threads > 1. Here the main script prepares at its top
+    level, without a ``__main__`` guard, and names an object only the parent defines."""
+    src = folder(tmp_path / "src", 30)
+    script = tmp_path / "prepare_like_snakemake.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom transferlab import data\n"
+        "defined_by_the_parent.count += 1\n"  # a NameError wherever this script is run again
+        f"data.prepare_arrays('imagefolder', {str(src)!r}, {CLASSES!r}, {str(tmp_path / 'out')!r}, 32, "
+        "threads=2, log=open('/dev/null', 'w'))\nprint('prepared')\n")
+    boot = f"import types, runpy, builtins\nbuiltins.defined_by_the_parent = types.SimpleNamespace(count=0)\n" \
+           f"runpy.run_path({str(script)!r}, run_name='__main__')\n"
+    r = subprocess.run([sys.executable, "-c", boot], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "prepared" in r.stdout, r.stderr[-3000:]

@@ -16,6 +16,7 @@ index into the sorted class list) so no training job ever decodes a JPEG.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -335,6 +336,22 @@ def _chunk_size(size: int) -> int:
 _WORKER_SOURCE: dict = {}
 
 
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Spawned decoders need only this module, so they must not re-run the main script as spawn does by
+    default: a Snakemake script run again outside Snakemake fails at once (its ``snakemake`` object is not
+    defined there), and a script without a ``__main__`` guard would start preparing again."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is not None:
+        del main.__file__
+    try:
+        yield
+    finally:
+        if path is not None:
+            main.__file__ = path
+
+
 def _decode_chunk(job) -> tuple:
     """Decode ``members`` into rows ``start..`` of the partial array at ``part_file`` (opened by path, so no
     array is ever pickled); return the chunk's exact integer statistics (channel sums, sums of squares,
@@ -432,10 +449,13 @@ def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int
     try:
         if threads > 1 and len(jobs) > 1:
             import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            with mp.get_context("spawn").Pool(threads) as pool:
-                for res in pool.imap_unordered(_decode_chunk, jobs):
-                    take(res)
+            # a worker that cannot start raises BrokenProcessPool here (multiprocessing.Pool would replace
+            # it forever); the finally below keeps the chunks already decoded
+            with _main_script_hidden(), ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn")) as pool:
+                for fut in as_completed([pool.submit(_decode_chunk, job) for job in jobs]):
+                    take(fut.result())
         else:
             for job in jobs:
                 take(_decode_chunk(job))

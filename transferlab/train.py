@@ -61,6 +61,9 @@ DEFAULT_TRAIN = {
     "amp": "auto",  # auto = bf16 autocast on CUDA, none on CPU; "bf16" forces it; "off"
     "compile": False,  # torch.compile the model (CUDA)
     "cudnn_benchmark": True,  # CUDA only
+    # CUDA: deterministic kernels (cuDNN, cuBLAS workspace), so a resumed run ends with the same weights as an
+    # uninterrupted one there too; slower. The CPU is always deterministic.
+    "deterministic": False,
     "workers": 0,  # DataLoader worker processes producing batches (0 = in the training process)
     "prefetch": 4,  # batches prefetched per worker
     # dataset-size study: train for as many iterations as the same half with all its images would
@@ -258,13 +261,17 @@ def setup_device(device: str, cfg: dict, threads: int, log):
     lock_dir = lock_dir_default()
     claim = claim_device(device, lock_dir, log=log)
     device = claim.device
+    deterministic = device == "cpu" or bool(cfg["deterministic"])
     if device.startswith("cuda"):
+        if deterministic:  # read when cuBLAS creates its handle: before the first matmul
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.cuda.set_device(torch.device(device))
-        torch.backends.cudnn.benchmark = bool(cfg["cudnn_benchmark"])
+        torch.backends.cudnn.benchmark = bool(cfg["cudnn_benchmark"]) and not deterministic
+        torch.backends.cudnn.deterministic = deterministic
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     torch.set_num_threads(max(1, int(threads)))
-    torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
+    torch.use_deterministic_algorithms(deterministic, warn_only=device == "cpu")
     # the NaN-filling of every fresh allocation that comes with deterministic mode costs ~7% of a CPU
     # step and changes no result (no kernel here reads memory it did not write)
     torch.utils.deterministic.fill_uninitialized_memory = False

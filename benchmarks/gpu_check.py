@@ -1,0 +1,248 @@
+"""One command for a lent GPU: the paper's CaffeNet through the project's own trainer and data path.
+
+    python benchmarks/gpu_check.py                         # on a GPU machine: a few minutes
+    python benchmarks/gpu_check.py --tiny --device cpu     # the same code at tiny sizes (CI runs this)
+
+On generated uint8 images (1000 classes at 256 px, as the paper preset prepares ILSVRC2012) it measures:
+
+- **project**: ``train_network`` itself (config/paper.yaml's CaffeNet and solver: 227 px crops, batch 256,
+  bf16 autocast, channels-last, ``torch.compile``, mean-image subtraction on the device, worker processes),
+  img/s after its first record, so compilation and warm-up are left out;
+- **bare loop**: the same model, optimizer step, autocast and compilation on one batch already on the
+  device: what the GPU does with no data path;
+- **host feed**: the loader alone (workers cutting uint8 crops, pinned memory) plus the copy to the device;
+- **peak GPU memory** of the project run;
+- **resume**: with ``train.deterministic``, a run stopped halfway and resumed ends with weights bit-identical
+  to an uninterrupted one (eager, to keep the check short).
+
+Prints a markdown table and writes the numbers as JSON (``--out``).  BENCHMARKS.md records the numbers of
+each GPU it ran on.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from transferlab import io as tio  # noqa: E402
+from transferlab.batches import StepBatches, loader  # noqa: E402
+from transferlab.data import load_half  # noqa: E402
+from transferlab.model import build_model  # noqa: E402
+from transferlab.train import amp_context, train_network  # noqa: E402
+
+PAPER = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
+
+
+def sizes(tiny: bool) -> dict:
+    if tiny:
+        return {"classes": 20, "per_class": 6, "image_size": 20, "crop": 16, "batch": 16, "steps": 24,
+                "resume_steps": 8, "model": SMOKE["model"]}
+    return {"classes": 1000, "per_class": 3, "image_size": PAPER["data"]["image_size"],
+            "crop": PAPER["train"]["crop_size"], "batch": PAPER["train"]["batch_size"], "steps": 300,
+            "resume_steps": 40, "model": PAPER["model"]}
+
+
+def generate(root: Path, classes: int, per_class: int, size: int) -> Path:
+    """A prepared dataset of random pixels in the project's layout; every third image is the dev slice."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    n = classes * per_class
+    arr = np.lib.format.open_memmap(root / "train_images.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+    for s in range(0, n, 256):
+        arr[s:s + 256] = rng.integers(0, 256, arr[s:s + 256].shape, dtype=np.uint8)
+    arr.flush()
+    np.save(root / "val_images.npy", arr[:classes])
+    labels = np.repeat(np.arange(classes), per_class)
+    np.save(root / "train_labels.npy", labels.astype(np.int16))
+    np.save(root / "val_labels.npy", np.arange(classes).astype(np.int16))
+    np.save(root / "mean_image.npy", np.full((size, size, 3), 120.0, dtype=np.float32))
+    wnids = [f"n{i:08d}" for i in range(classes)]
+    tio.atomic_write_json(root / "meta.json", {"wnids": wnids, "mean": [0.47] * 3, "std": [0.25] * 3, "size": size})
+    rows = np.arange(n)
+    dev = rows % 3 == 2
+    with open(root / "half.npz", "wb") as f:
+        np.savez(f, train_idx=rows[~dev], train_y=labels[~dev], dev_idx=rows[dev], dev_y=labels[dev],
+                 val_idx=np.arange(classes), val_y=np.arange(classes), wnids=np.array(wnids))
+    return root
+
+
+def train_cfg(sz: dict, device: str, workers: int, compile_: bool, steps: int, **extra) -> dict:
+    base = PAPER["train"] if sz["classes"] == 1000 else dict(SMOKE["train"], normalize="mean_image", amp="bf16")
+    cfg = {k: v for k, v in base.items() if k not in ("epochs",)}
+    cfg.update(iterations=steps, lr_step_iterations=10 ** 9, lr_milestones=[], batch_size=sz["batch"],
+               crop_size=sz["crop"], eval_every_iterations=max(1, steps // 3), checkpoint_every_s=1e9,
+               workers=workers, compile=compile_, amp="bf16")
+    cfg.update(extra)
+    return cfg
+
+
+def arch_of(sz: dict, crop: int) -> dict:
+    m = sz["model"]
+    keys = ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm", "dropout", "init")
+    return {k: m[k] for k in keys} | {"input_size": crop}
+
+
+def project(prep: Path, work: Path, sz: dict, device: str, workers: int, compile_: bool) -> dict:
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
+    meta = train_network(net="baseA", prepared_dir=prep, half_file=prep / "half.npz", out_weights=work / "w.pt",
+                         out_meta=work / "m.json", state_dir=work / "state", arch=arch_of(sz, sz["crop"]),
+                         train_cfg=train_cfg(sz, device, workers, compile_, sz["steps"]), seed=1, device=device,
+                         threads=max(1, (os.cpu_count() or 2) - workers), log=sys.stderr)
+    rates = [h["images_per_s"] for h in meta["history"][1:] if h.get("images_per_s")]
+    out = {"images_per_s": float(np.mean(rates)), "wall_s": time.perf_counter() - t, "steps": meta["steps"],
+           "dev_top1": meta["history"][-1].get("dev_top1")}
+    if device.startswith("cuda"):
+        out["peak_gpu_mem_gb"] = torch.cuda.max_memory_allocated() / 2 ** 30
+    return out
+
+
+def bare_loop(sz: dict, device: str, compile_: bool, steps: int) -> float:
+    """Images/s of a plain PyTorch loop: the same model, SGD step, bf16 autocast and compilation, on one
+    normalised float batch already on the device."""
+    torch.manual_seed(0)
+    model = build_model(arch_of(sz, sz["crop"]) | {"num_classes": sz["classes"]}).to(device)
+    model = model.to(memory_format=torch.channels_last).train()
+    fwd = torch.compile(model) if compile_ else model
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(sz["batch"], 3, sz["crop"], sz["crop"], device=device).to(memory_format=torch.channels_last)
+    y = torch.randint(0, sz["classes"], (sz["batch"],), device=device)
+
+    def step():
+        with amp_context("bf16", device):
+            loss = F.cross_entropy(fwd(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def sync():
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    for _ in range(max(3, steps // 10)):
+        step()
+    sync()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return sz["batch"] * steps / (time.perf_counter() - t)
+
+
+def host_feed(prep: Path, sz: dict, device: str, workers: int, batches: int) -> dict:
+    """The loader alone (workers, pinned memory on a GPU) and the copy to the device: img/s and bytes/image."""
+    data = load_half(prep, prep / "half.npz")
+    images, idx, y = data["train"]
+    spe = max(1, len(idx) // sz["batch"])
+    ds = StepBatches(images, idx, y, seed=1, steps_per_epoch=spe, batch_size=sz["batch"], start=0, stop=batches,
+                     crop=sz["crop"], mirror=True, images_path=data["paths"]["train"])
+    cuda = device.startswith("cuda")
+    it = loader(ds, workers, cuda, 4)
+    first = next(it)  # workers started
+    done = sent = 0
+    t = time.perf_counter()
+    for item in it:
+        for v in item:
+            v.to(device, non_blocking=cuda)
+        done += len(item[1])
+        sent += sum(v.numel() * v.element_size() for v in item)
+    if cuda:
+        torch.cuda.synchronize()
+    del first
+    return {"images_per_s": done / (time.perf_counter() - t), "bytes_per_image": sent / max(done, 1),
+            "workers": workers}
+
+
+def resume_identical(prep: Path, work: Path, sz: dict, device: str, workers: int) -> bool:
+    """Deterministic kernels, no compilation: stopped at half the steps and resumed == uninterrupted."""
+    steps = sz["resume_steps"]
+    cfg = train_cfg(sz, device, workers, False, steps, deterministic=True)
+    arch = arch_of(sz, sz["crop"])
+    kw = dict(prepared_dir=prep, half_file=prep / "half.npz", arch=arch, train_cfg=cfg, seed=2, device=device,
+              threads=max(1, (os.cpu_count() or 2) - workers), log=open(os.devnull, "w"))
+    weights = {}
+    for name in ("whole", "cut"):
+        d = work / name
+        args = dict(net="baseA", out_weights=d / "w.pt", out_meta=d / "m.json", state_dir=d / "state", **kw)
+        if name == "cut":
+            r = train_network(**args, stop_after_steps=steps // 2)
+            assert r.get("stopped"), r
+        train_network(**args)
+        weights[name] = tio.load_torch(d / "w.pt")["state_dict"]
+    return all(torch.equal(weights["whole"][k], weights["cut"][k]) for k in weights["whole"])
+
+
+def describe(device: str) -> dict:
+    d = {"date": time.strftime("%Y-%m-%d"), "host": f"{platform.machine()}, {os.cpu_count()} cpus",
+         "torch": torch.__version__, "torch_cuda": torch.version.cuda, "device": device}
+    if device.startswith("cuda"):
+        d["gpu"] = torch.cuda.get_device_name()
+        d["capability"] = ".".join(map(str, torch.cuda.get_device_capability()))
+    return d
+
+
+def markdown(r: dict) -> str:
+    p, f = r["project"], r["host_feed"]
+    lines = [f"gpu_check {r['date']}: {r.get('gpu', r['device'])}, {r['host']}, torch {r['torch']} "
+             f"(CUDA {r['torch_cuda']}); {r['sizes']}", "",
+             "| measurement | value |", "|---|---|",
+             f"| project training (train_network, {f['workers']} workers) | {p['images_per_s']:,.0f} img/s |",
+             f"| bare loop (same model, step, autocast, compile) | {r['bare_images_per_s']:,.0f} img/s |",
+             f"| project / bare | {p['images_per_s'] / r['bare_images_per_s']:.2f}x |",
+             f"| host feed (loader + copy, {f['workers']} workers) | {f['images_per_s']:,.0f} img/s, "
+             f"{f['bytes_per_image'] / 1e3:,.1f} kB per image |"]
+    if "peak_gpu_mem_gb" in p:
+        lines.append(f"| peak GPU memory (project run) | {p['peak_gpu_mem_gb']:.2f} GiB |")
+    lines.append(f"| resume bit-identical (deterministic, eager) | {'yes' if r['resume_identical'] else 'NO'} |")
+    lines.append(f"| wall time of the check | {r['wall_s']:.0f} s |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--tiny", action="store_true", help="tiny sizes (the CPU check CI runs)")
+    ap.add_argument("--workers", type=int, default=None, help="loader worker processes (default: cpus - 2, at most 12)")
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--out", default=str(REPO / "benchmarks/out/gpu_check.json"))
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    sz = sizes(a.tiny)
+    workers = a.workers if a.workers is not None else (1 if a.tiny else max(1, min(12, (os.cpu_count() or 2) - 2)))
+    compile_ = not a.no_compile and not a.tiny
+    res = describe(a.device) | {"sizes": f"{sz['classes']} classes x {sz['per_class']} images of {sz['image_size']} px, "
+                                         f"{sz['crop']} px crops, batch {sz['batch']}, {sz['steps']} steps, "
+                                         f"compile {compile_}"}
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        prep = generate(d / "prep", sz["classes"], sz["per_class"], sz["image_size"])
+        res["host_feed"] = host_feed(prep, sz, a.device, workers, max(8, sz["steps"] // 5))
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - workers))  # as the trainer gets
+        res["bare_images_per_s"] = bare_loop(sz, a.device, compile_, max(10, sz["steps"] // 3))
+        res["project"] = project(prep, d / "project", sz, a.device, workers, compile_)
+        res["resume_identical"] = resume_identical(prep, d / "resume", sz, a.device, workers)
+    res["wall_s"] = time.perf_counter() - t0
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=2))
+    print(markdown(res))
+    return res
+
+
+if __name__ == "__main__":
+    main()
