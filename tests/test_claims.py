@@ -170,6 +170,20 @@ def test_missing_experiments_say_not_run_and_markdown_lists_all_claims():
     assert len(rows) == 2 and all("| n/a |" in line for line in rows), rows
 
 
+def test_a_claim_not_run_says_why():
+    """No natural/man-made split: the claims that read it name it. Only n = 1 and 7 trained (the toy paper
+    preset): the dip claims name the middle layers they read instead of blaming a missing random split."""
+    df, correct = table(True)
+    t = scorecard(df[df.experiment != "natman"], correct, n_boot=0).set_index("claim")
+    assert t.loc["dissimilar_transfers_worse", "scope"] == "not run: no natural/man-made split"
+    ends = df[df.n.isin([0, 1, 7])]
+    t = scorecard(ends, correct, n_boot=0).set_index("claim")
+    for claim in ("fragile_coadaptation", "finetuning_removes_dip"):
+        assert t.loc[claim, "verdict"] == "not run"
+        assert t.loc[claim, "scope"].startswith("not run: the layers it reads were not trained (") and "3,4,5" in \
+            t.loc[claim, "scope"]
+
+
 def test_unpack_roundtrip():
     c = np.random.default_rng(1).random(37) < 0.5
     assert (unpack(np.packbits(c).tobytes().hex(), 37) == c).all()

@@ -296,6 +296,15 @@ def _scope(r: Scores, groups) -> str:
     return "no random split"
 
 
+def _not_run_why(r: Scores, c: Claim, groups) -> str:
+    """Why a claim has no value: an experiment it reads was not run, or none of the layers it compares was."""
+    needed = [RS] + [g.experiment for g in groups if g.experiment != RS]
+    missing = [SPLIT_WORDS.get(e, e) for e in dict.fromkeys(needed) if not r.units.get(e)]
+    if missing:
+        return "not run: no " + " and no ".join(missing)
+    return f"not run: the layers it reads were not trained ({c.statistic_for()})"
+
+
 def clustered(r: Scores, g: Group) -> tuple[np.ndarray, str]:
     """A group's values as the interval uses them: per training unit within one split; averaged per split
     (the splits are the independent replicates) when its units span two or more splits.  The two
@@ -340,7 +349,7 @@ def evaluate_claim(c: Claim, r: Scores, n_claims: int) -> dict:
             "value": iv.value, "ci_low": iv.low, "ci_high": iv.high, "se": iv.se, "df": iv.df, "mde": iv.mde,
             "kind": c.kind, "threshold": c.threshold, "holds_if": _holds_if(c), "why": c.why, "scale": c.scale,
             "units": units, "unit_values": " | ".join(per_unit), "unit_sd": sd, "i2": i2,
-            "scope": _scope(r, groups), "pairing": "two groups, each through its own base" if
+            "scope": _scope(r, groups) if np.isfinite(iv.value) else _not_run_why(r, c, groups), "pairing": "two groups, each through its own base" if
             len(groups) == 2 and groups[0].experiment == groups[1].experiment else "",
             "verdict": verdict, "verdict_familywise": fam_verdict, "familywise_low": fam.low,
             "familywise_high": fam.high}
