@@ -178,6 +178,7 @@ def project_step(cfg, n_classes, per_class, threads, workdir: Path, net="baseA",
     if not (prep / "meta.json").exists():
         fake_prepared(prep, n_classes, per_class, size)
     tcfg = dict(cfg["train"], epochs=epochs, iterations=0, checkpoint_every_s=1e9, eval_every_epochs=10 ** 6,
+                eval_every_iterations=0,  # a record per epoch: the per-epoch rates below
                 workers=0)  # CPU: batches built in the training process, as the default config does
     out = workdir / f"{net}-{size}"
     t = time.perf_counter()
