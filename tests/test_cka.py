@@ -358,6 +358,122 @@ def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
         measure(paths, [dict(pairs[1], b="A3B-ft")], batches)
 
 
+def _saved_nets(tmp_path, seeds: dict) -> dict:
+    """name -> weights.pt of small CaffeNets (3 classes, 16 px) built from the given seeds."""
+    from conftest import SMALL_ARCH
+    from transferlab.io import save_torch
+    from transferlab.model import build_model, make_arch
+
+    arch = make_arch(**dict(SMALL_ARCH, num_classes=3, input_size=16))
+    paths = {}
+    for name, seed in seeds.items():
+        torch.manual_seed(seed)
+        paths[name] = tmp_path / f"{name}.pt"
+        save_torch({"arch": arch, "state_dict": build_model(arch).state_dict()}, paths[name])
+    return paths
+
+
+# the workflow's pairs (cka_pairs): the bases at every unit, each fine-tuned net against its base at 1..n
+NETS = {"baseA": 0, "baseB": 1, "A1B-ft": 2, "A2B-ft": 3, "B1B-ft": 4, "B2B-ft": 5}
+PAIRS = [{"kind": "bases", "a": "baseA", "b": "baseB", "n": 0, "units": [1, 2, 3]}] + [
+    {"kind": "base_vs_ft", "a": f"base{net[0]}", "b": net, "n": int(net[1]), "units": list(range(1, int(net[1]) + 1))}
+    for net in ("A1B-ft", "A2B-ft", "B1B-ft", "B2B-ft")]
+
+
+def test_measure_holds_two_networks_at_a_time_and_matches_each_pair_alone(prepared, tmp_path, monkeypatch):
+    """measure() of six networks never has more than two loaded (it loaded all six at once before), and each
+    pair's values are exactly cka_between of the two networks over the same batches."""
+    import gc
+    import weakref
+
+    import transferlab.train as ttrain
+    from transferlab.cka import measure, val_batches
+
+    paths = _saved_nets(tmp_path, NETS)
+    batches = list(val_batches(prepared / "prepared", 16, "channel", 7))
+    real_load, alive, peak = ttrain.load_model, [], [0]
+
+    def counting_load(weights):
+        model = real_load(weights)
+        alive.append(weakref.ref(model))
+        peak[0] = max(peak[0], sum(r() is not None for r in alive))
+        return model
+
+    gc.disable()  # a model kept only by a reference cycle counts as alive, as it would hold its memory
+    try:
+        monkeypatch.setattr(ttrain, "load_model", counting_load)
+        t = measure(paths, PAIRS, batches)
+    finally:
+        gc.enable()
+    # baseA with each of its pairs' networks in turn (baseB, A1B, A2B), then baseB with B1B, B2B
+    assert peak[0] == 2 and len(alive) == 1 + 3 + 1 + 2
+    monkeypatch.setattr(ttrain, "load_model", real_load)
+    assert len(t) == 3 + 1 + 2 + 1 + 2 and list(t.b.unique()) == [p["b"] for p in PAIRS]  # in the pairs' order
+    for p in PAIRS:
+        alone = cka_between(real_load(paths[p["a"]]), real_load(paths[p["b"]]), batches, p["units"])
+        np.testing.assert_array_equal(t[t.b == p["b"]].cka.to_numpy(), alone)
+
+
+def test_measure_reads_the_batches_once_per_pair(prepared, tmp_path):
+    """A function returning the batches (the workflow's) gives what a list does; a one-shot iterator, which
+    the second pair would find empty, is refused before any network is loaded."""
+    import functools
+
+    from transferlab.cka import measure, val_batches
+
+    paths = _saved_nets(tmp_path, NETS)
+    make = functools.partial(val_batches, prepared / "prepared", 16, "channel", 7)
+    pd.testing.assert_frame_equal(measure(paths, PAIRS, make), measure(paths, PAIRS, list(make())))
+    with pytest.raises(ValueError, match="a list or a function returning the batches.*not a one-shot generator"):
+        measure(paths, PAIRS, make())
+
+
+def test_validation_batches_are_cut_on_the_host_and_normalised_on_the_device(prepared):
+    """The uint8 crops cross to the job's device and the transform runs there ("meta" stands in for a GPU)."""
+    from transferlab.cka import val_batches
+
+    on_cpu = list(val_batches(prepared / "prepared", 16, "channel", 7))
+    on_device = list(val_batches(prepared / "prepared", 16, "channel", 7, device="meta"))
+    assert [b.device.type for b in on_device] == ["meta"] * len(on_cpu)
+    assert [b.shape for b in on_device] == [b.shape for b in on_cpu] and on_device[0].dtype == torch.float32
+
+
+def test_the_workflow_measurement_runs_on_the_jobs_claimed_device(prepared, tmp_path, monkeypatch):
+    """measure_split(device="cuda") claims the device as training does (transferlab.devices.job_device), runs
+    the batches and the networks there, and releases it before writing; the values are the CPU's."""
+    import contextlib
+    import json
+
+    from transferlab import cka, devices
+
+    paths = _saved_nets(tmp_path, NETS)
+    (tmp_path / "train.json").write_text(json.dumps({"train": {"crop_size": 16, "normalize": "channel"}}))
+    claims, used = [], []
+
+    @contextlib.contextmanager
+    def fake_job_device(requested, log=None):
+        claims.append([requested, "held"])
+        yield "cpu:0"  # the device the claim resolved to; a GPU's "cuda:N" on a GPU node
+        claims[-1][1] = "released"
+
+    real_measure = cka.measure
+
+    def spy(weights, pairs, batches, threads=1, device="cpu"):
+        used.append((device, next(iter(batches())).device, claims[-1][1]))
+        return real_measure(weights, pairs, batches, threads, device)
+
+    monkeypatch.setattr(devices, "job_device", fake_job_device)
+    monkeypatch.setattr(cka, "measure", spy)
+    t = cka.measure_split(weights=paths, pairs=PAIRS, prepared_dir=prepared / "prepared",
+                          meta_file=tmp_path / "train.json", batch_size=7, units=["conv1", "conv2", "conv3"],
+                          split="random-0", replicate=0, out=tmp_path / "cka.parquet", device="cuda")
+    assert claims == [["cuda", "released"]] and used == [("cpu:0", torch.device("cpu"), "held")]
+    expected = real_measure(paths, PAIRS, list(cka.val_batches(prepared / "prepared", 16, "channel", 7)))
+    np.testing.assert_array_equal(t.cka.to_numpy(), expected.cka.to_numpy())
+    assert list(t.columns[:2]) == ["split", "replicate"] and list(t.unit_name[:3]) == ["conv1", "conv2", "conv3"]
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cka.parquet"), t)
+
+
 # ------------------------------------------------------------------ batches are random samples of the images
 def class_ordered(classes: int = 40, per_class: int = 50, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Features of images stored class by class (as prepared validation images are): each class has its

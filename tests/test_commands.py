@@ -1,9 +1,10 @@
 """Commands of README.md typed literally in the project root (dry-runs): `--profile slurm`, GPU resources."""
+import os
 import re
 
 import pytest
 
-from conftest import make_fake_tiny
+from conftest import REPO, make_fake_tiny
 from workflow_helpers import dry_run_jobs, job_counts, job_resources, snakemake, workdir
 
 pytestmark = pytest.mark.workflow
@@ -69,22 +70,12 @@ def test_project_profile_wins_over_the_users(wd, fake_tiny, tmp_path):
     assert _base_runtimes(out) == {"7777"} and "Group job net" not in out
 
 
-def test_slurm_profile_gpu_lines(wd, fake_tiny, tmp_path):
-    """The profile's commented `gpu: 1` lines, uncommented, give every training job a GPU on a GPU-less host."""
-    profile = wd / "profiles/slurm/config.yaml"
-    text = profile.read_text()
-    assert text.count("    # gpu: 1 ") == 2
-    profile.write_text(text.replace("    # gpu: 1 ", "    gpu: 1 "))
-    out = _profile_slurm(wd, fake_tiny, _home(tmp_path), "device=auto")
-    assert _train_gpus(out) == {"1"}
-
-
 def _fake_cuda(tmp_path, cuda):
     """Environment in which Snakemake's parse-time CUDA detection (transferlab.devices.cuda_available) says ``cuda``."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(f"import transferlab.devices\ntransferlab.devices.cuda_available = lambda: {cuda}\n")
-    return {"PYTHONPATH": str(site)}
+    return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}  # this checkout's transferlab, whatever the venv has
 
 
 @pytest.mark.parametrize("device, cuda, gpu", [

@@ -159,3 +159,81 @@ def test_the_lock_folder_is_one_path_for_every_user_and_job(monkeypatch):
     assert devices.lock_dir_default() == "/tmp/transferlab-gpu-locks"
     monkeypatch.setenv("TRANSFERLAB_GPU_LOCK_DIR", "/shared/locks")
     assert devices.lock_dir_default() == "/shared/locks"
+
+
+# ------------------------------------------------------------------ a job's device (evaluation, CKA, preflight)
+def _mock_cuda(monkeypatch, n, uuids=None, available=True):
+    """torch.cuda as on a machine with ``n`` visible GPUs of these UUIDs; returns the set_device calls."""
+    import types
+
+    import torch
+
+    uuids = uuids or [f"GPU-{i:04d}" for i in range(n)]
+    current = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: types.SimpleNamespace(uuid=uuids[i]))
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: current.append(str(d)))
+    return current
+
+
+def test_a_job_claims_its_gpu_by_uuid_and_releases_it(tmp_path, monkeypatch):
+    """Two GPUs shared by one allocation's jobs (no scheduler isolation): the job locks the first free one by
+    its UUID, makes it current, holds it for the block (another job gets the other), and frees it after."""
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    current = _mock_cuda(monkeypatch, 2, ["GPU-aaaa", "GPU-bbbb"])
+    with devices.job_device("cuda", io.StringIO(), tmp_path) as dev:
+        assert dev == "cuda:0" and current == ["cuda:0"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["gpu-GPU-aaaa.lock", "gpu-GPU-bbbb.lock"]
+        other = claim_device("cuda", tmp_path, timeout_s=0.2, poll_s=0.05)
+        assert other.device == "cuda:1"  # GPU-aaaa is held by the block
+        other.release()
+    assert claim_device("cuda", tmp_path, timeout_s=0.2, poll_s=0.05).device == "cuda:0"  # released
+
+
+def test_a_job_releases_its_gpu_when_it_fails(tmp_path, monkeypatch):
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    _mock_cuda(monkeypatch, 1)
+    with pytest.raises(ZeroDivisionError):
+        with devices.job_device("cuda", io.StringIO(), tmp_path):
+            1 / 0
+    assert claim_device("cuda", tmp_path, n_devices=1, uuids=["GPU-0000"], timeout_s=0.2).device == "cuda:0"
+
+
+def test_a_slurm_job_takes_the_gpu_slurm_gave_it_without_a_lock(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")  # Slurm's --gpus=1: one device, index 0 in the job
+    current = _mock_cuda(monkeypatch, 1)
+    with devices.job_device("cuda", io.StringIO(), tmp_path / "locks") as dev:
+        assert dev == "cuda:0" and current == ["cuda:0"]
+    assert not (tmp_path / "locks").exists()
+
+
+def test_a_job_without_cuda_runs_on_the_cpu_or_says_why_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    current = _mock_cuda(monkeypatch, 0, available=False)
+    with devices.job_device("auto", io.StringIO(), tmp_path) as dev:
+        assert dev == "cpu"
+    with devices.job_device("cpu", io.StringIO(), tmp_path) as dev:
+        assert dev == "cpu"
+    with pytest.raises(NoFreeDevice, match=r"device 'cuda' was requested but torch sees no CUDA device here "
+                                           r"\(CUDA_VISIBLE_DEVICES ''\)"):
+        with devices.job_device("cuda", io.StringIO(), tmp_path):
+            pass
+    assert current == [] and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("device, cluster_gpus, cuda_here, cluster, says", [
+    ("auto", None, False, True, True),  # the login node of a GPU or CPU cluster: not said, so say it
+    ("auto", None, False, False, False),  # a laptop: nothing to say
+    ("auto", None, True, True, False),  # the submit host sees CUDA
+    ("auto", True, False, True, False), ("auto", False, False, True, False),  # said
+    ("cuda", None, False, True, False), ("cpu", None, False, True, False),  # an explicit device
+])
+def test_the_cpu_training_note_is_for_an_unsaid_cluster_fallback_only(device, cluster_gpus, cuda_here, cluster, says):
+    note = devices.cpu_training_note(device, cluster_gpus, cuda_here, cluster)
+    assert (note is not None) == says
+    if says:
+        assert note.startswith("note: training will run on CPUs") and "--config cluster_gpus=true" in note
+        assert "\n" not in note

@@ -113,3 +113,42 @@ def test_a_net_trained_on_separable_classes_scores_far_above_chance(prepared):
                   train_cfg=dict(SMALL_TRAIN, epochs=10, lr_step_epochs=1000), seed=3, log=io.StringIO())
     row = _evaluate(prepared)
     assert row["top1"] >= 7 / 9, row["top1"]
+
+
+def test_evaluation_runs_on_the_jobs_claimed_device(trained, monkeypatch):
+    """evaluate_network(device="cuda") claims the device as training does (transferlab.devices.job_device),
+    runs the network and the batches there (it ran on the CPU whatever the job's device), and releases it;
+    the record is the CPU's."""
+    import contextlib
+
+    from transferlab import evaluate as tevaluate
+
+    on_cpu = _evaluate(trained, "cpu.json")
+    claims, used = [], []
+
+    @contextlib.contextmanager
+    def fake_job_device(requested, log=None):
+        claims.append([requested, "held"])
+        yield "cpu:0"  # the device the claim resolved to; a GPU's "cuda:N" on a GPU node
+        claims[-1][1] = "released"
+
+    real_evaluate, real_load, moves = tevaluate.evaluate, tevaluate.load_model, []
+
+    def spy(model, images, idx, y, crop, transform, batch_size, device, *a, **kw):
+        used.append((device, moves[:], str(transform.device), claims[-1][1]))
+        return real_evaluate(model, images, idx, y, crop, transform, batch_size, device, *a, **kw)
+
+    def load_and_watch(weights):  # the devices the network is moved to
+        model = real_load(weights)
+        to = model.to
+        model.to = lambda *a, **kw: moves.extend(str(d) for d in a) or to(*a, **kw)
+        return model
+
+    monkeypatch.setattr(tevaluate, "job_device", fake_job_device)
+    monkeypatch.setattr(tevaluate, "evaluate", spy)
+    monkeypatch.setattr(tevaluate, "load_model", load_and_watch)
+    row = evaluate_network(weights=trained / "net/weights.pt", meta_file=trained / "net/train.json",
+                           prepared_dir=trained / "prepared", half_file=trained / "A.npz", out=trained / "eval/gpu.json",
+                           record=RECORD, device="cuda")
+    assert claims == [["cuda", "released"]] and used == [("cpu:0", ["cpu:0"], "cpu:0", "held")]
+    assert row == on_cpu

@@ -213,10 +213,11 @@ def batch_rows(n: int, batch_size: int, seed: int = 0) -> list[np.ndarray]:
     return [np.sort(order[s:e]) for s, e in zip(starts, ends)]
 
 
-def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channels_last: bool = False):
+def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channels_last: bool = False,
+                device: str = "cpu"):
     """Centre crops of every prepared validation image (both halves' classes), normalised as in training,
     in batches of ``batch_size`` taken in :func:`image_order` (a last batch of 3 images or fewer is folded
-    into the one before)."""
+    into the one before), on ``device``: the uint8 crops cross to it and are normalised there."""
     import json
     from pathlib import Path
 
@@ -227,46 +228,95 @@ def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channe
 
     meta = json.loads((Path(prepared_dir) / "meta.json").read_text())
     images = np.asarray(_open_images(Path(prepared_dir) / "val_images.npy", meta, "val"))
-    transform = make_transform(meta, prepared_dir, normalize, "cpu")
+    transform = make_transform(meta, prepared_dir, normalize, device)
     for rows in batch_rows(len(images), batch_size):
         oy, ox, _ = crop_draws(None, len(rows), images.shape[1], crop, False)
-        yield transform(torch.from_numpy(cut_crops(images, rows, crop, oy, ox)), channels_last)
+        yield transform(torch.from_numpy(cut_crops(images, rows, crop, oy, ox)).to(device), channels_last)
 
 
-def measure(weights: dict, pairs: list, batches, threads: int = 1):
+def _passes(batches):
+    """One pass over ``batches``: a function returning the batches is called, a list (any re-iterable) iterated
+    again; a one-shot iterator, which a second pair would find empty, is refused."""
+    if callable(batches):
+        return batches()
+    if iter(batches) is batches:
+        raise ValueError("measure() runs the images once per pair, so it needs batches it can read again: a list "
+                         "or a function returning the batches (e.g. functools.partial(val_batches, ...)), not a "
+                         f"one-shot {type(batches).__name__}")
+    return batches
+
+
+def measure(weights: dict, pairs: list, batches, threads: int = 1, device: str = "cpu"):
     """CKA of every pair ``{"a": name, "b": name, "units": [u, ...], ...}`` of the networks in ``weights``
-    (name -> weights.pt), over the same ``batches`` of images; one row per (pair, unit).
+    (name -> weights.pt), over the same ``batches`` of images on ``device``; one row per (pair, unit), in the
+    order of ``pairs``.
 
-    Each model's unit outputs are computed once per batch and shared by the pairs that use it; only
-    two models' outputs of one batch are held at a time besides the accumulators."""
+    At most two networks are in memory at a time, whatever their number: the pairs sharing a network ``a``
+    (in the workflow, a base) run one after another with it loaded, each pair's ``b`` loaded for its pair
+    only, over all the batches (so ``batches`` is read once per pair: a list, or a function returning them).
+    Each pair's accumulator sees the same batches, in the same order, as when every network was loaded at
+    once, so the values are the same."""
     import pandas as pd
     import torch
 
     from .train import load_model
 
     torch.set_num_threads(max(1, int(threads)))
-    # bases first: a pair is updated once its later member has run, so only the bases' outputs and the
-    # current network's are alive at a time
-    names = sorted({p["a"] for p in pairs} | {p["b"] for p in pairs}, key=lambda n: (not n.startswith("base"), n))
-    missing = [n for n in names if n not in weights]
+    names = {p["a"] for p in pairs} | {p["b"] for p in pairs}
+    missing = sorted(n for n in names if n not in weights)
     if missing:
         raise ValueError(f"CKA pairs name networks {missing} that have no weights (given: {sorted(weights)})")
-    order = {n: i for i, n in enumerate(names)}
-    last = [max(order[p["a"]], order[p["b"]]) for p in pairs]
-    models = {n: load_model(weights[n]).eval() for n in names}
-    accs = [MinibatchCKA(len(p["units"])) for p in pairs]
+    _passes(batches)  # a one-shot iterator is refused before any network is loaded
+
+    def load(name):
+        return load_model(weights[name]).to(device).eval()
+
+    groups = {}
+    for i, p in enumerate(pairs):
+        groups.setdefault(p["a"], []).append(i)
+    values = {}
     with torch.inference_mode():
-        for x in batches:
-            outs = {}
-            for i, n in enumerate(names):
-                outs[n] = models[n].unit_outputs(x)
-                for acc, p, j in zip(accs, pairs, last):
-                    if j == i:
-                        acc.update([outs[p["a"]][u - 1] for u in p["units"]], [outs[p["b"]][u - 1] for u in p["units"]])
-                outs = {m: o for m, o in outs.items()
-                        if any(j > i and m in (p["a"], p["b"]) for p, j in zip(pairs, last))}
+        for a, members in groups.items():
+            model_a = load(a)
+            for i in members:
+                p = pairs[i]
+                model_b = model_a if p["b"] == a else load(p["b"])
+                acc = MinibatchCKA(len(p["units"]))
+                for x in _passes(batches):
+                    x = x.to(device)
+                    outs_a, outs_b = model_a.unit_outputs(x), model_b.unit_outputs(x)
+                    acc.update([outs_a[u - 1] for u in p["units"]], [outs_b[u - 1] for u in p["units"]])
+                    del outs_a, outs_b
+                values[i] = acc.value()
+                del model_b  # before the next pair's network is loaded
+            del model_a
     rows = []
-    for acc, p in zip(accs, pairs):
+    for i, p in enumerate(pairs):
         extra = {k: v for k, v in p.items() if k != "units"}
-        rows += [{**extra, "unit": u, "cka": float(v)} for u, v in zip(p["units"], acc.value())]
+        rows += [{**extra, "unit": u, "cka": float(v)} for u, v in zip(p["units"], values[i])]
     return pd.DataFrame(rows)
+
+
+def measure_split(*, weights: dict, pairs: list, prepared_dir, meta_file, batch_size: int, units: Sequence[str],
+                  split: str, replicate: int, out, threads: int = 1, device: str = "cpu", log=None):
+    """The workflow's measurement of one training unit (split, replicate): CKA of its ``pairs`` on every
+    prepared validation image, cropped and normalised as the networks were trained (their train.json,
+    ``meta_file``), on the job's device (a GPU claimed as training claims it); written to ``out`` (parquet)."""
+    import functools
+    import json
+    from pathlib import Path
+
+    from .devices import job_device
+    from .io import atomic_path
+
+    train = json.loads(Path(meta_file).read_text())["train"]
+    with job_device(device, log) as dev:
+        batches = functools.partial(val_batches, prepared_dir, int(train["crop_size"]),
+                                    train.get("normalize", "channel"), int(batch_size), device=dev)
+        t = measure(weights, pairs, batches, threads=threads, device=dev)
+    t.insert(0, "replicate", int(replicate))
+    t.insert(0, "split", split)
+    t["unit_name"] = [units[u - 1] for u in t["unit"]]
+    with atomic_path(out) as tmp:
+        t.to_parquet(tmp, index=False)
+    return t

@@ -16,8 +16,13 @@ locked through a read-only descriptor.  If the folder still cannot be used (say 
 version created it 0o755), the job warns once and falls back to a per-user folder
 ``$TMPDIR/transferlab-gpu-locks-<uid>``: it then coordinates only with that user's jobs.
 
-``cuda_available`` is what the workflow asks when it is parsed: with ``device: auto`` training jobs
-declare ``gpu=1`` and train on CUDA where it says yes, and declare ``gpu=0`` and train on the CPU elsewhere.
+``job_device`` is how a job (training, evaluation, CKA, the preflight check) holds its device: the claim
+above, made current, and released when the ``with`` block ends.
+
+``cuda_available`` is what the workflow asks when it is parsed: with ``device: auto`` (and ``cluster_gpus``
+unset) the GPU jobs declare ``gpu=1`` and run on CUDA where it says yes, and declare ``gpu=0`` and run on the
+CPU elsewhere; ``cpu_training_note`` is the one line a run prints when that CPU fallback is planned on a
+cluster's submit host, which cannot see the nodes' GPUs.
 """
 from __future__ import annotations
 
@@ -73,6 +78,18 @@ def device_uuids(n: int) -> list[str] | None:
         return [str(torch.cuda.get_device_properties(i).uuid) for i in range(n)]
     except (AttributeError, RuntimeError, AssertionError):
         return None
+
+
+def cpu_training_note(device: str, cluster_gpus: bool | None, cuda_here: bool, submits_to_cluster: bool) -> str | None:
+    """The note a cluster run prints once at its start when ``device: auto`` falls back to the CPU only because
+    the submit host has no CUDA (the usual login node), with how to ask for GPUs; None where nothing is left
+    unsaid (an explicit device, ``cluster_gpus`` set, CUDA here, or no cluster)."""
+    if device != "auto" or cluster_gpus is not None or cuda_here or not submits_to_cluster:
+        return None
+    return ("note: training will run on CPUs: device is auto and this submit host has no CUDA, so the training, "
+            "evaluation and CKA jobs ask the cluster for no GPU. If its nodes have GPUs, add "
+            "--config cluster_gpus=true (or cluster_gpus: true in a config file): each of those jobs then asks for "
+            "one (gpu=1, --gpus=1). On a CPU cluster, cluster_gpus: false says so and silences this note.")
 
 
 class DeviceClaim:
@@ -142,6 +159,29 @@ def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout
         os.pwrite(fds[claimed], f"{os.getpid()}\n".encode(), 0)
     print(f"claimed cuda:{claimed} (lock {lock_dir / names[claimed]})", file=log, flush=True)
     return DeviceClaim(f"cuda:{claimed}", os.fdopen(fds[claimed], "rb", buffering=0))  # closed, so unlocked, with the claim
+
+
+@contextlib.contextmanager
+def job_device(requested: str, log=None, lock_dir=None):
+    """The device a job runs on, held for the ``with`` block: ``requested`` as the workflow resolved it
+    ('cpu', 'cuda', 'cuda:N'; 'auto' = cuda where torch sees it). On CUDA the GPU is claimed as a training
+    job claims it (:func:`claim_device`: the one a scheduler assigned, else a free one locked by UUID), made
+    the current device, and released when the block ends."""
+    log = log or sys.stderr
+    if requested != "cpu":
+        import torch
+
+        if requested == "auto":
+            requested = "cuda" if torch.cuda.is_available() else "cpu"
+        elif not torch.cuda.is_available():
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            raise NoFreeDevice(f"device {requested!r} was requested but torch sees no CUDA device here "
+                               f"(CUDA_VISIBLE_DEVICES {'unset' if visible is None else repr(visible)}); expected "
+                               "a GPU job on a machine with a working NVIDIA driver")
+    with claim_device(requested, lock_dir or lock_dir_default(), log=log) as claim:
+        if claim.device.startswith("cuda"):
+            torch.cuda.set_device(torch.device(claim.device))
+        yield claim.device
 
 
 def _torch_sees(n: int) -> bool:

@@ -8,6 +8,7 @@ import torch
 
 from . import io as tio
 from .data import load_half
+from .devices import job_device
 from .batches import make_transform
 from .train import evaluate, load_model
 from .transfer import parse_net
@@ -44,7 +45,9 @@ COLUMNS = {
 
 
 def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record: dict, threads: int = 1,
-                     batch_size: int = 500) -> dict:
+                     batch_size: int = 500, device: str = "cpu", log=None) -> dict:
+    """Top-1/top-5, loss and per-image correctness of one network on its target half's validation images, run
+    on ``device`` (the job's: on CUDA a GPU claimed as training claims it, held while the images run through)."""
     torch.set_num_threads(max(1, int(threads)))
     meta = json.loads(Path(meta_file).read_text())
     model = load_model(weights)
@@ -52,12 +55,13 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
     images, idx, y = data["val"]
     if model.arch["num_classes"] != len(data["wnids"]):
         raise ValueError(f"{weights} predicts {model.arch['num_classes']} classes but half {half_file} has {len(data['wnids'])}")
-    transform = make_transform(data["meta"], prepared_dir, meta["train"].get("normalize", "channel"), "cpu")
     crop = meta["train"]["crop_size"]
     cl = bool(meta["train"].get("channels_last", True))
     if cl:
         model = model.to(memory_format=torch.channels_last)
-    ev = evaluate(model, images, idx, y, crop, transform, batch_size, "cpu", cl, per_image=True)
+    with job_device(device, log) as dev:
+        transform = make_transform(data["meta"], prepared_dir, meta["train"].get("normalize", "channel"), dev)
+        ev = evaluate(model.to(dev), images, idx, y, crop, transform, batch_size, dev, cl, per_image=True)
     spec = parse_net(meta["net"])
     row = {
         **record,

@@ -29,6 +29,7 @@ from .batches import (ConfigError, DeviceTransform, StepBatches, epoch_order, ev
                       make_transform, seed_of)
 from .data import load_half
 from .devices import claim_device, lock_dir_default
+from .preflight import compile_allowed
 from .model import UnitNet, build_model, family_of, identity_keys
 from .transfer import build_derived, parse_net
 
@@ -207,14 +208,14 @@ class _Stop:
 def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, state_dir, arch: dict,
                   train_cfg: dict, seed: int, base_weights=None, threads: int = 1, device: str = "cpu",
                   provenance: dict | None = None, time_budget_s: float | None = None,
-                  stop_after_steps: int | None = None, log=None) -> dict:
+                  stop_after_steps: int | None = None, preflight=None, log=None) -> dict:
     """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
 
     The steps, in order: settings, device, data, base checkpoint, schedule, model and optimizer, resume or
     start, the loop over steps (:meth:`_Training.step`, a :meth:`_Training.record` at each record's end), the final write.
     Returns the metadata written to ``out_meta``, or ``{"stopped": why, "global_step": n}`` when it
     checkpointed and stopped early (SIGTERM/SIGUSR1, ``time_budget_s`` spent, or ``stop_after_steps``,
-    which tests use).
+    which tests use). ``preflight``: the run's preflight report (CUDA runs), which can turn ``compile`` off.
     """
     t_start = time.time()
     log = log or sys.stderr
@@ -228,9 +229,11 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     arch = dict(arch, num_classes=len(data["wnids"]), input_size=crop)
     base_state = load_base_state(spec, base_weights, arch)
     schedule = Schedule.of(cfg, len(data["train"][1]), data["full_n_train"])
+    # kept out of cfg (the resume fingerprint): the same run compiled or eager is the same run
+    use_compile = compile_allowed(preflight, bool(cfg["compile"]), log)
     run = _Training(net=net, spec=spec, cfg=cfg, arch=arch, seed=seed, device=device, data=data,
                     prepared_dir=prepared_dir, base_state=base_state, base_weights=base_weights, schedule=schedule,
-                    state_dir=Path(state_dir), log=log)
+                    state_dir=Path(state_dir), log=log, use_compile=use_compile)
     run.resume_or_start()
     stopped = run.loop(t_start, time_budget_s, stop_after_steps)
     if stopped:
@@ -381,7 +384,7 @@ class _Training:
     """One network's training run: model, optimizer, progress state and the loop's steps."""
 
     def __init__(self, *, net, spec, cfg, arch, seed, device, data, prepared_dir, base_state, base_weights, schedule,
-                 state_dir: Path, log):
+                 state_dir: Path, log, use_compile: bool = False):
         self.net, self.spec, self.cfg, self.arch, self.seed, self.device = net, spec, cfg, arch, seed, device
         self.data, self.schedule, self.state_dir, self.log = data, schedule, state_dir, log
         self.images, self.idx, self.y = data["train"]
@@ -398,7 +401,7 @@ class _Training:
             model = model.to(memory_format=torch.channels_last)
         model.to(device)
         self.model = model
-        self.fwd = torch.compile(model) if cfg["compile"] else model
+        self.fwd = torch.compile(model) if use_compile else model
         groups = _param_groups(model, cfg)
         self.n_trainable = sum(p.numel() for g in groups for p in g["params"])
         n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())

@@ -17,10 +17,13 @@ rule measure_cka:
     conda:
         "../../envs/torch.yaml"
     threads: config["threads_per_job"]
+    resources:
+        gpu=GPU,
     params:
         pairs=cka_pairs,
         units=UNITS,
         batch_size=config["cka"]["batch_size"],
+        device=DEVICE,
     script:
         "../scripts/measure_cka.py"
 

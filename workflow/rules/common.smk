@@ -3,6 +3,7 @@
 
 import os
 import re
+import sys
 import zlib
 from pathlib import Path
 
@@ -338,18 +339,57 @@ TRAIN_PARAMS = train_params()
 TRAIN_HASH = config_hash({"data": data_params(), **TRAIN_PARAMS})
 
 
-def resolve_device(device):
-    """``auto``: cuda where the machine parsing the workflow has CUDA, else cpu (a job on a cluster node
-    parses it there, so a GPU allocated to it counts)."""
+def cluster_gpus():
+    """Config ``cluster_gpus``: True, False or None (``--config cluster_gpus=true`` gives the string "true")."""
+    value = config["cluster_gpus"]
+    return {"true": True, "false": False}.get(value, value)
+
+
+def resolve_device(device, gpus=None):
+    """``auto``: cuda where ``gpus`` (config cluster_gpus) says the cluster's jobs get GPUs (true) and cpu where
+    it says they do not (false); unset, cuda where the machine parsing the workflow has CUDA, else cpu (a job on
+    a cluster node parses it there, so a GPU allocated to it counts)."""
     if device != "auto":
         return device
+    if gpus is not None:
+        return "cuda" if gpus else "cpu"
     from transferlab.devices import cuda_available
 
     return "cuda" if cuda_available() else "cpu"
 
 
-DEVICE = resolve_device(config["device"])
+def submits_to_cluster():
+    """Whether this is the Snakemake process that submits jobs to Slurm (its default resources name Slurm
+    settings, as profiles/slurm's do), not a job re-reading the workflow on its node."""
+    from snakemake_interface_executor_plugins.settings import ExecMode
+
+    defaults = workflow.resource_settings.default_resources
+    names = [arg.split("=", 1)[0] for arg in (defaults.args if defaults is not None else [])]
+    main = workflow.workflow_settings.exec_mode == ExecMode.DEFAULT
+    return main and any(name.startswith("slurm_") for name in names)
+
+
+def warn_cpu_training():
+    """The one note of a cluster run whose training falls back to the CPU only because the submit host has
+    no CUDA (transferlab.devices.cpu_training_note), printed once, while the workflow is read."""
+    from transferlab.devices import cpu_training_note
+
+    note = cpu_training_note(config["device"], cluster_gpus(), DEVICE != "cpu", submits_to_cluster())
+    if note:
+        print(note, file=sys.stderr, flush=True)
+
+
+# The device of the GPU jobs (training, evaluation, CKA): each declares gpu=GPU; on CUDA the preflight check
+# (workflow/rules/preflight.smk) runs first.
+DEVICE = resolve_device(config["device"], cluster_gpus())
 GPU = 1 if DEVICE.startswith("cuda") else 0
+warn_cpu_training()
+
+
+def preflight_report(wildcards):
+    """Input of every training job on CUDA: the preflight check's report (ancient: a rerun of the check never
+    retrains a network); none on the CPU, whose DAG has no check."""
+    return ancient(f"{RES}/preflight.json") if GPU else []
 
 
 def first_random_split():

@@ -15,8 +15,11 @@ rule evaluate_net:
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        gpu=GPU,
     params:
         record=eval_record,
+        device=DEVICE,
     script:
         "../scripts/evaluate.py"
 

@@ -7,6 +7,7 @@ rule train_base:
     input:
         prepared=PREPARED,
         half=target_half,
+        preflight=preflight_report,
     output:
         weights=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/weights.pt",
         meta=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/train.json",
@@ -36,6 +37,7 @@ rule train_derived:
         prepared=PREPARED,
         half=target_half,
         base=derived_base_weights,
+        preflight=preflight_report,
     output:
         weights=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/weights.pt",
         meta=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/train.json",

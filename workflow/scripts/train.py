@@ -21,6 +21,7 @@ def main(s):
         device=s.params.device,
         provenance={"config_hash": s.params.config_hash, "rule": s.rule},
         time_budget_s=time_budget_from_runtime(s.resources.get("runtime")),
+        preflight=s.input.get("preflight"),
     )
 
 
