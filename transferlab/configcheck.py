@@ -29,8 +29,13 @@ class InvalidConfig(ValueError):
 
 
 def validate_config(config: dict, schema_path) -> None:
-    """Validate ``config`` in place, filling in schema defaults; raise ``InvalidConfig`` if invalid."""
+    """Validate ``config`` in place, filling in schema defaults; raise ``InvalidConfig`` if invalid.
+
+    One nested key on the command line, ``--config 'train={epochs: 5}'``, reaches here as the string ``"5"``
+    (Snakemake merges it into ``train`` key by key): a string where the schema wants a number, a boolean or
+    a list is read as YAML first when that gives the wanted type."""
     schema = yaml.safe_load(Path(schema_path).read_text())
+    coerce_strings(config, schema)
     base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     errors = sorted(_with_defaults(base)(schema).iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     problems = [line for e in errors for line in _describe(e)]
@@ -38,6 +43,34 @@ def validate_config(config: dict, schema_path) -> None:
         more = len(problems) - MAX_PROBLEMS
         raise InvalidConfig(f"invalid config (schema: {os.path.relpath(schema_path)}):\n  "
                             + "\n  ".join(problems[:MAX_PROBLEMS]) + (f"\n  ... and {more} more" if more > 0 else ""))
+
+
+_PY_TYPES = {"integer": int, "number": (int, float), "boolean": bool, "array": list, "null": type(None)}
+
+
+def coerce_strings(node, schema: dict) -> None:
+    """Strings where ``schema`` wants another type, read as YAML when that gives it (in place)."""
+    if not isinstance(node, dict):
+        return
+    for name, sub in schema.get("properties", {}).items():
+        if name not in node:
+            continue
+        value = node[name]
+        if isinstance(value, dict):
+            coerce_strings(value, sub)
+            continue
+        types = sub.get("type")
+        types = [types] if isinstance(types, str) else (types or [])
+        if not isinstance(value, str) or "string" in types or not types:
+            continue
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            continue
+        wanted = tuple(t for k in types if k in _PY_TYPES for t in (_PY_TYPES[k] if isinstance(_PY_TYPES[k], tuple)
+                                                                       else (_PY_TYPES[k],)))
+        if isinstance(parsed, wanted) and not (isinstance(parsed, bool) and bool not in wanted):
+            node[name] = parsed
 
 
 def _with_defaults(validator_class):
