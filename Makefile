@@ -25,7 +25,7 @@ figures: env
 	$(BIN)/snakemake --cores 1 figures $(SNAKEMAKE_ARGS)
 
 test: env
-	$(BIN)/python -m pytest -v --durations=30 tests
+	$(BIN)/python -m pytest -v -rs --durations=30 tests
 
 test-fast: env
 	$(BIN)/python -m pytest -q -m unit tests
@@ -37,7 +37,7 @@ mutation: env
 	$(BIN)/python tests/mutation/mutmut_pass.py
 
 test-slurm: env
-	$(BIN)/python -m pytest -v -s -m slurm tests
+	TRANSFERLAB_TEST_SLURM=1 $(BIN)/python -m pytest -v -s -m slurm tests
 
 clean:
 	rm -rf results .snakemake

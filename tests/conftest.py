@@ -143,8 +143,21 @@ def pytest_sessionstart(session):
     session.config._tree_before = _tree_files()
 
 
+def pytest_runtest_logreport(report):
+    """Remember skipped tests: in CI (CI=true) a skip fails the session, so nothing is skipped there."""
+    if report.skipped and os.environ.get("CI") == "true":
+        _SKIPPED.append(report.nodeid)
+
+
+_SKIPPED: list[str] = []
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """Tests never write into the working tree: a file that appeared there fails the session."""
+    """Tests never write into the working tree: a file that appeared there fails the session. In CI a
+    skipped test fails it too."""
+    if _SKIPPED:
+        print(f"\nERROR: CI=true, and these tests were skipped: {_SKIPPED[:10]}", flush=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     before = getattr(session.config, "_tree_before", None)
     if before is None:
         return
