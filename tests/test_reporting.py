@@ -191,3 +191,34 @@ def test_table1_says_over_base_is_confounded_when_the_restart_gains(results):
     t = table1(df)
     assert t.restart_gain.iloc[0] == pytest.approx(0.03)
     assert "**Over base is confounded here:**" in to_markdown(t)
+
+
+def test_figure_intervals_are_the_scorecards(results):
+    """The bars of Figure 2's lower panel and Figure 3: Student-t over training units, the units of one
+    split as they are, split means when there are two or more splits (as the scorecard clusters them)."""
+    import numpy as np
+
+    from transferlab.plots import delta_intervals
+    from transferlab.stats import unit_interval
+
+    rs = results[results.experiment == "random_split"]
+    extra = []
+    for split, shift in (("random-1", 0.03), ("random-2", -0.05)):  # two more splits, each with target B
+        s = rs[(rs.target_task == "B") & ~((rs.treatment == "base") & (rs.target_task == "A"))].copy()
+        s["split"] = split
+        s.loc[s.treatment == "transfer", "top1"] += shift
+        extra.append(s)
+    one = delta_intervals(paired(rs)).set_index(["treatment", "n"])
+    assert one.loc[("transfer", 7)].isna().all()  # one unit per (treatment, n): no interval
+    three = paired(pd.concat([rs[rs.target_task == "B"]] + extra, ignore_index=True))
+    iv = delta_intervals(three).set_index(["treatment", "n"])
+    want = unit_interval([three[(three.treatment == "transfer") & (three.n == 7)].groupby("split").delta.mean()])
+    assert iv.loc[("transfer", 7), "low"] == pytest.approx(want.low) and np.isfinite(want.low)
+    assert iv.loc[("transfer", 7), "high"] == pytest.approx(want.high)
+    # a second replicate of split random-1 does not count as a unit of its own
+    rep = extra[0].copy()
+    rep["replicate"] = 1
+    four = paired(pd.concat([rs[rs.target_task == "B"], *extra, rep], ignore_index=True))
+    iv4 = delta_intervals(four).set_index(["treatment", "n"])
+    assert iv4.loc[("transfer", 7), "high"] - iv4.loc[("transfer", 7), "low"] == pytest.approx(
+        iv.loc[("transfer", 7), "high"] - iv.loc[("transfer", 7), "low"])

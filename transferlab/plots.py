@@ -11,6 +11,9 @@ import seaborn as sns  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
 from .pairing import base_level, paired, paired_means, transfer_points  # noqa: E402
+from .stats import unit_interval  # noqa: E402
+
+PCT = 100.0  # every accuracy axis is in %, as every text of the project is
 
 # The paper's colours: white base, blue selffer, red transfer; light shades fine-tuned.
 TREATMENTS = {
@@ -30,6 +33,25 @@ def _save(fig, *paths):
         with atomic_path(p) as tmp:
             fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
     plt.close(fig)
+
+
+def delta_intervals(p: pd.DataFrame, by=("treatment", "n")) -> pd.DataFrame:
+    """95 % intervals of the mean paired difference per ``by`` group, as the scorecard builds them: one value
+    per training unit (its network minus its own base), averaged per split when the units span two or more
+    splits; Student-t over those values. NaN where a group has one value."""
+    rows = []
+    for key, g in p.groupby(list(by)):
+        vals = g.groupby("split")["delta"].mean() if g.split.nunique() >= 2 else g["delta"]
+        iv = unit_interval([vals.to_numpy()])
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), low=iv.low, high=iv.high))
+    return pd.DataFrame(rows, columns=[*by, "low", "high"])
+
+
+def chance_line(ax, df: pd.DataFrame, values) -> None:
+    """A dotted line at chance (1 / classes of the task) where the drawn accuracies come near it."""
+    chance = PCT / float(df["n_classes"].max()) if "n_classes" in df and len(df) else float("nan")
+    if np.isfinite(chance) and np.nanmin(np.asarray(values, float)) <= 2 * chance:
+        ax.axhline(chance, color="black", lw=0.8, ls=":", label=f"chance ({chance:.1f} %)")
 
 
 def fig2_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -52,9 +74,10 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
         if s.empty:
             continue
         x = s["n"].to_numpy() + offsets[t] + rng.uniform(-0.05, 0.05, len(s))
-        top.scatter(x, s["top1"], s=30, c=colour, edgecolors="black", linewidths=0.6, label=label, zorder=3)
-    top.set_ylabel("top-1 accuracy (target task)")
-    top.legend(loc="lower left", ncols=5, fontsize=8)
+        top.scatter(x, PCT * s["top1"], s=30, c=colour, edgecolors="black", linewidths=0.6, label=label, zorder=3)
+    chance_line(top, d, PCT * d["top1"])
+    top.set_ylabel("top-1 accuracy on the target task (%)")
+    top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04), ncols=6, fontsize=8, frameon=False)
     top.set_title(title or "Figure 2")
 
     # paired means: each network minus its own base, averaged, drawn on the level of the bases of
@@ -63,19 +86,29 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
     pm = paired_means(d)
     means = pd.concat([pd.DataFrame({"treatment": ["base"], "n": [0], "top1": [level], "delta": [0.0]}),
                        pm.rename(columns={"level": "top1"})[["treatment", "n", "top1", "delta"]]], ignore_index=True)
+    iv = delta_intervals(paired(d))
+    shift = {"selffer": -0.09, "selffer_ft": -0.03, "transfer": 0.03, "transfer_ft": 0.09}
     for t, (label, colour) in TREATMENTS.items():
         if t == "base":
             continue
         s = means[means["treatment"].isin([t, "base"])].sort_values("n")
         if len(s) < 2:
             continue
-        bot.plot(s["n"], s["top1"], "-o", color=colour, markeredgecolor="black", label=label, lw=2, zorder=3)
+        bot.plot(s["n"], PCT * s["top1"], "-o", color=colour, markeredgecolor="black", label=label, lw=2, zorder=3)
+        e = iv[(iv.treatment == t) & iv.low.notna()].sort_values("n")
+        if len(e):
+            bot.errorbar(e.n + shift[t], PCT * (level + (e.low + e.high) / 2), yerr=PCT * (e.high - e.low) / 2,
+                         fmt="none", ecolor=colour, elinewidth=1.2, capsize=2, zorder=2)
     targets = sorted(set(d[d.treatment != "base"].target_task))
-    bot.axhline(level, ls="--", color="grey", lw=1, label=f"base (mean of base{'/base'.join(targets)})")
+    bot.axhline(PCT * level, ls="--", color="grey", lw=1, label=f"base (mean of base{'/base'.join(targets)})")
     bot.set_xlabel("layer n at which the network is chopped and retrained")
-    bot.set_ylabel("base + mean paired difference (top-1)")
+    bot.set_ylabel("base + mean paired difference, top-1 (%)")
     bot.set_xticks(range(0, transfer_points(df) + 1))
-    bot.legend(loc="lower left", ncols=3, fontsize=8)
+    units = len(set(paired(d).pipe(lambda p: p.split + "|" + p.replicate.astype(str) + "|" + p.target_task)))
+    bot.set_title(f"means over {units} training unit{'s' if units != 1 else ''}; bars: 95 % intervals "
+                  "(Student-t over units, as the scorecard)" if units > 1 else
+                  "one training unit: no interval", fontsize=8)
+    bot.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=6, fontsize=8, frameon=False)
     _save(fig, png, pdf)
     return means
 
@@ -118,18 +151,22 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
     for prefix, tgt, g in dissimilar:
         c = colours.get(tgt, None) if not prefix else None
         g = g.sort_values("n")
-        line = tl.plot(g.n, g.top1, "-o", color=c, label=f"{prefix}{g.source_task.iloc[0]} → {tgt}")[0]
-        tl.scatter([0], [g.base.iloc[0]], color=line.get_color(), edgecolors="black", s=60, zorder=4,
+        line = tl.plot(g.n, PCT * g.top1, "-o", color=c, label=f"{prefix}{g.source_task.iloc[0]} → {tgt}")[0]
+        tl.scatter([0], [PCT * g.base.iloc[0]], color=line.get_color(), edgecolors="black", s=60, zorder=4,
                    label=f"{prefix}base {tgt}")
     if dissimilar:
+        d = df[df.experiment.isin(["natman", "custom_split"])]
+        chance_line(tl, d, [PCT * v for _, _, g in dissimilar for v in g.top1])
         tl.set_title("dissimilar tasks: transfer (frozen) and bases")
         tl.legend(fontsize=7)
     else:
         tl.text(0.5, 0.5, "natman experiment not run (nor a split of your own)", ha="center", transform=tl.transAxes)
     if "random_weights" in fr:
         g = fr["random_weights"].sort_values("n")
-        tr.plot(g.n, g.top1, "-o", color="black", label="random frozen layers 1..n (their initialisation)")
-        tr.scatter([0], [g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4, label="base (all classes)")
+        tr.plot(g.n, PCT * g.top1, "-o", color="black", label="random frozen layers 1..n (their initialisation)")
+        tr.scatter([0], [PCT * g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4,
+                   label="base (all classes)")
+        chance_line(tr, df[df.experiment == "random_weights"], PCT * g.top1)
         tr.set_title("random, untrained lower layers")
         tr.legend(fontsize=7)
     else:
@@ -138,22 +175,32 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
     for ax in (tl, tr):
         ax.set_xticks(ticks)
         ax.set_xlabel("layer n")
-        ax.set_ylabel("top-1 accuracy")
+        ax.set_ylabel("top-1 accuracy (%)")
     lines = {"random_split": ("random split: AnB − base", "#c21f1f"),
              "natman": ("natural/man-made split: AnB − base", "#2a9d2a"),
              "random_weights": ("random weights − base", "black")}
-    curves = [(fr[key], label, c) for key, (label, c) in lines.items() if key in fr]
+    treatment = {"random_split": "transfer", "natman": "transfer", "random_weights": "random"}
+    curves = [(fr[key], label, c, df[df.experiment == key], treatment[key]) for key, (label, c) in lines.items()
+              if key in fr]
     if "custom_split" in fr:
-        curves += [(g, f"your split {split}: AnB − base", None) for split, g in fr["custom_split"].groupby("split")]
-    for frame, label, c in curves:
+        curves += [(g, f"your split {split}: AnB − base", None, df[(df.experiment == "custom_split") & (df.split == split)],
+                    "transfer") for split, g in fr["custom_split"].groupby("split")]
+    for k, (frame, label, c, rows, t) in enumerate(curves):
         g = frame.groupby("n", as_index=False)["delta"].mean().sort_values("n")
         g = pd.concat([pd.DataFrame({"n": [0], "delta": [0.0]}), g])
-        bot.plot(g.n, g.delta, "-o", color=c, label=label)
+        line = bot.plot(g.n, PCT * g.delta, "-o", color=c, label=label)[0]
+        p = paired(rows)
+        e = delta_intervals(p[p.treatment == t], by=("n",))
+        e = e[e.low.notna()]
+        if len(e):
+            bot.errorbar(e.n + 0.06 * (k - 1), PCT * (e.low + e.high) / 2, yerr=PCT * (e.high - e.low) / 2, fmt="none",
+                         ecolor=line.get_color(), elinewidth=1.2, capsize=2)
     bot.axhline(0, color="grey", lw=1, ls="--")
     bot.set_xticks(ticks)
     bot.set_xlabel("layer n")
-    bot.set_ylabel("top-1 relative to own base")
-    bot.set_title("normalised: each curve minus its own base")
+    bot.set_ylabel("top-1 minus own base (points)")
+    bot.set_title("normalised: each curve minus its own base; bars: 95 % intervals over training units "
+                  "(Student-t, as the scorecard; none with one unit)")
     bot.legend(fontsize=8, loc="lower left")
     if title:
         fig.suptitle(title)
@@ -177,13 +224,13 @@ def fig_dataset_size(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.Dat
     g = dataset_size_frame(df)
     sns.set_theme(style="whitegrid", context="paper")
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(g.train_per_class, g.top1, "-o", color="black", label="top-1")
-    ax.plot(g.train_per_class, g.top5, "--s", color="grey", label="top-5")
+    ax.plot(g.train_per_class, PCT * g.top1, "-o", color="black", label="top-1")
+    ax.plot(g.train_per_class, PCT * g.top5, "--s", color="grey", label="top-5")
     ax.set_xscale("log")
     ax.set_xticks(g.train_per_class.tolist())
     ax.set_xticklabels([str(k) for k in g.train_per_class])
     ax.set_xlabel("training images per class")
-    ax.set_ylabel("validation accuracy (base net, all classes)")
+    ax.set_ylabel("validation accuracy, base net, all classes (%)")
     ax.set_title(title or "dataset size")
     ax.legend()
     _save(fig, png, pdf)
@@ -198,16 +245,16 @@ def fig_curves(curves: pd.DataFrame, png, title: str = "") -> None:
         raise ValueError("curves.parquet has no random-split networks")
     if "dev_top1" not in c:
         raise ValueError("curves.parquet has no dev_top1: the run had no dev slice (data.dev_per_class: 0)")
-    c = c.assign(unit=c["network"] + "/r" + c["replicate"].astype(str))
+    c = c.assign(unit=c["network"] + "/r" + c["replicate"].astype(str), dev_pct=PCT * c["dev_top1"])
     sns.set_theme(style="whitegrid", context="paper")
     treatments = [t for t in TREATMENTS if t in set(c.treatment)]
     fig, axes = plt.subplots(1, len(treatments), figsize=(3.2 * len(treatments), 3.2), sharey=True, squeeze=False)
     for ax, t in zip(axes[0], treatments):
         s = c[c.treatment == t]
-        sns.lineplot(data=s, x="epoch", y="dev_top1", hue="n", units="unit", estimator=None, ax=ax,
+        sns.lineplot(data=s, x="epoch", y="dev_pct", hue="n", units="unit", estimator=None, ax=ax,
                      palette="viridis", legend=(t == treatments[-1]))
         ax.set_title(TREATMENTS[t][0])
-        ax.set_ylabel("dev-slice top-1 (held-out training images)")
+        ax.set_ylabel("dev-slice top-1, held-out training images (%)")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -301,15 +348,20 @@ def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: st
     left.set_xticks(per_unit.index, ticks)
     left.set_ylim(-0.02, 1.05)
     left.set_xlabel("transfer unit u (= copy depth n)")
-    left.set_ylabel("linear CKA, baseA vs baseB")
     left.set_title("similarity of the two bases vs transferability")
     twin = left.twinx()
     d = deltas.sort_values("n")
     twin.errorbar(d["n"], 100 * d["delta"], yerr=[100 * (d["delta"] - d["lo"]), 100 * (d["hi"] - d["delta"])],
-                  fmt="s--", color=TREATMENTS["transfer"][1], capsize=3, label="AnB(n) − base (95 % interval)")
-    twin.axhline(0, color=TREATMENTS["transfer"][1], lw=0.8, alpha=0.4)
-    twin.set_ylabel("AnB(n) − base, top-1 points", color=TREATMENTS["transfer"][1])
+                  fmt="s--", color=TREATMENTS["transfer"][1], capsize=3,
+                  label="AnB(n) − base, 95 % interval (right axis, red)")
+    # the right axis in red, ticks and spine included; no line of its own inside the plot (a zero line
+    # drawn there sat at some CKA value of the left axis and read as a threshold)
+    red = TREATMENTS["transfer"][1]
+    twin.set_ylabel("AnB(n) − base, top-1 points (red)", color=red)
+    twin.tick_params(axis="y", colors=red)
+    twin.spines["right"].set_color(red)
     twin.grid(False)
+    left.set_ylabel("linear CKA, baseA vs baseB (black)")
     handles = [h for ax in (left, twin) for h in ax.get_legend_handles_labels()[0]]
     left.legend(handles=handles, loc="lower left", fontsize=8)
 

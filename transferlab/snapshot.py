@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from .claims import UNIT_WORD, format_number, quotes_markdown
 from .pairing import base_level, paired_means, units
@@ -89,7 +90,28 @@ def rescore(snap: Path, n_boot: int = 200) -> None:
         fig_reference(ev, as_results(), snap / "reference.png")
     if (ev.treatment == "transfer_ft").any():
         write_table1(ev, snap / "table1.csv", snap / "table1.md")
+    redraw_figures(snap, ev)
     write_convergence(pd.read_parquet(snap / "curves.parquet"), ev, snap / "convergence.csv", snap / "convergence.md")
+
+
+ARCH_NAMES = {"caffenet": "CaffeNet", "resnet": "ResNet"}
+
+
+def redraw_figures(snap: Path, ev: pd.DataFrame) -> None:
+    """Figures 2 and 3 and the CKA figure of a snapshot, from its tables, titled as the workflow titles them."""
+    from .claims import transfer_deltas
+    from .plots import cka_figure, fig2, fig3
+
+    cfg = yaml.safe_load((snap / "config_used.yaml").read_text()) if (snap / "config_used.yaml").exists() else {}
+    arch = cfg.get("model", {}).get("architecture", "caffenet")
+    title = f"{cfg.get('dataset', ev.dataset.iloc[0])} · {ARCH_NAMES.get(arch, arch)}"
+    if (ev.experiment == "random_split").any():
+        fig2(ev, snap / "fig2.png", None, f"{title}: random A/B splits")
+    if ev.experiment.isin(["natman", "random_weights", "custom_split"]).any():
+        fig3(ev, snap / "fig3.png", None, f"{title}: dissimilar tasks and random weights")
+    if (snap / "cka.parquet").exists():
+        cka_figure(pd.read_parquet(snap / "cka.parquet"), transfer_deltas(ev), snap / "cka.png", None,
+                   f"{title}: CKA and transferability")
 
 
 def _pt(x, sign=True):

@@ -58,6 +58,6 @@ rule plot_cka:
     conda:
         "../../envs/analysis.yaml"
     params:
-        title=f"{DATASET}, {config['model']['architecture']}: CKA and transferability",
+        title=f"{FIG_TITLE}: CKA and transferability",
     script:
         "../scripts/plot_cka.py"

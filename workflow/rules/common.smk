@@ -27,6 +27,10 @@ DATASET = config["dataset"]
 RES = f"results/{DATASET}" + (
     "" if config["model"]["architecture"] == "caffenet" else f"-{config['model']['architecture']}"
 )
+# what every figure's title names: the dataset and the architecture (a CaffeNet and a ResNet run side by side)
+ARCH_NAME = {"caffenet": "CaffeNet", "resnet": "ResNet"}.get(config["model"]["architecture"],
+                                                            config["model"]["architecture"])
+FIG_TITLE = f"{DATASET} · {ARCH_NAME}"
 LAYERS = list(range(1, POINTS + 1))
 EXP = config["experiments"]
 CUSTOM = dict(config["splits"])  # the user's own A/B halves: split name -> JSON file

@@ -22,7 +22,7 @@ rule plot_fig2:
     conda:
         "../../envs/analysis.yaml"
     params:
-        title=f"{DATASET}: random A/B splits",
+        title=f"{FIG_TITLE}: random A/B splits",
     script:
         "../scripts/plot_fig2.py"
 
@@ -42,7 +42,7 @@ rule plot_fig3:
     conda:
         "../../envs/analysis.yaml"
     params:
-        title=f"{DATASET}: dissimilar tasks and random weights",
+        title=f"{FIG_TITLE}: dissimilar tasks and random weights",
     script:
         "../scripts/plot_fig3.py"
 
@@ -62,7 +62,7 @@ rule plot_dataset_size:
     conda:
         "../../envs/analysis.yaml"
     params:
-        title=f"{DATASET}: base accuracy against training images per class",
+        title=f"{FIG_TITLE}: base accuracy against training images per class",
     script:
         "../scripts/plot_dataset_size.py"
 
