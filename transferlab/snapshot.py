@@ -41,9 +41,26 @@ FILES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "claims.
          "tables/convergence.md", "tables/filters.csv", "figures/fig2.png", "figures/fig3.png",
          "figures/reference.png", "figures/filters.png"]
 OPTIONAL = ["cka.parquet", "tables/cka.csv", "figures/cka.png",  # runs from before CKA lack them
-            "figures/claims.png"]  # ... and runs from before issue 16 this
+            "figures/claims.png",  # ... and runs from before issue 16 this
+            "conv1.parquet", "tables/weight_change.csv"]  # what `snakemake figures` and --report need besides
 RESNET_BEGIN, RESNET_END = "<!-- resnet-run:begin -->", "<!-- resnet-run:end -->"
 LABELS = {"selffer": "BnB", "selffer_ft": "BnB+", "transfer": "AnB", "transfer_ft": "AnB+"}
+
+
+def restore(snap: Path, results: Path) -> list[str]:
+    """Put a snapshot's tables and figures back where a run writes them (``results/<dataset>``), so that
+    ``snakemake figures`` and ``snakemake --report`` work from them without training anything."""
+    snap, results = Path(snap), Path(results)
+    if not (snap / "evaluation.parquet").exists():
+        raise FileNotFoundError(f"{snap} is not a snapshot: it has no evaluation.parquet")
+    placed = []
+    for f in FILES + OPTIONAL:
+        src = snap / Path(f).name
+        if src.exists():
+            (results / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, results / f)
+            placed.append(f)
+    return placed
 
 
 def take(results: Path, out: Path, wall_seconds: float, command: str) -> dict:
@@ -396,6 +413,9 @@ def main(argv=None):
     t.add_argument("out")
     t.add_argument("--wall-seconds", type=float, required=True)
     t.add_argument("--command", default="make run")
+    rt = sub.add_parser("restore", help="put a snapshot's tables back into results/<dataset> (then: snakemake figures)")
+    rt.add_argument("snapshot")
+    rt.add_argument("results")
     rs = sub.add_parser("rescore", help="recompute a snapshot's scorecard and tables with this code")
     rs.add_argument("snapshot")
     rs.add_argument("--bootstrap", type=int, default=200)
@@ -406,6 +426,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.cmd == "rescore":
         rescore(Path(a.snapshot), a.bootstrap)
+        return 0
+    if a.cmd == "restore":
+        for f in restore(Path(a.snapshot), Path(a.results)):
+            print(Path(a.results) / f)
         return 0
     if a.cmd == "take":
         print(json.dumps(take(Path(a.results), Path(a.out), a.wall_seconds, a.command), indent=1))

@@ -49,6 +49,7 @@ rule plot_cka:
         png=report(
             f"{RES}/figures/cka.png",
             caption="../report/cka.rst",
+            labels={"item": "CKA and transferability"},
             category="Looking inside",
         ),
         pdf=f"{RES}/figures/cka.pdf",

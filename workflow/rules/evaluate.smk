@@ -58,12 +58,14 @@ rule make_claims:
         csv=report(
             f"{RES}/claims.csv",
             caption="../report/claims.rst",
+            labels={"item": "scorecard (table)"},
             category="Claims",
         ),
         md=f"{RES}/claims.md",
         png=report(
             f"{RES}/figures/claims.png",
             caption="../report/claims_figure.rst",
+            labels={"item": "scorecard (figure)"},
             category="Claims",
         ),
     log:
@@ -78,7 +80,12 @@ rule make_claims:
 
 rule write_config:
     output:
-        report(f"{RES}/config_used.yaml", caption="../report/config.rst", category="Configuration"),
+        report(
+            f"{RES}/config_used.yaml",
+            caption="../report/config.rst",
+            labels={"item": "configuration used"},
+            category="Configuration",
+        ),
     log:
         f"{RES}/logs/write_config.log",
     conda:

@@ -7,7 +7,12 @@ rule plot_curves:
     input:
         curves=f"{RES}/curves.parquet",
     output:
-        report(f"{RES}/figures/curves.png", caption="../report/curves.rst", category="Looking inside"),
+        report(
+            f"{RES}/figures/curves.png",
+            caption="../report/curves.rst",
+            labels={"item": "learning curves"},
+            category="Looking inside",
+        ),
     log:
         f"{RES}/logs/plot_curves.log",
     conda:
@@ -33,7 +38,12 @@ rule plot_filters:
     input:
         conv1=f"{RES}/conv1.parquet",
     output:
-        png=report(f"{RES}/figures/filters.png", caption="../report/filters.rst", category="Looking inside"),
+        png=report(
+            f"{RES}/figures/filters.png",
+            caption="../report/filters.rst",
+            labels={"item": "conv1 filters"},
+            category="Looking inside",
+        ),
         table=f"{RES}/tables/filters.csv",
     log:
         f"{RES}/logs/plot_filters.log",
@@ -50,6 +60,7 @@ rule measure_weight_change:
         csv=report(
             f"{RES}/tables/weight_change.csv",
             caption="../report/weight_change.rst",
+            labels={"item": "weight change by fine-tuning"},
             category="Looking inside",
         ),
     log:
@@ -66,7 +77,12 @@ rule plot_reference:
     input:
         table=f"{RES}/evaluation.parquet",
     output:
-        report(f"{RES}/figures/reference.png", caption="../report/reference.rst", category="Figures"),
+        report(
+            f"{RES}/figures/reference.png",
+            caption="../report/reference.rst",
+            labels={"item": "this run vs the paper"},
+            category="Figures",
+        ),
     log:
         f"{RES}/logs/plot_reference.log",
     conda:
@@ -83,6 +99,7 @@ rule make_convergence:
         csv=report(
             f"{RES}/tables/convergence.csv",
             caption="../report/convergence.rst",
+            labels={"item": "convergence of the bases"},
             category="Tables",
         ),
         md=f"{RES}/tables/convergence.md",

@@ -14,6 +14,7 @@ rule plot_fig2:
         png=report(
             f"{RES}/figures/fig2.png",
             caption="../report/fig2.rst",
+            labels={"item": "Figure 2"},
             category="Figures",
         ),
         pdf=f"{RES}/figures/fig2.pdf",
@@ -34,6 +35,7 @@ rule plot_fig3:
         png=report(
             f"{RES}/figures/fig3.png",
             caption="../report/fig3.rst",
+            labels={"item": "Figure 3"},
             category="Figures",
         ),
         pdf=f"{RES}/figures/fig3.pdf",
@@ -54,6 +56,7 @@ rule plot_dataset_size:
         png=report(
             f"{RES}/figures/dataset_size.png",
             caption="../report/dataset_size.rst",
+            labels={"item": "dataset size"},
             category="Figures",
         ),
         pdf=f"{RES}/figures/dataset_size.pdf",
@@ -74,6 +77,7 @@ rule make_table1:
         csv=report(
             f"{RES}/tables/table1.csv",
             caption="../report/table1.rst",
+            labels={"item": "Table 1"},
             category="Tables",
         ),
         md=f"{RES}/tables/table1.md",
