@@ -28,8 +28,9 @@ RES = f"results/{DATASET}" + (
     "" if config["model"]["architecture"] == "caffenet" else f"-{config['model']['architecture']}"
 )
 # what every figure's title names: the dataset and the architecture (a CaffeNet and a ResNet run side by side)
-ARCH_NAME = {"caffenet": "CaffeNet", "resnet": "ResNet"}.get(config["model"]["architecture"],
-                                                            config["model"]["architecture"])
+ARCH_NAME = {"caffenet": "CaffeNet", "resnet": "ResNet"}.get(
+    config["model"]["architecture"], config["model"]["architecture"]
+)
 FIG_TITLE = f"{DATASET} · {ARCH_NAME}"
 LAYERS = list(range(1, POINTS + 1))
 EXP = config["experiments"]
