@@ -251,4 +251,4 @@ def test_readme_counts_the_malformed_inputs_the_suite_tests():
             str(REPO / "tests/test_bad_input.py"), cwd=REPO)
     n = sum("::" in line for line in r.stdout.splitlines())
     assert n > 20, r.stdout[-2000:]
-    assert f"{n} malformed inputs (`tests/test_bad_input.py`" in (REPO / "README.md").read_text()
+    assert f"{n} malformed inputs (`tests/test_bad_input.py`" in (REPO / "docs/development.md").read_text()

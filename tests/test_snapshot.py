@@ -1,4 +1,4 @@
-"""The README's results section is generated from the committed snapshot of a real run."""
+"""The README's summary and docs/results.md are generated from the committed snapshot of a real run."""
 import shutil
 
 import numpy as np
@@ -14,7 +14,8 @@ SNAP = REPO / "docs/default-run"
 
 def test_readme_is_what_the_snapshot_generates():
     assert update_readme(REPO / "README.md", SNAP, check=True), (
-        "README.md differs from docs/default-run: run `python -m transferlab.snapshot readme`")
+        "README.md, docs/results.md or docs/design.md differs from docs/default-run: run "
+        "`python -m transferlab.snapshot readme`")
 
 
 def test_a_changed_number_in_the_snapshot_is_caught(tmp_path):
@@ -22,6 +23,9 @@ def test_a_changed_number_in_the_snapshot_is_caught(tmp_path):
     shutil.copytree(SNAP, snap)
     readme = tmp_path / "README.md"
     shutil.copy(REPO / "README.md", readme)
+    (tmp_path / "docs").mkdir()
+    for page in ("results.md", "design.md"):
+        shutil.copy(REPO / "docs" / page, tmp_path / "docs" / page)
     ev = pd.read_parquet(snap / "evaluation.parquet")
     ev.loc[(ev.experiment == "random_split") & (ev.treatment == "transfer_ft"), "top1"] += 0.05
     ev.to_parquet(snap / "evaluation.parquet")
