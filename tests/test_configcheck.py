@@ -31,3 +31,25 @@ def test_a_nested_key_from_the_command_line_gets_its_type():
     c["dataset"] = "5"  # a string key stays a string
     with pytest.raises(InvalidConfig, match="dataset"):
         validate_config(c, schema)
+
+
+def test_config_readme_is_what_the_schema_generates():
+    """config/README.md documents every key of the schema, with its description: regenerated, it is unchanged."""
+    import yaml
+
+    from transferlab.configcheck import config_reference
+
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    text = config_reference(schema)
+    assert (REPO / "config/README.md").read_text() == text, "run `python -m transferlab.configcheck`"
+
+    def leaves(props, prefix=""):
+        for k, v in props.items():
+            if v.get("type") == "object" and "properties" in v:
+                yield from leaves(v["properties"], f"{prefix}{k}.")
+            else:
+                yield f"{prefix}{k}", v
+
+    for key, sub in leaves(yaml.safe_load(schema.read_text())["properties"]):
+        assert f"| `{key}` |" in text, key
+        assert sub.get("description"), f"{key} has no description in the schema"
