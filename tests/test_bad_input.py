@@ -17,7 +17,7 @@ pytestmark = pytest.mark.workflow
 # ------------------------------------------------------------------ config values (schema + checks)
 CONFIG_CASES = [
     # (config, the line that must name the key, the bad value and what was expected)
-    ("bogus: 1\n", "bogus = 1: unknown key; valid keys here: bootstrap, cka, data, dataset"),
+    ("bogus: 1\n", "bogus = 1: unknown key; valid keys here: bootstrap, cka, cluster_gpus, data, dataset"),
     ("replicates: two\n", 'replicates = "two": expected an integer'),
     ("dataset: cifar10\n", 'dataset = "cifar10": expected one of "tiny-imagenet", "imagenet"'),
     ("experiments:\n  random_split:\n    layers: [0, 1]\n", "experiments.random_split.layers[0] = 0: expected >= 1"),
