@@ -167,3 +167,20 @@ def pytest_sessionfinish(session, exitstatus):
     if new:
         print(f"\nERROR: the tests wrote into the working tree ({REPO}): {new[:10]}", flush=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def recording_job_device():
+    """A stand-in for transferlab.devices.job_device that records each claim: ``(claims, job_device)``,
+    ``claims`` a list of ``[requested, "held" | "released"]``; the claim resolves to "cpu:0" (a GPU node's
+    "cuda:N")."""
+    import contextlib
+
+    claims = []
+
+    @contextlib.contextmanager
+    def job_device(requested, log=None):
+        claims.append([requested, "held"])
+        yield "cpu:0"
+        claims[-1][1] = "released"
+
+    return claims, job_device

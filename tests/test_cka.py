@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import recording_job_device
 from transferlab.cka import (
     MinibatchCKA,
     cka_between,
@@ -332,7 +333,7 @@ def test_cka_figure_refuses_tables_it_cannot_draw(tmp_path):
 def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
     """measure(): a net against an identical copy scores 1 at every unit, two different nets less; one row
     per (pair, unit), with the pair's fields carried; every validation image is used once."""
-    from conftest import SMALL_ARCH
+    from conftest import recording_job_device, SMALL_ARCH
     from transferlab.cka import measure, val_batches
     from transferlab.io import save_torch
     from transferlab.model import build_model, make_arch
@@ -441,20 +442,14 @@ def test_validation_batches_are_cut_on_the_host_and_normalised_on_the_device(pre
 def test_the_workflow_measurement_runs_on_the_jobs_claimed_device(prepared, tmp_path, monkeypatch):
     """measure_split(device="cuda") claims the device as training does (transferlab.devices.job_device), runs
     the batches and the networks there, and releases it before writing; the values are the CPU's."""
-    import contextlib
     import json
 
     from transferlab import cka, devices
 
     paths = _saved_nets(tmp_path, NETS)
     (tmp_path / "train.json").write_text(json.dumps({"train": {"crop_size": 16, "normalize": "channel"}}))
-    claims, used = [], []
-
-    @contextlib.contextmanager
-    def fake_job_device(requested, log=None):
-        claims.append([requested, "held"])
-        yield "cpu:0"  # the device the claim resolved to; a GPU's "cuda:N" on a GPU node
-        claims[-1][1] = "released"
+    used = []
+    claims, fake_job_device = recording_job_device()
 
     real_measure = cka.measure
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import SMALL_ARCH, SMALL_TRAIN
+from conftest import SMALL_ARCH, SMALL_TRAIN, recording_job_device
 from transferlab import io as tio
 from transferlab.data import DatasetError, load_half
 from transferlab.evaluate import COLUMNS, collect, evaluate_network
@@ -119,18 +119,12 @@ def test_evaluation_runs_on_the_jobs_claimed_device(trained, monkeypatch):
     """evaluate_network(device="cuda") claims the device as training does (transferlab.devices.job_device),
     runs the network and the batches there (it ran on the CPU whatever the job's device), and releases it;
     the record is the CPU's."""
-    import contextlib
 
     from transferlab import evaluate as tevaluate
 
     on_cpu = _evaluate(trained, "cpu.json")
-    claims, used = [], []
-
-    @contextlib.contextmanager
-    def fake_job_device(requested, log=None):
-        claims.append([requested, "held"])
-        yield "cpu:0"  # the device the claim resolved to; a GPU's "cuda:N" on a GPU node
-        claims[-1][1] = "released"
+    used = []
+    claims, fake_job_device = recording_job_device()
 
     real_evaluate, real_load, moves = tevaluate.evaluate, tevaluate.load_model, []
 
