@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from transferlab import io as tio  # noqa: E402
 from transferlab.batches import StepBatches, loader  # noqa: E402
 from transferlab.data import load_half  # noqa: E402
-from transferlab.model import build_model  # noqa: E402
+from transferlab.models import build_model  # noqa: E402
 from transferlab.train import amp_context, train_network  # noqa: E402
 
 PAPER = yaml.safe_load((REPO / "config/paper.yaml").read_text())

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from transferlab import io as tio  # noqa: E402
 from transferlab.data import load_half  # noqa: E402
-from transferlab.model import CaffeNet  # noqa: E402
+from transferlab.caffenet import CaffeNet  # noqa: E402
 from transferlab.batches import StepBatches  # noqa: E402
 from transferlab.train import train_network  # noqa: E402
 
@@ -100,7 +100,13 @@ def bare_step(arch, batch, threads, frozen=0):
     y = torch.randint(0, arch["num_classes"], (batch,))
 
     def step():
-        loss = F.cross_entropy(m(x, frozen=frozen), y)
+        h = x
+        with torch.no_grad():  # the frozen layers, without autograd
+            for b in m.blocks[:frozen]:
+                h = b(h)
+        for b in m.blocks[frozen:]:
+            h = b(h)
+        loss = F.cross_entropy(h, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

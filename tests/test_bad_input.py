@@ -163,7 +163,7 @@ def test_corrupt_base_checkpoint_is_named(prepared):
 
 def test_base_of_another_architecture_is_named(prepared):
     other = prepared / "other.pt"
-    from transferlab.model import CaffeNet
+    from transferlab.caffenet import CaffeNet
 
     arch = dict(SMALL_ARCH, widths=[16] * 7, num_classes=3, input_size=16)
     tio.save_torch({"arch": arch, "state_dict": CaffeNet(arch).state_dict()}, other)

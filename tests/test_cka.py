@@ -336,7 +336,8 @@ def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
     from conftest import recording_job_device, SMALL_ARCH
     from transferlab.cka import measure, val_batches
     from transferlab.io import save_torch
-    from transferlab.model import build_model, make_arch
+    from transferlab.caffenet import make_arch
+    from transferlab.models import build_model
 
     arch = make_arch(**dict(SMALL_ARCH, num_classes=3, input_size=16))
     paths = {}
@@ -363,7 +364,8 @@ def _saved_nets(tmp_path, seeds: dict) -> dict:
     """name -> weights.pt of small CaffeNets (3 classes, 16 px) built from the given seeds."""
     from conftest import SMALL_ARCH
     from transferlab.io import save_torch
-    from transferlab.model import build_model, make_arch
+    from transferlab.caffenet import make_arch
+    from transferlab.models import build_model
 
     arch = make_arch(**dict(SMALL_ARCH, num_classes=3, input_size=16))
     paths = {}
@@ -387,7 +389,7 @@ def test_measure_holds_two_networks_at_a_time_and_matches_each_pair_alone(prepar
     import gc
     import weakref
 
-    import transferlab.train as ttrain
+    import transferlab.models as ttrain
     from transferlab.cka import measure, val_batches
 
     paths = _saved_nets(tmp_path, NETS)

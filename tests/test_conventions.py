@@ -252,3 +252,57 @@ def test_readme_counts_the_malformed_inputs_the_suite_tests():
     n = sum("::" in line for line in r.stdout.splitlines())
     assert n > 20, r.stdout[-2000:]
     assert f"{n} malformed inputs (`tests/test_bad_input.py`" in (REPO / "docs/development.md").read_text()
+
+
+def test_every_targeted_mutation_still_applies():
+    """Each planted bug of tests/mutation/targeted.py edits a snippet found exactly once in its file: a snippet
+    that moved or changed would silently test nothing (make mutation-targeted refuses it, but runs rarely)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("targeted", REPO / "tests/mutation/targeted.py")
+    targeted = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("targeted", targeted)  # its dataclass looks its module up
+    spec.loader.exec_module(targeted)
+    stale = [(m.name, m.file, (REPO / m.file).read_text().count(m.old)) for m in targeted.MUTATIONS
+             if (REPO / m.file).read_text().count(m.old) != 1]
+    assert not stale, f"mutations whose snippet is not found exactly once (name, file, count): {stale}"
+    missing = [(m.name, t) for m in targeted.MUTATIONS for t in m.tests if not (REPO / t).exists()]
+    assert not missing, f"mutations naming test files that do not exist: {missing}"
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """transferlab's modules and the package modules each imports, lazily inside functions too."""
+    graph = {}
+    for path in sorted((REPO / "transferlab").glob("*.py")):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1 and node.module:
+                    deps.add(node.module.split(".")[0])
+                elif node.level == 1:
+                    deps.update(a.name for a in node.names)
+                elif node.module and node.module.startswith("transferlab."):
+                    deps.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                deps.update(a.name.split(".")[1] for a in node.names if a.name.startswith("transferlab."))
+        graph[path.stem] = deps - {path.stem}
+    return graph
+
+
+def test_the_package_import_graph_has_no_cycle():
+    """No two transferlab modules import each other, directly or through others (lazy imports count)."""
+    graph = _package_imports()
+    assert graph["caffenet"] <= {"units"} and graph["resnet"] <= {"units"}, "the families import only units"
+    state: dict[str, str] = {}
+
+    def visit(module, path):
+        state[module] = "open"
+        for dep in sorted(graph.get(module, ())):
+            assert state.get(dep) != "open", f"import cycle: {' -> '.join(path + [dep])}"
+            if dep not in state:
+                visit(dep, path + [dep])
+        state[module] = "done"
+
+    for module in graph:
+        if module not in state:
+            visit(module, [module])

@@ -8,7 +8,7 @@ import torch
 
 from conftest import SMALL_ARCH, SMALL_TRAIN
 from transferlab import data, train
-from transferlab.model import CAFFE_INIT, CaffeNet
+from transferlab.caffenet import CAFFE_INIT, CaffeNet
 from transferlab.transfer import build_derived, parse_net
 
 

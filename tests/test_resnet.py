@@ -7,7 +7,8 @@ from torchvision.models import resnet as tvr
 
 from conftest import SMALL_TRAIN
 from transferlab import io as tio
-from transferlab.model import ArchError, arch_from_config, build_model, transfer_points, unit_names
+from transferlab.models import arch_from_config, build_model, transfer_points, unit_names
+from transferlab.units import ArchError
 from transferlab.resnet import ResNet
 from transferlab.train import ConfigError, train_network
 from transferlab.transfer import TransferError, build_derived, parse_net

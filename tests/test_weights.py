@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from transferlab.io import save_torch
-from transferlab.model import CaffeNet, make_arch
+from transferlab.caffenet import CaffeNet, make_arch
 from transferlab.plots import fig_filters
 from transferlab.weights import CONV1, conv1_table, conv1_weights, filter_table, lowfreq_share
 from workflow_helpers import REPO

@@ -259,7 +259,7 @@ def measure(weights: dict, pairs: list, batches, threads: int = 1, device: str =
     import pandas as pd
     import torch
 
-    from .train import load_model
+    from .models import load_model
 
     torch.set_num_threads(max(1, int(threads)))
     names = {p["a"] for p in pairs} | {p["b"] for p in pairs}

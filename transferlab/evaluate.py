@@ -10,7 +10,8 @@ from . import io as tio
 from .data import load_half
 from .devices import job_device
 from .batches import make_transform
-from .train import evaluate, load_model
+from .models import load_model
+from .train import evaluate
 from .transfer import parse_net
 
 # Column order and dtypes of evaluation.parquet

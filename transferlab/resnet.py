@@ -12,8 +12,7 @@ bias 0, and PyTorch's default for the final linear layer; ``reset_layers`` redra
 unit from a generator, so a derived net's fresh units are reproducible.
 
 Batch norm and transfer: a frozen unit's batch-norm statistics are frozen with its weights
-(the trainer keeps those modules in eval mode), so a frozen unit computes exactly what it
-computed in its base.
+(:meth:`transferlab.units.UnitNet.freeze`), so a frozen unit computes exactly what it computed in its base.
 """
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tvr
 
-from .model import ArchError, UnitNet, merge_arch
+from .units import ArchError, UnitNet, merge_arch
 
 VARIANTS = ("cifar", "resnet18")
 DEFAULT_RESNET = {
@@ -93,6 +92,8 @@ def _stages(widths, blocks, inplanes):
 
 class ResNet(UnitNet):
     RANDOM_INIT = "default"  # the random-weights control keeps torchvision's initialisation
+    IDENTITY_KEYS = IDENTITY_KEYS
+    unit_names = staticmethod(resnet_unit_names)
 
     def __init__(self, arch: dict):
         super().__init__()

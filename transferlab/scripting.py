@@ -8,7 +8,7 @@ import traceback
 # plotting script (whose conda env has no torch) never imports torch through this one.
 KNOWN = {"transferlab.data": ["DatasetError"], "transferlab.splits": ["SplitError"],
          "transferlab.train": ["ConfigError", "TrainingDiverged"], "transferlab.transfer": ["TransferError"],
-         "transferlab.model": ["ArchError"], "transferlab.io": ["CorruptCheckpoint"],
+         "transferlab.units": ["ArchError"], "transferlab.io": ["CorruptCheckpoint"],
          "transferlab.preflight": ["PreflightError"], "transferlab.devices": ["NoFreeDevice"]}
 
 

@@ -30,7 +30,7 @@ from .batches import (ConfigError, DeviceTransform, StepBatches, epoch_order, ev
 from .data import load_half
 from .devices import claim_device, lock_dir_default
 from .preflight import compile_allowed
-from .model import UnitNet, build_model, family_of, identity_keys
+from .models import family_of, identity_keys
 from .transfer import build_derived, parse_net
 
 EXIT_RESUMABLE = 75  # checkpointed and stopped early (SIGTERM or time budget): rerun to resume
@@ -404,8 +404,6 @@ class _Training:
         self.fwd = torch.compile(model) if use_compile else model
         groups = _param_groups(model, cfg)
         self.n_trainable = sum(p.numel() for g in groups for p in g["params"])
-        n_expected = sum(p.numel() for b in model.blocks[spec.frozen_layers:] for p in b.parameters())
-        assert self.n_trainable == n_expected, (self.n_trainable, n_expected)
         self.opt = torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
         self.transform = make_transform(data["meta"], prepared_dir, cfg["normalize"], device)
         self.seed_dropout = dropout_seeder(device)
@@ -472,7 +470,7 @@ class _Training:
         ds = StepBatches(self.images, self.idx, self.y, seed=self.seed, steps_per_epoch=sch.steps_per_epoch,
                          batch_size=sch.batch_size, start=st["global_step"], stop=sch.total_steps,
                          crop=int(cfg["crop_size"]), mirror=cfg["mirror"], images_path=self.images_path)
-        self.train_mode()
+        self.model.train()
         with _Stop() as stop:
             for xb, yb, oy, ox, flip in loader(ds, int(cfg["workers"]), self.device.startswith("cuda"),
                                                 int(cfg["prefetch"])):
@@ -496,14 +494,6 @@ class _Training:
                     return {"stopped": why, "global_step": st["global_step"]}
         return None
 
-    def train_mode(self) -> None:
-        self.model.train()
-        if self.spec.frozen_layers:  # batch-norm statistics of frozen layers stay as copied
-            for b in self.model.blocks[:self.spec.frozen_layers]:
-                for m in b.modules():
-                    if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-                        m.eval()
-
     def count_time(self) -> None:
         now = time.time()
         self.st["train_seconds"] += now - self.t_counted
@@ -519,7 +509,7 @@ class _Training:
         for g in self.opt.param_groups:
             g["lr"] = lr * g["lr_mult"]
         with amp_context(cfg["amp"], device):
-            out = self.fwd(self.transform(xb, cfg["channels_last"], oy, ox, flip), frozen=self.spec.frozen_layers)
+            out = self.fwd(self.transform(xb, cfg["channels_last"], oy, ox, flip))
             loss = F.cross_entropy(out.float(), yb)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -546,7 +536,7 @@ class _Training:
             ev = evaluate(self.model, *self.dev, int(cfg["crop_size"]), self.transform, cfg["eval_batch_size"],
                           self.device, cfg["channels_last"], cfg["amp"])
             row.update({"dev_top1": ev["top1"], "dev_top5": ev["top5"], "dev_loss": ev["val_loss"]})
-            self.train_mode()
+            self.model.train()
         st["history"].append(row)
         print(progress_line(self.net, row["epoch"], sch.n_epochs, row, lr, step, sch.total_steps, st["train_seconds"]),
               file=self.log, flush=True)
@@ -590,10 +580,3 @@ def progress_line(net, epoch, n_epochs, row, lr, step, total_steps, train_second
 def _hms(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def load_model(weights) -> UnitNet:
-    ck = tio.load_torch(weights)
-    model = build_model(ck["arch"])
-    model.load_state_dict(ck["state_dict"])
-    return model

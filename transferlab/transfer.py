@@ -6,7 +6,7 @@ on task B; ``BnB`` (the selffer) copies from baseB itself.  A trailing ``+``
 layers are frozen.  ``R`` as source (``R3B``) keeps the first n layers at Caffe's gaussian
 initialisation and freezes them (the paper's random-weights control; a residual net keeps
 torchvision's initialisation there).  "Layers" are the model's transfer units
-(:mod:`transferlab.model`): CaffeNet's weight layers, or a ResNet's stem, blocks and head.
+(:mod:`transferlab.units`): CaffeNet's weight layers, or a ResNet's stem, blocks and head.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .model import UnitNet, build_model
+from .models import build_model
+from .units import UnitNet
 
 NET_RE = re.compile(r"^(?:base(?P<base>[A-Z][A-Za-z]*)|(?P<src>[A-Z])(?P<n>[1-9][0-9]?)(?P<tgt>[A-Z])-(?P<mode>frozen|ft))$")
 
@@ -95,12 +96,6 @@ def copy_layers(model: UnitNet, base_state: dict, n: int) -> list[str]:
     return copied
 
 
-def freeze_layers(model: UnitNet, n: int) -> None:
-    for layer in range(1, n + 1):
-        for p in model.block(layer).parameters():
-            p.requires_grad_(False)
-
-
 def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int) -> UnitNet:
     """A fresh net for ``spec``: layers 1..n copied (or random), the rest freshly initialised."""
     g = torch.Generator().manual_seed(seed)
@@ -117,7 +112,15 @@ def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int)
     if spec.n and spec.source != "R":
         if base_state is None:
             raise TransferError(f"{spec.name} needs a base checkpoint")
-        copy_layers(model, base_state, spec.n)
-    if spec.frozen_layers:
-        freeze_layers(model, spec.frozen_layers)
+        copied = copy_layers(model, base_state, spec.n)
+        # as a linear probe checks what it loaded: exactly the base's tensors of units 1..n, read off the base
+        expected = [k for k in base_state if k.startswith("blocks.") and int(k.split(".")[1]) < spec.n]
+        if sorted(copied) != sorted(expected):
+            raise TransferError(
+                f"{spec.name}: the base's units 1..{spec.n} hold {sorted(set(expected) - set(copied))[:5]}, which this "
+                "network lacks: the base was trained with another architecture"
+            )
+    model.freeze(spec.frozen_layers)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == model.trainable_units_params(), (spec.name, trainable, model.trainable_units_params())
     return model

@@ -13,7 +13,7 @@ from transferlab.configcheck import validate_config
 from transferlab.io import config_hash
 from transferlab import data as tdata
 from transferlab import splits as tsplits
-from transferlab.model import arch_from_config, unit_names
+from transferlab.models import arch_from_config, unit_names
 
 validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import torch
 
 from transferlab.io import atomic_path, load_torch
-from transferlab.model import build_model
+from transferlab.models import build_model
 from transferlab.scripting import run
 from transferlab.weights import conv1_table, first_conv
 

@@ -1,13 +1,8 @@
-"""Networks as ordered lists of *transfer units*, and CaffeNet with configurable widths and input size.
+"""CaffeNet as transfer units, with configurable widths and input size.
 
-"Copy the first n layers" means the first n transfer units: ``model.blocks[:n]``.  The last
-unit (the classifier) is always new, so a net of U units has U - 1 transfer points.  Families:
-
-- ``caffenet``: eight *weight layers* (conv1-conv5, fc6-fc8), each wrapped in a block together
-  with the parameter-free operations that follow it in Caffe's ``bvlc_reference_caffenet``
-  (ReLU, max-pool, LRN, dropout); 7 transfer points, as in the paper.
-- ``resnet``: torchvision's residual networks cut into stem, each basic block, head
-  (:mod:`transferlab.resnet`).
+Eight *weight layers* (conv1-conv5, fc6-fc8), each wrapped in a block together with the parameter-free
+operations that follow it in Caffe's ``bvlc_reference_caffenet`` (ReLU, max-pool, LRN, dropout): 8 units,
+7 transfer points, as in the paper.
 
 Layer geometry (kernel sizes, strides, grouping) follows CaffeNet at 227 px;
 smaller inputs use a smaller conv1 kernel/stride taken from the architecture
@@ -21,8 +16,12 @@ import math
 import torch
 from torch import nn
 
+from .units import ArchError, UnitNet, merge_arch
+
 LAYER_NAMES = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 N_LAYERS = len(LAYER_NAMES)
+# the config's `model` keys that make CaffeNet's arch dict (unchanged since before families existed, so are its hashes)
+CONFIG_KEYS = ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm", "dropout", "init")
 
 # Caffe bvlc_reference_caffenet initialisation: gaussian weight std, constant bias.
 CAFFE_INIT = {
@@ -49,123 +48,6 @@ DEFAULT_ARCH = {
     "dropout": 0.5,
     "init": "caffe",
 }
-
-
-class ArchError(ValueError):
-    pass
-
-
-FAMILIES = ("caffenet", "resnet")
-
-
-def family_of(arch: dict) -> str:
-    """The architecture family of an arch dict (checkpoints from before families existed are CaffeNets)."""
-    fam = arch.get("family", "caffenet")
-    if fam not in FAMILIES:
-        raise ArchError(f"architecture family {fam!r} is unknown; expected one of {list(FAMILIES)}")
-    return fam
-
-
-def build_model(arch: dict) -> "UnitNet":
-    """A fresh network of ``arch``'s family (CaffeNet when the dict names none)."""
-    if family_of(arch) == "resnet":
-        from .resnet import ResNet
-
-        return ResNet(arch)
-    return CaffeNet({k: v for k, v in arch.items() if k != "family"})
-
-
-CAFFENET_KEYS = ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm", "dropout", "init")
-
-
-def arch_from_config(model_cfg: dict) -> dict:
-    """The arch dict a training job gets from the config's ``model`` section (input size and classes are
-    added by the trainer).  CaffeNet's dict is unchanged from before families existed, so are its hashes."""
-    kind = model_cfg.get("architecture", "caffenet")
-    if kind == "caffenet":
-        return {k: model_cfg[k] for k in CAFFENET_KEYS}
-    if kind == "resnet18":
-        return {"family": "resnet", "variant": "resnet18"}
-    if kind == "resnet":
-        r = model_cfg["resnet"]  # the schema fills its defaults
-        return {"family": "resnet", "variant": "cifar", "widths": list(r["widths"]), "blocks": list(r["blocks"]),
-                "stem_stride": int(r["stem_stride"])}
-    raise ArchError(f"model.architecture {kind!r} is unknown; expected caffenet, resnet or resnet18")
-
-
-def unit_names(arch: dict) -> list[str]:
-    """Names of the transfer units of ``arch``, in order (without building the network)."""
-    if family_of(arch) == "resnet":
-        from .resnet import resnet_unit_names
-
-        return resnet_unit_names(arch)
-    return list(LAYER_NAMES)
-
-
-def transfer_points(arch: dict) -> int:
-    """How many units can be copied: every unit but the last (the classifier is always new)."""
-    return len(unit_names(arch)) - 1
-
-
-def identity_keys(arch: dict) -> list[str]:
-    """Arch keys two networks must share for one to copy the other's units."""
-    if family_of(arch) == "resnet":
-        from .resnet import IDENTITY_KEYS
-
-        return list(IDENTITY_KEYS)
-    return ["widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "batchnorm", "input_size"]
-
-
-class UnitNet(nn.Module):
-    """A network as an ordered ``nn.ModuleList`` of transfer units, ``self.blocks``.
-
-    Subclasses build ``self.blocks`` and implement ``reset_layers``; units are 1-based as the
-    paper's layers.  ``RANDOM_INIT`` is the initialisation the random-weights control gives its
-    frozen units.
-    """
-
-    RANDOM_INIT = "default"
-    blocks: nn.ModuleList
-
-    @property
-    def n_units(self) -> int:
-        return len(self.blocks)
-
-    def block(self, n: int) -> nn.Module:
-        """Transfer unit n, 1-based as in the paper."""
-        return self.blocks[n - 1]
-
-    def layer_keys(self, n: int) -> list[str]:
-        """state_dict keys belonging to unit n (1-based): weights, biases, batch-norm statistics."""
-        prefix = f"blocks.{n - 1}."
-        return [k for k in self.state_dict() if k.startswith(prefix)]
-
-    def forward(self, x, frozen: int = 0):
-        """Forward pass; the first ``frozen`` units run without autograd."""
-        if frozen:
-            with torch.no_grad():
-                for b in self.blocks[:frozen]:
-                    x = b(x)
-            x = x.detach()
-        for b in self.blocks[frozen:]:
-            x = b(x)
-        return x
-
-    def unit_outputs(self, x) -> list[torch.Tensor]:
-        """The output of every unit, in order (what CKA compares)."""
-        outs = []
-        for b in self.blocks:
-            x = b(x)
-            outs.append(x)
-        return outs
-
-
-def merge_arch(defaults: dict, overrides: dict, what: str = "architecture") -> dict:
-    """``defaults`` updated with ``overrides``; an unknown key is an error naming the valid ones."""
-    unknown = set(overrides) - set(defaults)
-    if unknown:
-        raise ArchError(f"unknown {what} keys {sorted(unknown)}; expected a subset of {sorted(defaults)}")
-    return {**defaults, **overrides}
 
 
 def make_arch(**overrides) -> dict:
@@ -254,6 +136,11 @@ class Block(nn.Module):
 
 class CaffeNet(UnitNet):
     RANDOM_INIT = "caffe"  # the paper's random-weights control: bvlc_reference_caffenet's gaussians
+    IDENTITY_KEYS = ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "batchnorm", "input_size")
+
+    @staticmethod
+    def unit_names(arch: dict) -> list[str]:
+        return list(LAYER_NAMES)
 
     def __init__(self, arch: dict):
         super().__init__()
@@ -337,5 +224,3 @@ class CaffeNet(UnitNet):
                     m.reset_running_stats()
 
 
-def count_params(model: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,76 @@
+"""The registry of network families: build, load and describe any model from its arch dict.
+
+An arch dict names its family (``"family"``; checkpoints from before families existed are CaffeNets):
+
+- ``caffenet``: :class:`transferlab.caffenet.CaffeNet`, 8 weight layers, 7 transfer points, as in the paper;
+- ``resnet``: :class:`transferlab.resnet.ResNet`, torchvision's residual networks cut into stem, each basic
+  block, head.
+
+Both families import only :mod:`transferlab.units`; this module imports both.
+"""
+from __future__ import annotations
+
+from . import io as tio
+from .caffenet import CONFIG_KEYS as CAFFENET_CONFIG_KEYS
+from .caffenet import CaffeNet
+from .resnet import ResNet
+from .units import ArchError, UnitNet
+
+FAMILIES: dict[str, type[UnitNet]] = {"caffenet": CaffeNet, "resnet": ResNet}
+
+
+def family_of(arch: dict) -> str:
+    """The architecture family of an arch dict (checkpoints from before families existed are CaffeNets)."""
+    family = arch.get("family", "caffenet")
+    if family not in FAMILIES:
+        raise ArchError(f"architecture family {family!r} is unknown; expected one of {list(FAMILIES)}")
+    return family
+
+
+def family_class(arch: dict) -> type[UnitNet]:
+    return FAMILIES[family_of(arch)]
+
+
+def build_model(arch: dict) -> UnitNet:
+    """A fresh network of ``arch``'s family (CaffeNet when the dict names none)."""
+    if family_of(arch) == "caffenet":  # CaffeNet's arch dict has no family key (its hashes predate families)
+        arch = {k: v for k, v in arch.items() if k != "family"}
+    return family_class(arch)(arch)
+
+
+def load_model(weights) -> UnitNet:
+    """The network saved in a weights file (its arch dict and state dict)."""
+    checkpoint = tio.load_torch(weights)
+    model = build_model(checkpoint["arch"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model
+
+
+def arch_from_config(model_cfg: dict) -> dict:
+    """The arch dict a training job gets from the config's ``model`` section (input size and classes are
+    added by the trainer).  CaffeNet's dict is unchanged from before families existed, so are its hashes."""
+    kind = model_cfg.get("architecture", "caffenet")
+    if kind == "caffenet":
+        return {k: model_cfg[k] for k in CAFFENET_CONFIG_KEYS}
+    if kind == "resnet18":
+        return {"family": "resnet", "variant": "resnet18"}
+    if kind == "resnet":
+        r = model_cfg["resnet"]  # the schema fills its defaults
+        return {"family": "resnet", "variant": "cifar", "widths": list(r["widths"]), "blocks": list(r["blocks"]),
+                "stem_stride": int(r["stem_stride"])}
+    raise ArchError(f"model.architecture {kind!r} is unknown; expected caffenet, resnet or resnet18")
+
+
+def unit_names(arch: dict) -> list[str]:
+    """Names of the transfer units of ``arch``, in order (without building the network)."""
+    return family_class(arch).unit_names(arch)
+
+
+def transfer_points(arch: dict) -> int:
+    """How many units can be copied: every unit but the last (the classifier is always new)."""
+    return len(unit_names(arch)) - 1
+
+
+def identity_keys(arch: dict) -> list[str]:
+    """Arch keys two networks must share for one to copy the other's units."""
+    return list(family_class(arch).IDENTITY_KEYS)
