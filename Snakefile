@@ -54,4 +54,4 @@ localrules:
 rule all:
     default_target: True
     input:
-        all_outputs(),
+        DESIGN.all_outputs(),

@@ -1,106 +1,123 @@
-"""The design choices of issue 9: a dev slice for tuning, the paper's random-weights init, the
-dataset-size networks' equal iteration count, multi-step schedules."""
-import os
+"""The study's design as a library (transferlab.design), without Snakemake: which networks a config has, what
+each one is, its seed, its evaluation record, the CKA pairs and the outputs; the cross-field config checks."""
+import copy
+import zlib
 
-import numpy as np
 import pytest
-import torch
+import yaml
 
-from conftest import SMALL_ARCH, SMALL_TRAIN
-from transferlab import data, train
-from transferlab.caffenet import CAFFE_INIT, CaffeNet
-from transferlab.transfer import build_derived, parse_net
+from workflow_helpers import REPO
+from transferlab.configcheck import InvalidConfig, validate_config
+from transferlab.design import Design
+from transferlab.transfer import NET_PATTERN
 
-
-def _half(prepared, tmp_path, **kw):
-    out = tmp_path / "h.npz"
-    res = data.write_half(prepared / "prepared", prepared / "split.json", "A", out, **kw)
-    return res, out
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
 
-def test_dev_slice_is_carved_from_training_images(prepared, tmp_path):
-    res, out = _half(prepared, tmp_path, dev_per_class=3)
-    k = len(res["wnids"])
-    assert len(res["dev_idx"]) == 3 * k and len(res["train_idx"]) == 5 * k  # 8 training images per class
-    assert not set(res["dev_idx"]) & set(res["train_idx"])
-    labels = np.load(prepared / "prepared/train_labels.npy")
-    full, _ = data.half_index(labels, data.json.loads((prepared / "prepared/meta.json").read_text())["wnids"],
-                              res["wnids"])
-    assert set(res["dev_idx"]) | set(res["train_idx"]) == set(full)
-    assert np.bincount(res["dev_y"]).tolist() == [3] * k
-    loaded = data.load_half(prepared / "prepared", out)
-    assert loaded["dev"][0] is not loaded["val"][0] or len(loaded["val"][0]) != len(loaded["dev"][0])
-    assert (loaded["dev"][1] == res["dev_idx"]).all() and (loaded["val"][1] == res["val_idx"]).all()
-    assert loaded["full_n_train"] == 5 * k
+def _config(path="config/config.yaml", **edits) -> dict:
+    config = yaml.safe_load((REPO / path).read_text())
+    for dotted, value in edits.items():
+        node = config
+        *parents, last = dotted.split("__")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    validate_config(config, SCHEMA)
+    return config
 
 
-def test_dev_slice_is_the_same_for_every_dataset_size(prepared, tmp_path):
-    full, _ = _half(prepared, tmp_path, dev_per_class=3)
-    capped, _ = _half(prepared, tmp_path, dev_per_class=3, train_per_class=2)
-    assert (capped["dev_idx"] == full["dev_idx"]).all()
-    assert len(capped["train_idx"]) == 2 * len(full["wnids"]) and set(capped["train_idx"]) < set(full["train_idx"])
-    assert capped["full_n_train"] == full["full_n_train"]
+def test_the_default_design_network_by_network():
+    d = Design(_config())
+    nets = d.networks()
+    assert len(nets) == len(set(nets)) == 54  # the default DAG's 54 training jobs (tests/test_dag.py)
+    # three random splits, one direction, layers 1, 4, 7: both bases, BnB and AnB frozen and fine-tuned
+    for seed in (0, 1, 2):
+        random = [n for s, n, r in nets if s == f"random-{seed}"]
+        assert random == d.random_split_nets() and len(random) == 2 + 3 * 2 * 2
+    assert {"baseA", "baseB", "A4B-frozen", "B4B-ft", "A1B-ft", "B7B-frozen"} <= set(random)
+    assert not any(n.endswith("A-frozen") or n.endswith("A-ft") for n in random)  # target B only
+    assert [n for s, n, r in nets if s == "natman"] == ["baseA", "baseB", "A1B-frozen", "B1A-frozen", "A7B-frozen",
+                                                        "B7A-frozen"]
+    assert [(n, r) for s, n, r in nets if s == "all"] == [(n, r) for n in ("baseA", "R1A-frozen", "R2A-frozen")
+                                                          for r in (0, 1)]
+    assert d.replicates_of("random_weights") == [0, 1] and d.replicates_of("random_split") == [0]
+    assert d.results == "results/tiny-imagenet" and d.title == "tiny-imagenet · CaffeNet"
 
 
-def test_dev_slice_larger_than_a_class_is_a_clear_error(prepared, tmp_path):
-    with pytest.raises(data.DatasetError, match="dev_per_class=8"):
-        _half(prepared, tmp_path, dev_per_class=8)
+def test_what_each_network_is():
+    d = Design(_config())
+    assert (d.target_of("A3B-frozen"), d.base_of("A3B-frozen")) == ("B", "baseA")
+    assert (d.target_of("B3B-ft"), d.base_of("B3B-ft")) == ("B", "baseB")
+    assert (d.target_of("B2A-frozen"), d.base_of("B2A-frozen")) == ("A", "baseB")
+    assert (d.target_of("baseA"), d.base_of("baseA")) == ("A", None)
+    assert d.base_of("R4A-frozen") is None  # the random-weights control copies nothing
+    assert d.seed_of("random-0", "A3B-frozen", "0") == zlib.crc32(b"random-0/A3B-frozen/r0")  # as before
+    assert d.seed_of("random-0", "A3B-frozen", 1) != d.seed_of("random-0", "A3B-frozen", 0)
+    rec = d.eval_record("natman", "A2B-frozen", "1")
+    assert rec == {"dataset": "tiny-imagenet", "experiment": "natman", "split": "natman", "replicate": 1,
+                   "base_task": "natural", "target_task": "man-made", "train_per_class": 300,
+                   "architecture": "caffenet", "transfer_points": 7}
+    assert d.eval_record("all", "R3A-frozen", 0)["base_task"] == "random"
+    assert d.eval_record("all-k10", "baseA", 0)["train_per_class"] == 10
+    assert d.experiment_of("all-k10") == "dataset_size" and d.split_file_of("all-k10") == "all"
 
 
-def _train(prepared, tmp_path, half_file, net="baseA", base=None, **cfg):
-    return train.train_network(net=net, prepared_dir=prepared / "prepared", half_file=half_file,
-                               out_weights=tmp_path / f"{net}.pt", out_meta=tmp_path / f"{net}.json",
-                               state_dir=tmp_path / f"state-{net}", arch=SMALL_ARCH,
-                               train_cfg={**SMALL_TRAIN, **cfg}, seed=1, base_weights=base,
-                               log=open(os.devnull, "w"))
+def test_ten_or_more_transfer_points():
+    """A ResNet with 10 transfer points names a net A10B-frozen: it trains and is scored on B, copies baseA
+    (the workflow's hand parsing read the target as net[2], "0")."""
+    config = _config(model__architecture="resnet", model__resnet={"widths": [8, 16, 32], "blocks": [3, 3, 3]},
+                     experiments__random_split__layers=[1, 10], experiments__natman__layers=[10],
+                     experiments__random_weights__layers=[10])
+    d = Design(config)
+    assert d.transfer_points == list(range(1, 11)) and d.units[-1] == "head"
+    assert "A10B-frozen" in d.random_split_nets()
+    assert (d.target_of("A10B-frozen"), d.base_of("A10B-frozen")) == ("B", "baseA")
+    rec = d.eval_record("natman", "B10A-frozen", 0)
+    assert (rec["base_task"], rec["target_task"], rec["transfer_points"]) == ("man-made", "natural", 10)
+    pairs = {p["b"]: p for p in d.cka_pairs()}
+    assert pairs["A10B-ft"]["a"] == "baseA" and pairs["A10B-ft"]["units"] == list(range(1, 11))
+    import re
+    assert re.fullmatch(NET_PATTERN, "A10B-frozen") and not re.fullmatch(NET_PATTERN, "A0B-frozen")
 
 
-def test_training_monitors_the_dev_slice_never_the_validation_images(prepared, tmp_path, monkeypatch):
-    _, half = _half(prepared, tmp_path, dev_per_class=3)
-    seen = []
-    real = train.evaluate
-
-    def spy(model, images, idx, *a, **k):
-        seen.append(np.asarray(idx).copy())
-        return real(model, images, idx, *a, **k)
-
-    monkeypatch.setattr(train, "evaluate", spy)
-    meta = _train(prepared, tmp_path, half)
-    h = np.load(half)
-    assert seen and all(np.array_equal(s, h["dev_idx"]) for s in seen)
-    assert all("dev_top1" in r and "val_top1" not in r for r in meta["history"])
+def test_cka_pairs_compare_each_fine_tuned_net_with_the_base_it_copied():
+    d = Design(_config())
+    pairs = d.cka_pairs()
+    assert pairs[0] == {"kind": "bases", "a": "baseA", "b": "baseB", "net": "baseA~baseB", "treatment": "bases",
+                        "n": 0, "units": [1, 2, 3, 4, 5, 6, 7]}
+    rest = {p["b"]: (p["a"], p["treatment"], p["n"], p["units"]) for p in pairs[1:]}
+    assert rest["A4B-ft"] == ("baseA", "transfer_ft", 4, [1, 2, 3, 4])
+    assert rest["B7B-ft"] == ("baseB", "selffer_ft", 7, [1, 2, 3, 4, 5, 6, 7])
+    assert sorted(rest) == ["A1B-ft", "A4B-ft", "A7B-ft", "B1B-ft", "B4B-ft", "B7B-ft"]
+    assert d.cka_runs() == [("random-0", 0), ("random-1", 0), ("random-2", 0)]
 
 
-def test_dataset_size_nets_train_as_many_iterations_as_the_full_set(prepared, tmp_path):
-    _, capped = _half(prepared, tmp_path, dev_per_class=2, train_per_class=2)
-    k = len(data.load_half(prepared / "prepared", capped)["wnids"])
-    bs, epochs = SMALL_TRAIN["batch_size"], SMALL_TRAIN["epochs"]
-    plain = _train(prepared, tmp_path, capped)
-    same = _train(prepared, tmp_path, capped, net="baseB", iterations_of_full_set=True)
-    assert plain["steps"] == epochs * (2 * k // bs)
-    assert same["steps"] == epochs * (6 * k // bs) > plain["steps"]
+def test_outputs_follow_the_experiments():
+    d = Design(_config())
+    assert "results/tiny-imagenet/figures/fig3.png" in d.figure_outputs()
+    assert "results/tiny-imagenet/tables/weight_change.csv" in d.all_outputs()
+    off = Design(_config(experiments__natman__enabled=False, experiments__random_weights__enabled=False,
+                         cka__enabled=False))
+    assert not any("fig3" in p or "cka" in p for p in off.all_outputs())
+    assert off.result_tables() == [f"results/tiny-imagenet/{t}.parquet"
+                                   for t in ("evaluation", "predictions", "curves", "conv1")]
 
 
-def test_lr_milestones(prepared, tmp_path):
-    _, half = _half(prepared, tmp_path, dev_per_class=2)
-    meta = _train(prepared, tmp_path, half, epochs=4, lr=0.1, lr_gamma=0.1, lr_milestones=[1, 3])
-    assert [r["lr"] for r in meta["history"]] == pytest.approx([0.1, 0.01, 0.01, 0.001])
+@pytest.mark.parametrize("edits, message", [
+    ({"experiments__natman__layers": [9]}, "config experiments.natman.layers: [9] outside 1..7"),
+    ({"inspect_n": 9}, "config inspect_n=9 is outside 1..7"),
+    ({"train__crop_size": 500}, "config train.crop_size=500 is larger than data.image_size=36"),
+    ({"dataset": "imagefolder"}, "config imagefolder_root is empty"),
+])
+def test_cross_field_checks_join_the_schema_check(edits, message):
+    with pytest.raises(InvalidConfig, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        _config(**edits)
 
 
-def test_progress_line_has_time_speed_and_eta():
-    row = {"train_loss": 1.0, "train_top1": 0.5, "dev_top1": 0.4, "images_per_s": 1234.0}
-    line = train.progress_line("baseA", 3, 10, row, 0.01, 300, 1000, 90.0)
-    assert "epoch 3/10" in line and "step 300/1000" in line and "1234 img/s" in line
-    assert "elapsed 0:01:30" in line and "left 0:03:30" in line and line[:4].isdigit()
-
-
-def test_random_weight_layers_use_caffe_gaussian_init():
-    arch = dict(SMALL_ARCH, widths=[64, 64, 64, 64, 64, 256, 256], num_classes=5, input_size=16)
-    m = build_derived(arch, parse_net("R3B-frozen"), None, seed=0)
-    for layer in (1, 2, 3):
-        std, bias = CAFFE_INIT[m.block(layer).name]
-        assert m.block(layer).layer.weight.std().item() == pytest.approx(std, rel=0.1)
-        assert torch.all(m.block(layer).layer.bias == bias)
-    fresh = CaffeNet(arch)  # kaiming above the random layers, as in every trained layer
-    assert m.block(4).layer.weight.std().item() == pytest.approx(fresh.block(4).layer.weight.std().item(), rel=0.1)
-    assert m.block(4).layer.weight.std().item() > 5 * CAFFE_INIT["conv4"][0]
+def test_the_design_does_not_change_the_config():
+    config = _config()
+    before = copy.deepcopy(config)
+    d = Design(config)
+    d.networks(), d.train_settings("all-k10"), d.cka_pairs(), d.all_outputs()
+    assert config == before and d.train_settings("random-0")["train"]["iterations_of_full_set"] is False
+    assert d.train_settings("all-k10")["train"]["iterations_of_full_set"] is True

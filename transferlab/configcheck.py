@@ -43,6 +43,62 @@ def validate_config(config: dict, schema_path) -> None:
         more = len(problems) - MAX_PROBLEMS
         raise InvalidConfig(f"invalid config (schema: {os.path.relpath(schema_path)}):\n  "
                             + "\n  ".join(problems[:MAX_PROBLEMS]) + (f"\n  ... and {more} more" if more > 0 else ""))
+    check_cross_fields(config)
+
+
+def check_cross_fields(config: dict) -> None:
+    """What the schema cannot say, one key against another: layers within the architecture's transfer points,
+    a dataset's folder given and present, a crop no larger than the images."""
+    from .models import arch_from_config, unit_names
+
+    units = unit_names(arch_from_config(config["model"]))
+    points = list(range(1, len(units)))
+    architecture = config["model"]["architecture"]
+    for name in ("random_split", "natman", "random_weights"):
+        bad = [n for n in config["experiments"][name]["layers"] if n not in points]
+        if bad:
+            raise InvalidConfig(
+                f"config experiments.{name}.layers: {bad} outside 1..{len(points)}: model.architecture "
+                f"{architecture} has {len(units)} transfer units ({', '.join(units)}), and the last is always new"
+            )
+    if config["inspect_n"] not in points:
+        raise InvalidConfig(f"config inspect_n={config['inspect_n']} is outside 1..{len(points)}, the transfer "
+                            f"points of model.architecture {architecture}")
+    dataset = config["dataset"]
+    folders = {"imagenet": ("imagenet_root", "the ILSVRC2012 folder, e.g.", "ILSVRC2012",
+                            "ILSVRC2012 in ImageFolder layout (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG)"),
+               "imagefolder": ("imagefolder_root", "your image folder, e.g.", "images",
+                               "train/<class>/ and val/<class>/ image folders")}
+    if dataset in folders:
+        key, what, example, layout = folders[dataset]
+        if not config.get(key):
+            raise InvalidConfig(f"config {key} is empty: with dataset={dataset} give {what} snakemake --config "
+                                f"dataset={dataset} {key}=/path/to/{example}")
+        if not os.path.isdir(config[key]):
+            raise InvalidConfig(f"config {key}={config[key]!r} is not a folder; expected {layout}")
+    crop, size = config["train"]["crop_size"], config["data"]["image_size"]
+    if crop > size:
+        raise InvalidConfig(f"config train.crop_size={crop} is larger than data.image_size={size}")
+
+
+def check_classes(config: dict, classes: list[str] | None) -> None:
+    """Checks on the classes the run selects (``None``: not known yet, the data still to be downloaded): the
+    user's splits must cover them exactly, and the natural/man-made split needs WordNet ids."""
+    from . import data, splits
+
+    d = config["data"]
+    selection = f" (data.classes={d['classes']}, class_seed={d['class_seed']})" if d["classes"] else ""
+    for name, path in config["splits"].items():
+        splits.check_custom_split(name, path, classes, selection)
+    if config["dataset"] == "imagefolder" and config["experiments"]["natman"]["enabled"]:
+        bad = [c for c in classes if not data.is_wnid(c)]
+        if bad:
+            raise InvalidConfig(
+                f"experiments.natman is unavailable for imagefolder_root={config['imagefolder_root']!r}: the "
+                f"natural/man-made split reads each class in WordNet, and {len(bad)} class folder(s) are not WordNet "
+                f"ids (n + 8 digits), e.g. {bad[:3]}; disable it (experiments.natman.enabled: false) or give your own "
+                "A/B halves under splits: (README, 'Your own data')"
+            )
 
 
 _PY_TYPES = {"integer": int, "number": (int, float), "boolean": bool, "array": list, "null": type(None)}

@@ -80,6 +80,17 @@ def device_uuids(n: int) -> list[str] | None:
         return None
 
 
+def resolve_device(device: str, cluster_gpus: bool | None = None) -> str:
+    """The device of the workflow's GPU jobs. ``auto``: cuda where ``cluster_gpus`` (config) says the cluster's
+    jobs get GPUs (true) and cpu where it says they do not (false); unset, cuda where the machine parsing the
+    workflow has CUDA, else cpu (a job on a cluster node parses it there, so a GPU allocated to it counts)."""
+    if device != "auto":
+        return device
+    if cluster_gpus is not None:
+        return "cuda" if cluster_gpus else "cpu"
+    return "cuda" if cuda_available() else "cpu"
+
+
 def cpu_training_note(device: str, cluster_gpus: bool | None, cuda_here: bool, submits_to_cluster: bool) -> str | None:
     """The note a cluster run prints once at its start when ``device: auto`` falls back to the CPU only because
     the submit host has no CUDA (the usual login node), with how to ask for GPUs; None where nothing is left

@@ -18,7 +18,12 @@ import torch
 from .models import build_model
 from .units import UnitNet
 
-NET_RE = re.compile(r"^(?:base(?P<base>[A-Z][A-Za-z]*)|(?P<src>[A-Z])(?P<n>[1-9][0-9]?)(?P<tgt>[A-Z])-(?P<mode>frozen|ft))$")
+# The one definition of a network's name: "base<H>" or "<S><n><T>-frozen|ft" (S: a half or R, random).
+HALF_PATTERN, N_PATTERN, MODE_PATTERN = r"[A-Z]", r"[1-9][0-9]?", r"frozen|ft"
+NET_RE = re.compile(rf"^(?:base(?P<base>{HALF_PATTERN})|(?P<src>{HALF_PATTERN})(?P<n>{N_PATTERN})(?P<tgt>{HALF_PATTERN})"
+                    rf"-(?P<mode>{MODE_PATTERN}))$")
+# the same without anchors and group names: the workflow's `net` wildcard constraint
+NET_PATTERN = re.sub(r"\(\?P<\w+>", "(?:", NET_RE.pattern)[1:-1]
 
 
 class TransferError(ValueError):

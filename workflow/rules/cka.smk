@@ -20,7 +20,7 @@ rule measure_cka:
     resources:
         gpu=GPU,
     params:
-        pairs=cka_pairs,
+        pairs=DESIGN.cka_pairs(),
         units=UNITS,
         batch_size=config["cka"]["batch_size"],
         device=DEVICE,

@@ -46,7 +46,7 @@ rule prepare_data:
     threads: 4
     params:
         dataset=DATASET,
-        data=data_params(),
+        data=DESIGN.data_params(),
     script:
         "../scripts/prepare_data.py"
 

@@ -53,7 +53,8 @@ rule collect_curves:
 
 rule make_claims:
     input:
-        **claims_input(),
+        table=f"{RES}/evaluation.parquet",
+        predictions=f"{RES}/predictions.parquet",
     output:
         csv=report(
             f"{RES}/claims.csv",

@@ -56,7 +56,7 @@ rule make_custom_split:
     log:
         f"{RES}/logs/make_custom_split/{{custom}}.log",
     wildcard_constraints:
-        custom=custom_names_re(),
+        custom=DESIGN.custom_split_pattern(),
     conda:
         "../../envs/torch.yaml"
     params:
