@@ -41,7 +41,8 @@ from transferlab import io as tio  # noqa: E402
 from transferlab.batches import StepBatches, loader  # noqa: E402
 from transferlab.data import load_half  # noqa: E402
 from transferlab.models import build_model  # noqa: E402
-from transferlab.train import amp_context, train_network  # noqa: E402
+from transferlab.devices import amp_context  # noqa: E402
+from transferlab.train import train_network  # noqa: E402
 
 PAPER = yaml.safe_load((REPO / "config/paper.yaml").read_text())
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())

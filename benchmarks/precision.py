@@ -30,7 +30,7 @@ from run import default_config, project_step  # noqa: E402
 from transferlab.data import load_half  # noqa: E402
 from transferlab.batches import DeviceTransform  # noqa: E402
 from transferlab.models import load_model  # noqa: E402
-from transferlab.train import evaluate  # noqa: E402
+from transferlab.evaluate import evaluate  # noqa: E402
 
 
 def main():

@@ -42,7 +42,7 @@ def test_gpu_check_reports_a_resume_that_differs(tmp_path):
         "_orig = t._Training.resume_or_start\n"
         "def resume_or_start(self):\n"
         "    _orig(self)\n"
-        "    if self.st['resumes']:\n"
+        "    if self.progress.resumes:\n"
         "        self.seed += 1\n"
         "t._Training.resume_or_start = resume_or_start\n")
     env = dict(os.environ, PYTHONPATH=f"{shim}{os.pathsep}{REPO}")

@@ -172,13 +172,13 @@ def test_each_network_has_its_own_data_order_fixed_by_seed_and_epoch():
 
 @pytest.mark.parametrize("killed_at", range(8))
 def test_a_kill_anywhere_in_a_checkpoint_write_leaves_a_loadable_checkpoint(tmp_path, monkeypatch, killed_at):
-    """_save_state renames files four times (and writes two files before): a kill before any of those steps
+    """checkpoints.save renames files four times (and writes two files before): a kill before any of those steps
     leaves the old or the new state loadable, never neither."""
-    from transferlab import train as T
+    from transferlab import checkpoints as T
 
     state = tmp_path / "state"
-    T._save_state(state, {"fingerprint": "f", "progress": {"global_step": 1}})
-    T._save_state(state, {"fingerprint": "f", "progress": {"global_step": 2}})
+    T.save(state, {"fingerprint": "f", "progress": {"global_step": 1}})
+    T.save(state, {"fingerprint": "f", "progress": {"global_step": 2}})
     calls = {"n": 0}
     real_replace, real_save = os.replace, tio.save_torch
 
@@ -196,12 +196,12 @@ def test_a_kill_anywhere_in_a_checkpoint_write_leaves_a_loadable_checkpoint(tmp_
     monkeypatch.setattr(T.os, "replace", counting(real_replace))
     monkeypatch.setattr(T.tio, "save_torch", counting(real_save))
     try:
-        T._save_state(state, {"fingerprint": "f", "progress": {"global_step": 3}})
+        T.save(state, {"fingerprint": "f", "progress": {"global_step": 3}})
         finished = True
     except Killed:
         finished = False
     monkeypatch.setattr(T.os, "replace", real_replace)
-    loaded = T._load_state(state, "f", io.StringIO())
+    loaded = T.load(state, "f", io.StringIO())
     assert loaded is not None, sorted(p.name for p in state.iterdir())
     step = loaded[0]["progress"]["global_step"]
     assert step == 3 if finished else step in (2, 3)

@@ -105,3 +105,28 @@ def test_random_weight_layers_use_caffe_gaussian_init():
     fresh = CaffeNet(arch)  # kaiming above the random layers, as in every trained layer
     assert m.block(4).layer.weight.std().item() == pytest.approx(fresh.block(4).layer.weight.std().item(), rel=0.1)
     assert m.block(4).layer.weight.std().item() > 5 * CAFFE_INIT["conv4"][0]
+
+
+def test_progress_round_trips_and_reads_checkpoints_of_the_code_before():
+    """Progress is saved as a dict; a checkpoint written before the record's sums had names (the triple
+    ``acc``) resumes with the same sums."""
+    p = train.Progress(epoch=2, batch=3, global_step=23, loss_sum=4.5, correct=7, images=32, resumes=[10])
+    assert train.Progress.from_dict(p.to_dict()) == p
+    old = {"epoch": 2, "batch": 3, "global_step": 23, "history": [], "train_seconds": 1.0, "acc": [4.5, 7, 32],
+           "resumes": [10]}
+    q = train.Progress.from_dict(old)
+    assert (q.loss_sum, q.correct, q.images, q.global_step) == (4.5, 7, 32, 23)
+
+
+def test_the_stop_policy_says_why():
+    import signal
+    import time
+
+    assert train.StopPolicy(time.time()).why(10 ** 6) is None
+    assert train.StopPolicy(time.time() - 5, time_budget_s=1).why(0) == "time budget"
+    assert train.StopPolicy(time.time(), stop_after_steps=3).why(2) is None
+    assert train.StopPolicy(time.time(), stop_after_steps=3).why(3) == "stop_after_steps"
+    with train.StopPolicy(time.time() - 5, time_budget_s=1) as stop:
+        signal.raise_signal(signal.SIGUSR1)
+        assert stop.why(0) == "SIGUSR1"  # a signal comes first
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # handlers restored
