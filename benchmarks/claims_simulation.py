@@ -1,5 +1,5 @@
 """False firm-verdict rates and power of the scorecard on simulated runs (the simulation of
-tests/test_claims_simulation.py, with more runs), as a markdown table for docs/.
+tests/unit/test_claims_simulation.py, with more runs), as a markdown table for docs/.
 
     .venv/bin/python benchmarks/claims_simulation.py [--runs 300]
 """

@@ -104,21 +104,22 @@ SMALL_TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.01, "lr_step_epochs": 1, "c
 
 
 # ----------------------------------------------------------------------------- lanes and guards
-LANES = ("workflow", "slow")
+LANES = ("unit", "workflow", "slow")
 
 
 def pytest_collection_modifyitems(config, items):
-    """An unmarked test is a `unit` test; a test in two lanes is a mistake."""
+    """A test's lane is its folder: tests/unit, tests/workflow (runs Snakemake; the slurm tests too) or
+    tests/slow. A test elsewhere, or marked with another lane than its folder's, is a mistake."""
     for item in items:
-        lanes = [m for m in LANES if item.get_closest_marker(m)]
-        if item.get_closest_marker("slurm") and "workflow" not in lanes:
-            raise pytest.UsageError(f"{item.nodeid}: a slurm test runs Snakemake; mark it workflow too")
-        if item.get_closest_marker("unit") and lanes:
-            raise pytest.UsageError(f"{item.nodeid}: marked unit and {lanes[0]}")
-        if len(lanes) > 1:
-            raise pytest.UsageError(f"{item.nodeid}: in two lanes {lanes}")
-        if not lanes:
-            item.add_marker(pytest.mark.unit)
+        lane = Path(str(item.fspath)).parent.name
+        if lane not in LANES or Path(str(item.fspath)).parent.parent != REPO / "tests":
+            raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit, tests/workflow or tests/slow")
+        other = [m for m in LANES if m != lane and item.get_closest_marker(m)]
+        if other:
+            raise pytest.UsageError(f"{item.nodeid}: marked {other[0]} but in tests/{lane}")
+        if item.get_closest_marker("slurm") and lane != "workflow":
+            raise pytest.UsageError(f"{item.nodeid}: a slurm test runs Snakemake; it belongs in tests/workflow")
+        item.add_marker(getattr(pytest.mark, lane))
 
 
 @pytest.fixture(autouse=True)

@@ -126,7 +126,7 @@ def image_order(n: int, seed: int = 0) -> np.ndarray:
     Prepared validation images are stored class by class; batched in that order, each batch would hold
     a few classes only, and the minibatch estimator, which assumes every batch is a random sample of the
     images, would measure the structure within those few classes instead of the whole set's (several
-    times the full-batch value on class-ordered synthetic features, tests/test_cka.py)."""
+    times the full-batch value on class-ordered synthetic features, tests/unit/test_cka.py)."""
     return np.random.default_rng(seed).permutation(n)
 
 

@@ -7,7 +7,7 @@ included; the claim's estimate is the mean over units and its 95 % interval the 
 on those values (k units: k − 1 degrees of freedom).  A claim that compares two experiments (6, 7),
 or two treatments that no unit has together (AnB+ and BnB+ in the paper's released design), uses
 Welch's interval on the two groups of unit values.  Simulated runs with known truth
-(``tests/test_claims_simulation.py``) show that firm verdicts on null effects stay at the nominal
+(``tests/unit/test_claims_simulation.py``) show that firm verdicts on null effects stay at the nominal
 5 % at 2 to 8 units, where a percentile bootstrap over units gave 28 % at 2 units.
 
 Before the claims, the scorecard checks the regime its verdicts assume: the **restart gain**

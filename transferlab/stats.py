@@ -4,7 +4,7 @@ A training unit (split, direction, replicate) yields one value of a claim's pair
 noise included.  With k units the interval is the Student-t interval on those k values (k − 1 degrees
 of freedom); a claim comparing two experiments (two groups of units) uses Welch's interval.  Both are
 exact for normally distributed unit values whatever the number of units, which the simulation tests
-(`tests/test_claims_simulation.py`) check on whole results tables: a percentile bootstrap over two
+(`tests/unit/test_claims_simulation.py`) check on whole results tables: a percentile bootstrap over two
 units has no such property (it behaves as if the degrees of freedom were infinite).
 
 No SciPy: the t distribution's CDF is the regularised incomplete beta function, evaluated by its

@@ -22,11 +22,11 @@ from targeted import tracked_copy  # noqa: E402
 
 # module -> the unit tests that exercise it
 MODULES = {
-    "claims": ["tests/test_claims.py"],
-    "pairing": ["tests/test_claims.py", "tests/test_reporting.py"],
-    "transfer": ["tests/test_transfer.py", "tests/test_design.py"],
-    "splits": ["tests/test_splits.py", "tests/test_paper_splits.py", "tests/test_natman.py"],
-    "tables": ["tests/test_reporting.py"],
+    "claims": ["tests/unit/test_claims.py"],
+    "pairing": ["tests/unit/test_claims.py", "tests/unit/test_tables.py"],
+    "transfer": ["tests/unit/test_transfer.py", "tests/unit/test_design.py"],
+    "splits": ["tests/unit/test_splits.py", "tests/unit/test_paper_splits.py", "tests/unit/test_natman.py"],
+    "tables": ["tests/unit/test_tables.py"],
 }
 
 

@@ -1,0 +1,104 @@
+"""Faults on one machine, at the workflow level: SIGKILL Snakemake mid-training, rerun."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from workflow_helpers import snakemake, tiny_imagenet_path, workdir
+
+
+LONG = "train:\n  epochs: 300\n  checkpoint_every_s: 0.2\n  lr_step_epochs: 100\n"
+TARGET = "results/tiny-imagenet/nets/random-0/r0/baseA/weights.pt"
+
+
+def _args(data):
+    return ["--configfile", "config/smoke.yaml", "long.yaml", "--config", f"tiny_imagenet_path={data}"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """baseA of the long settings, trained without interruption."""
+    data = tiny_imagenet_path()
+    ref = workdir(tmp_path_factory.mktemp("ref"))
+    (ref / "long.yaml").write_text(LONG)
+    r = snakemake(ref, "--cores", "1", TARGET, *_args(data))
+    assert r.returncode == 0, r.stderr[-3000:]
+    return ref
+
+
+def _same_weights(a_path, b_path):
+    a = torch.load(a_path, weights_only=True)["state_dict"]
+    b = torch.load(b_path, weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and len(a) >= 16
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _train_until_first_checkpoint(wd, data, **popen):
+    """Start Snakemake on baseA of the long settings in ``wd``; return once its first checkpoint exists."""
+    (wd / "long.yaml").write_text(LONG)
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", TARGET, *_args(data)], cwd=wd, **popen)
+    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert ckpt.exists(), "no checkpoint was written"
+    return proc
+
+
+def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path, reference):
+    data = tiny_imagenet_path()
+    ref = reference
+
+    wd = workdir(tmp_path / "kill")
+    proc = _train_until_first_checkpoint(wd, data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the training job, no chance to clean up
+    proc.wait()
+    assert not (wd / TARGET).exists()
+    assert snakemake(wd, "--unlock", *_args(data)).returncode == 0
+    r = snakemake(wd, "--cores", "1", "--rerun-incomplete", TARGET, *_args(data))
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    m = re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step (\d+)", log)
+    assert m and int(m.group(1)) > 0, log[-2000:]
+    assert _same_weights(ref / TARGET, wd / TARGET)
+
+
+def test_sigterm_to_the_training_job_is_retried_by_snakemake_and_resumes(tmp_path, reference):
+    """A time limit or preemption (SIGTERM to the training process): it checkpoints and exits 75, Snakemake's
+    `retries` (train_retries: 2 in the smoke preset) reruns the job, which resumes; the weights are those of
+    an uninterrupted run."""
+    import psutil
+
+    data = tiny_imagenet_path()
+    wd = workdir(tmp_path / "term")
+    proc = _train_until_first_checkpoint(wd, data, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    trainers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                if any("train.py" in part for part in c.cmdline())]
+    assert len(trainers) == 1, [c.cmdline() for c in psutil.Process(proc.pid).children(recursive=True)]
+    trainers[0].send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    attempts = (wd / "results/tiny-imagenet/state/random-0/r0/baseA/attempts.log").read_text()
+    words = [line.split(" ", 3)[2] for line in attempts.splitlines()]
+    assert words == ["training", "stopping", "resumed", "finished"], attempts
+    assert "(SIGTERM)" in attempts.splitlines()[1]
+    assert _same_weights(reference / TARGET, wd / TARGET)
+
+
+def test_diverging_job_fails_clearly_and_leaves_no_result(tmp_path):
+    data = tiny_imagenet_path()
+    wd = workdir(tmp_path)
+    (wd / "long.yaml").write_text("train:\n  lr: 1.0e+12\ntrain_retries: 0\n")
+    r = snakemake(wd, "--cores", "1", "results/tiny-imagenet/eval/random-0/r0/baseA.json", *_args(data))
+    assert r.returncode != 0
+    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    assert "training loss became" in log and "lower the learning rate" in log
+    assert not (wd / TARGET).exists()
+    assert not (wd / "results/tiny-imagenet/eval/random-0/r0/baseA.json").exists()
