@@ -10,13 +10,15 @@ Both families import only :mod:`transferlab.units`; this module imports both.
 """
 from __future__ import annotations
 
+import importlib
+
 from . import io as tio
 from .caffenet import CONFIG_KEYS as CAFFENET_CONFIG_KEYS
-from .caffenet import CaffeNet
-from .resnet import ResNet
 from .units import ArchError, UnitNet
 
-FAMILIES: dict[str, type[UnitNet]] = {"caffenet": CaffeNet, "resnet": ResNet}
+# family -> (module, class); a family's module is imported when first used: torchvision, which the residual
+# family needs, takes a second to import, and every CaffeNet job would pay it
+FAMILIES = {"caffenet": ("caffenet", "CaffeNet"), "resnet": ("resnet", "ResNet")}
 
 
 def family_of(arch: dict) -> str:
@@ -28,7 +30,8 @@ def family_of(arch: dict) -> str:
 
 
 def family_class(arch: dict) -> type[UnitNet]:
-    return FAMILIES[family_of(arch)]
+    module, name = FAMILIES[family_of(arch)]
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
 def build_model(arch: dict) -> UnitNet:

@@ -286,3 +286,15 @@ def test_the_package_import_graph_has_no_cycle():
     for module in graph:
         if module not in state:
             visit(module, [module])
+
+
+def test_a_caffenet_job_does_not_import_torchvision():
+    """The family registry imports a family's module when first used: torchvision (the residual family's, a
+    second or more to import) stays out of every CaffeNet training and evaluation job."""
+    code = ("import sys, transferlab.train, transferlab.evaluate, transferlab.design\n"
+            "from transferlab.models import build_model\n"
+            "build_model({'widths': [8] * 5 + [16, 16], 'input_size': 32, 'num_classes': 3, 'conv1_kernel': 3,"
+            " 'conv1_stride': 1, 'conv1_pad': 1, 'groups': 2, 'init': 'kaiming'})\n"
+            "print('torchvision' in sys.modules)")
+    r = run(sys.executable, "-c", code, cwd=REPO)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stdout + r.stderr
