@@ -185,3 +185,15 @@ def recording_job_device():
         claims[-1][1] = "released"
 
     return claims, job_device
+
+
+def md_rows(text: str) -> list[list[str]]:
+    """The rows of the markdown tables in ``text`` (header rows included, separator rows not), each a list of its
+    stripped cells: tests read tables by cell, whatever the column padding."""
+    import re
+
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("|") and not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", line):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .pairing import base_row, transfer_points, unit_keys
+from .report import markdown_table, pt, write_table
 from .pairing import units as pairing_units
 from .stats import heterogeneity, unit_interval
 
@@ -62,14 +63,14 @@ class Scores:
         self.df = df
         # which n each claim reads, from the architecture's transfer points T (CaffeNet: 7, as the paper)
         # and the layers the run trained (a laptop design may train a subset, e.g. n = 1, 4, 7)
-        self.top = t = transfer_points(df)
+        self.top_layer = t = transfer_points(df)
         rs = df[(df.experiment == RS) & (df.treatment != "base")]
         trained = set(rs.n.astype(int)) if len(rs) else set(range(1, t + 1))
-        self.all = [n for n in range(1, t + 1) if n in trained]
-        self.low = [n for n in (1, 2) if n <= t and n in trained]
+        self.trained_layers = [n for n in range(1, t + 1) if n in trained]
+        self.lower_layers = [n for n in (1, 2) if n <= t and n in trained]
         mid = list(range(3, t - 1)) if t >= 5 else list(range(2, t))  # CaffeNet: 3, 4, 5
-        self.mid = [n for n in mid if n in trained]
-        self.ends = sorted({1, t} & trained)
+        self.middle_layers = [n for n in mid if n in trained]
+        self.end_layers = sorted({1, t} & trained)  # the first and the top transfer point
         rng = np.random.default_rng(seed)
         b = n_boot if correct is not None else 0
         top1 = np.empty((b + 1, len(df)))
@@ -86,6 +87,11 @@ class Scores:
         self.base_row = base_row(df)
         self.unit_key = unit_keys(df)
         self.units = {exp: pairing_units(df, exp) for exp in sorted(set(df.experiment))}
+
+    def ranges(self) -> dict:
+        """The n each claim reads, by name (the names its statistic's text uses)."""
+        return {"lower_layers": self.lower_layers, "middle_layers": self.middle_layers, "end_layers": self.end_layers,
+                "top_layer": self.top_layer, "trained_layers": self.trained_layers}
 
     def term(self, exp, treatment, ns, other=None, relative: bool = False) -> np.ndarray:
         """Per-unit mean over ``ns`` of (network − own base), of (network − ``other`` at the same n), or with
@@ -131,38 +137,38 @@ class Group:
 
 
 def c1_general_lower_layers(r: Scores):
-    return [Group(RS, r.term(RS, "transfer", r.low))]
+    return [Group(RS, r.term(RS, "transfer", r.lower_layers))]
 
 
 def c2_fragile_coadaptation(r: Scores):
-    return [Group(RS, r.term(RS, "selffer", r.mid) - r.term(RS, "selffer", r.ends))]
+    return [Group(RS, r.term(RS, "selffer", r.middle_layers) - r.term(RS, "selffer", r.end_layers))]
 
 
 def c3_finetuning_removes_dip(r: Scores):
-    return [Group(RS, r.term(RS, "selffer_ft", r.mid))]
+    return [Group(RS, r.term(RS, "selffer_ft", r.middle_layers))]
 
 
 def c4_transfer_falls_with_depth(r: Scores):
-    return [Group(RS, r.term(RS, "transfer", r.top) - r.term(RS, "transfer", 1))]
+    return [Group(RS, r.term(RS, "transfer", r.top_layer) - r.term(RS, "transfer", 1))]
 
 
 def c5_transfer_ft_beats_selffer_ft(r: Scores):
     """Paired within units where a unit has both AnB+ and BnB+ at some n; else (the paper's released design,
     whose AnB+ and BnB+ nets target different halves) each through its own base, as two groups."""
-    paired = r.term(RS, "transfer_ft", r.all, other="selffer_ft")
+    paired = r.term(RS, "transfer_ft", r.trained_layers, other="selffer_ft")
     if np.isfinite(paired[0]).any():
         return [Group(RS, paired)]
-    return [Group(RS, r.term(RS, "transfer_ft", r.all), "AnB+ − own base"),
-            Group(RS, r.term(RS, "selffer_ft", r.all), "BnB+ − own base")]
+    return [Group(RS, r.term(RS, "transfer_ft", r.trained_layers), "AnB+ − own base"),
+            Group(RS, r.term(RS, "selffer_ft", r.trained_layers), "BnB+ − own base")]
 
 
 def c5_context_transfer_ft_over_base(r: Scores):
-    return [Group(RS, r.term(RS, "transfer_ft", r.all))]
+    return [Group(RS, r.term(RS, "transfer_ft", r.trained_layers))]
 
 
 def c6_dissimilar_worse(r: Scores):
-    return [Group(RS, r.term(RS, "transfer", r.top, relative=True), "random split"),
-            Group("natman", r.term("natman", "transfer", r.top, relative=True), "natural/man-made")]
+    return [Group(RS, r.term(RS, "transfer", r.top_layer, relative=True), "random split"),
+            Group("natman", r.term("natman", "transfer", r.top_layer, relative=True), "natural/man-made")]
 
 
 def c7_transfer_beats_random(r: Scores):
@@ -171,19 +177,19 @@ def c7_transfer_beats_random(r: Scores):
 
 
 def restart_gain(r: Scores):
-    return [Group(RS, r.term(RS, "selffer_ft", r.top))]
+    return [Group(RS, r.term(RS, "selffer_ft", r.top_layer))]
 
 
 def transfer_by_n(r: Scores) -> list:
     """AnB(n) − own base per n: one group per n."""
-    return [[Group(RS, r.term(RS, "transfer", n))] for n in r.all]
+    return [[Group(RS, r.term(RS, "transfer", n))] for n in r.trained_layers]
 
 
 def transfer_deltas(df: pd.DataFrame) -> pd.DataFrame:
     """AnB(n) − own base per n with its 95 % t interval over training units (as the scorecard's)."""
     r = Scores(df, None, 0)
     rows = []
-    for n, groups in zip(r.all, transfer_by_n(r)):
+    for n, groups in zip(r.trained_layers, transfer_by_n(r)):
         iv = unit_interval([g.values[0] for g in groups], LEVEL)
         rows.append({"n": n, "delta": iv.value, "lo": iv.low, "hi": iv.high})
     return pd.DataFrame(rows)
@@ -202,59 +208,109 @@ class Claim:
     context: tuple | None = None  # (label, fn) shown beside the statistic
     scale: str = "pt"  # "pt": a difference of top-1 in points; "rel": relative to the own base, in % of it
     assumes_converged: bool = False  # a base that a second run beats would be read as a finding
+    # the statistic on the paper's released networks is the effect size a run's power is judged against
+    judged_against_paper: bool = False
+    # the variance of one unit's value in units of one network's variance, from the ranges it reads (how far
+    # a preset can resolve the claim before it is run); None where no such simple sum exists
+    unit_variance: Callable | None = None
 
     def statistic_for(self, r: "Scores | None" = None) -> str:
         """The statistic's text with the n it reads for this architecture (CaffeNet's by default)."""
-        t = r.top if r is not None else 7
-        mid = r.mid if r is not None else [3, 4, 5]
-        low = r.low if r is not None else [1, 2]
-        every = r.all if r is not None else list(range(1, t + 1))
-        ends = r.ends if r is not None else [1, t]
-        span = f"1..{t}" if every == list(range(1, t + 1)) else ",".join(map(str, every))
-        return self.statistic.format(low=",".join(map(str, low)), mid=",".join(map(str, mid)), top=t, all=span,
-                                     ends=",".join(map(str, ends)))
+        ranges = r.ranges() if r is not None else CAFFENET_RANGES
+        top, every = ranges["top_layer"], ranges["trained_layers"]
+        text = {k: ",".join(map(str, v)) for k, v in ranges.items() if k != "top_layer"}
+        text["trained_layers"] = f"1..{top}" if every == list(range(1, top + 1)) else text["trained_layers"]
+        return self.statistic.format(top_layer=top, **text)
+
+
+# the n the claims read on CaffeNet with every layer trained, as the paper
+CAFFENET_RANGES = {"lower_layers": [1, 2], "middle_layers": [3, 4, 5], "end_layers": [1, 7], "top_layer": 7,
+                   "trained_layers": list(range(1, 8))}
 
 
 CLAIMS = [
-    Claim("general_layers_1_2", "Layers 1-2 transfer almost perfectly (AnB ≈ base at n = 1, 2)",
-          "Such first-layer features appear not to be specific to a particular dataset or task, but general",
-          "mean over n={low} of AnB(n) − own base", c1_general_lower_layers, "equivalent", MARGIN,
-          "general features serve the target as well as its own: equal within ±2 pt"),
-    Claim("fragile_coadaptation", "Fragile co-adaptation: BnB dips in the middle layers",
-          "optimization difficulties related to splitting networks between co-adapted neurons",
-          "mean BnB(n={mid}) − mean BnB(n={ends}), same unit", c2_fragile_coadaptation, "below", 0.0,
-          "the selffer loses accuracy only where co-adapted layers are split", assumes_converged=True),
-    Claim("finetuning_removes_dip", "Fine-tuning removes the dip (BnB+ ≈ base in the middle layers)",
-          "(paraphrase of Section 4.1) fine-tuning the selffer recovers the base's performance",
-          "mean over n={mid} of BnB+(n) − own base", c3_finetuning_removes_dip, "equivalent", MARGIN,
-          "if fine-tuning repairs co-adaptation BnB+ equals its base: within ±2 pt, either side",
-          assumes_converged=True),
-    Claim("transfer_falls_with_depth", "Transferability falls with depth",
-          "the specialization of higher layer neurons to their original task at the expense of performance "
-          "on the target task", "AnB({top}) − AnB(1), same unit", c4_transfer_falls_with_depth, "below", 0.0,
-          "specific upper-layer features transfer worse than general lower ones"),
-    Claim("transfer_ft_boost", "Transfer + fine-tuning beats fine-tuning the net's own features",
-          "initializing a network with transferred features from almost any number of layers can produce a "
-          "boost to generalization that lingers even after fine-tuning",
-          "mean over n={all} of AnB+(n) − BnB+(n), same unit and n", c5_transfer_ft_beats_selffer_ft, "above", 0.0,
-          "BnB+ trains just as long on the same target: only the A-features differ (the paper's control)",
-          context=("AnB+ − own base", c5_context_transfer_ft_over_base)),
-    Claim("dissimilar_transfers_worse", "Dissimilar tasks transfer worse at the top",
-          "the transferability of features decreases as the distance between the base task and target task "
-          "increases", "AnB({top}) / own base − 1: random split minus natural/man-made (the paper's Figure 3 "
-          "scale)", c6_dissimilar_worse, "above", 0.0, "a similar source loses less than a dissimilar one",
+    Claim(key="general_layers_1_2",
+          text="Layers 1-2 transfer almost perfectly (AnB ≈ base at n = 1, 2)",
+          quote="Such first-layer features appear not to be specific to a particular dataset or task, but general",
+          statistic="mean over n={lower_layers} of AnB(n) − own base",
+          fn=c1_general_lower_layers,
+          kind="equivalent",
+          threshold=MARGIN,
+          why="general features serve the target as well as its own: equal within ±2 pt"),
+    Claim(key="fragile_coadaptation",
+          text="Fragile co-adaptation: BnB dips in the middle layers",
+          quote="optimization difficulties related to splitting networks between co-adapted neurons",
+          statistic="mean BnB(n={middle_layers}) − mean BnB(n={end_layers}), same unit",
+          fn=c2_fragile_coadaptation,
+          kind="below",
+          threshold=0.0,
+          why="the selffer loses accuracy only where co-adapted layers are split",
+          assumes_converged=True,
+          judged_against_paper=True,
+          unit_variance=lambda n: 1 / len(n["middle_layers"]) + 1 / len(n["end_layers"])),
+    Claim(key="finetuning_removes_dip",
+          text="Fine-tuning removes the dip (BnB+ ≈ base in the middle layers)",
+          quote="(paraphrase of Section 4.1) fine-tuning the selffer recovers the base's performance",
+          statistic="mean over n={middle_layers} of BnB+(n) − own base",
+          fn=c3_finetuning_removes_dip,
+          kind="equivalent",
+          threshold=MARGIN,
+          why="if fine-tuning repairs co-adaptation BnB+ equals its base: within ±2 pt, either side",
+          assumes_converged=True,
+          unit_variance=lambda n: 1 / len(n["middle_layers"]) + 1),
+    Claim(key="transfer_falls_with_depth",
+          text="Transferability falls with depth",
+          quote="the specialization of higher layer neurons to their original task at the expense of performance "
+                "on the target task",
+          statistic="AnB({top_layer}) − AnB(1), same unit",
+          fn=c4_transfer_falls_with_depth,
+          kind="below",
+          threshold=0.0,
+          why="specific upper-layer features transfer worse than general lower ones"),
+    Claim(key="transfer_ft_boost",
+          text="Transfer + fine-tuning beats fine-tuning the net's own features",
+          quote="initializing a network with transferred features from almost any number of layers can produce a "
+                "boost to generalization that lingers even after fine-tuning",
+          statistic="mean over n={trained_layers} of AnB+(n) − BnB+(n), same unit and n",
+          fn=c5_transfer_ft_beats_selffer_ft,
+          kind="above",
+          threshold=0.0,
+          why="BnB+ trains just as long on the same target: only the A-features differ (the paper's control)",
+          context=("AnB+ − own base", c5_context_transfer_ft_over_base),
+          judged_against_paper=True,
+          unit_variance=lambda n: 2 / len(n["trained_layers"])),
+    Claim(key="dissimilar_transfers_worse",
+          text="Dissimilar tasks transfer worse at the top",
+          quote="the transferability of features decreases as the distance between the base task and target task "
+                "increases",
+          statistic="AnB({top_layer}) / own base − 1: random split minus natural/man-made (the paper's Figure 3 "
+                    "scale)",
+          fn=c6_dissimilar_worse,
+          kind="above",
+          threshold=0.0,
+          why="a similar source loses less than a dissimilar one",
           scale="rel"),
-    Claim("transfer_beats_random", "Transferred frozen features beat random frozen ones (n = 1)",
-          "transferring features even from distant tasks can be better than using random features",
-          "AnB(1) / own base − 1 minus random(1) / base of all classes − 1", c7_transfer_beats_random,
-          "above", 0.0, "read at n = 1: deeper, random frozen nets sit at chance (ours from n = 2, the paper's "
-          "from n = 3), where the comparison is won by construction", scale="rel"),
+    Claim(key="transfer_beats_random",
+          text="Transferred frozen features beat random frozen ones (n = 1)",
+          quote="transferring features even from distant tasks can be better than using random features",
+          statistic="AnB(1) / own base − 1 minus random(1) / base of all classes − 1",
+          fn=c7_transfer_beats_random,
+          kind="above",
+          threshold=0.0,
+          why="read at n = 1: deeper, random frozen nets sit at chance (ours from n = 2, the paper's "
+              "from n = 3), where the comparison is won by construction",
+          scale="rel"),
 ]
-RESTART = Claim("restart_gain", "Bases at their plateau (a second training run gains nothing)",
-                "(a check of this run, not a claim of the paper) the paper's bases moved about 0.1-0.2 pt over "
-                "their last third", "BnB+({top}) − own base, same unit", restart_gain, "equivalent", MARGIN,
-                "a base still improving is beaten by a restart from its own weights; claims 2, 3 and 5's "
-                "context would read that gain as a finding")
+RESTART = Claim(key="restart_gain",
+                text="Bases at their plateau (a second training run gains nothing)",
+                quote="(a check of this run, not a claim of the paper) the paper's bases moved about 0.1-0.2 pt over "
+                      "their last third",
+                statistic="BnB+({top_layer}) − own base, same unit",
+                fn=restart_gain,
+                kind="equivalent",
+                threshold=MARGIN,
+                why="a base still improving is beaten by a restart from its own weights; claims 2, 3 and 5's "
+                    "context would read that gain as a finding")
 CONFOUNDED = "confounded: bases not converged"
 
 
@@ -401,24 +457,20 @@ def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 200, 
     return pd.DataFrame(rows)
 
 
-def _pt(x, sign=True):
-    return "n/a" if not np.isfinite(x) else f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}"
-
-
-def format_number(x, scale: str, sign=True) -> str:
-    """A scorecard number: points of top-1 (``pt``) or percent of the own base (``rel``), both ×100."""
-    return _pt(x, sign)
-
-
 UNIT_WORD = {"pt": " pt", "rel": " %"}
 
 
+def format_number(x, scale: str = "pt", sign=True) -> str:
+    """A scorecard number: points of top-1 (``pt``) or percent of the own base (``rel``), both ×100."""
+    return pt(x, sign)
+
+
 def _num(x, scale, sign=True) -> str:
-    return format_number(x, scale, sign) + (UNIT_WORD[scale] if np.isfinite(x) else "")
+    return pt(x, sign, unit=UNIT_WORD[scale])
 
 
 def _ci(lo, hi, scale) -> str:
-    return f"[{format_number(lo, scale)}, {format_number(hi, scale)}]{UNIT_WORD[scale]}" if np.isfinite(lo) else "n/a"
+    return f"[{pt(lo)}, {pt(hi)}]{UNIT_WORD[scale]}" if np.isfinite(lo) else "n/a"
 
 
 def to_markdown(t: pd.DataFrame) -> str:
@@ -430,20 +482,18 @@ def to_markdown(t: pd.DataFrame) -> str:
                      f"'{CONFOUNDED}'." if r.value > MARGIN else "")
         lines += [f"**Restart gain** ({r.statistic}): {_num(r.value, 'pt')} {_ci(r.ci_low, r.ci_high, 'pt')}, "
                   f"units {r.unit_values}; **{r.verdict}** against ±{100 * MARGIN:.0f} pt.{gain_note}", ""]
-    lines += ["| # | finding | statistic | value | 95% CI | holds if | MDE | per unit | spread | scope | verdict "
-              "| family-wise |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = []
     for i, r in enumerate(claims.itertuples(), 1):
-        u = UNIT_WORD[r.scale]
         stat = r.statistic
         if r.context:
-            stat += (f" (beside it: {r.context} = {_pt(r.context_value)} pt "
-                     f"{_ci(r.context_ci_low, r.context_ci_high, 'pt')})")
-        spread = "" if not np.isfinite(r.unit_sd) else f"SD {_pt(r.unit_sd, False)}{u}" + (
+            stat += f" (beside it: {r.context} = {pt(r.context_value)} pt {_ci(r.context_ci_low, r.context_ci_high, 'pt')})"
+        spread = "" if not np.isfinite(r.unit_sd) else f"SD {_num(r.unit_sd, r.scale, False)}" + (
             f", I² {100 * r.i2:.0f} %" if np.isfinite(r.i2) else "")
-        lines.append(f"| {i} | {r.finding} | {stat} | {_num(r.value, r.scale)} | "
-                     f"{_ci(r.ci_low, r.ci_high, r.scale)} | {r.holds_if} | {_num(r.mde, r.scale, False)} | "
-                     f"{r.unit_values} | {spread} | {r.scope} | **{r.verdict}** | {r.verdict_familywise} |")
-    return "\n".join(lines) + "\n"
+        rows.append({"#": i, "finding": r.finding, "statistic": stat, "value": _num(r.value, r.scale),
+                     "95% CI": _ci(r.ci_low, r.ci_high, r.scale), "holds if": r.holds_if,
+                     "MDE": _num(r.mde, r.scale, False), "per unit": r.unit_values, "spread": spread,
+                     "scope": r.scope, "verdict": f"**{r.verdict}**", "family-wise": r.verdict_familywise})
+    return "\n".join(lines + [markdown_table(rows)])
 
 
 def legend(n_claims: int = len(CLAIMS)) -> str:
@@ -461,11 +511,9 @@ def legend(n_claims: int = len(CLAIMS)) -> str:
 
 
 def quotes_markdown() -> str:
-    lines = ["| # | the paper's sentence | statistic | holds if | why |", "|---|---|---|---|---|"]
-    for i, c in enumerate([RESTART] + CLAIMS):
-        quote = c.quote if c.quote.startswith("(") else f"\"{c.quote}\""
-        lines.append(f"| {i} | {quote} | {c.statistic_for()} | {_holds_if(c)} | {c.why} |")
-    return "\n".join(lines) + "\n"
+    return markdown_table([{"#": i, "the paper's sentence": c.quote if c.quote.startswith("(") else f"\"{c.quote}\"",
+                            "statistic": c.statistic_for(), "holds if": _holds_if(c), "why": c.why}
+                           for i, c in enumerate([RESTART] + CLAIMS)])
 
 
 def unpack(hexbits: str, n: int) -> np.ndarray:
@@ -479,12 +527,7 @@ def correctness_map(pred: pd.DataFrame) -> dict | None:
 
 
 def write_claims(df: pd.DataFrame, pred: pd.DataFrame | None, csv, md, n_boot: int = 200) -> pd.DataFrame:
-    from .io import atomic_path, atomic_write_text
-
     correct = correctness_map(pred) if pred is not None else None
     t = scorecard(df, correct, n_boot=n_boot if correct is not None else 0)
-    with atomic_path(csv) as tmp:
-        t.to_csv(tmp, index=False)
     note = "" if correct is not None else "\nNo per-image predictions: heterogeneity without I².\n"
-    atomic_write_text(md, to_markdown(t) + note + "\n" + legend())
-    return t
+    return write_table(t, csv, md, to_markdown(t) + note + "\n" + legend())

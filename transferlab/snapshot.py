@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .claims import UNIT_WORD, format_number, quotes_markdown
+from .claims import CAFFENET_RANGES, CLAIMS, UNIT_WORD, format_number, quotes_markdown
 from .pairing import base_level, paired_means, units
+from .report import markdown_table, pt
 
 BEGIN, END = "<!-- default-run:begin -->", "<!-- default-run:end -->"
 CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin -->", "<!-- claims:end -->"
@@ -132,23 +133,22 @@ def redraw_figures(snap: Path, ev: pd.DataFrame) -> None:
 
 
 def _pt(x, sign=True):
-    return "" if not np.isfinite(x) else (f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}")
+    return pt(x, sign, missing="")
 
 
 def fig2_table(ev: pd.DataFrame) -> str:
     pm = paired_means(ev)
     level = base_level(ev)
     targets = sorted(set(ev[(ev.experiment == "random_split") & (ev.treatment != "base")].target_task))
-    lines = ["| n | " + " | ".join(LABELS.values()) + " |", "|---|" + "---|" * len(LABELS)]
-    lines.append(f"| 0 (base) | {_pt(level, False)} % | | | |")
+    rows = [["0 (base)", f"{_pt(level, False)} %"] + [""] * (len(LABELS) - 1)]
     for n in sorted(pm.n.unique()):
         cells = []
         for t in LABELS:
             r = pm[(pm.treatment == t) & (pm.n == n)]
             cells.append(f"{_pt(r.level.iloc[0], False)} ({_pt(r.delta.iloc[0])})" if len(r) else "")
-        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+        rows.append([str(n)] + cells)
     units = int(pm.units.max()) if len(pm) else 0
-    return ("\n".join(lines) + f"\n\nEach cell: base + mean paired difference, top-1 % (the paired difference in "
+    return (markdown_table(rows, ["n", *LABELS.values()]) + f"\nEach cell: base + mean paired difference, top-1 % (the paired difference in "
             f"points in brackets): every network minus the base of its own split, replicate and target half, "
             f"averaged over {units} training units; n = 0 is the mean of base{'/base'.join(targets)}, the "
             "bases of the targets present.\n")
@@ -174,11 +174,6 @@ def fig3_lines(ev: pd.DataFrame) -> str:
     return "\n".join(out) + "\n"
 
 
-# each claim's unit value as a combination of networks: the variance of one unit's value in units of one
-# network's variance (claim 2: mean of 3 BnB minus mean of 2; claim 3: mean of 3 BnB+ minus the base;
-# claim 5: mean over 7 n of AnB+ − BnB+)
-NETWORK_VARIANCE = {"fragile_coadaptation": 1 / 3 + 1 / 2, "finetuning_removes_dip": 1 / 3 + 1,
-                    "transfer_ft_boost": 2 / 7}
 
 
 def paper_preset_mdes(config: Path = Path("config/paper.yaml")) -> dict:
@@ -192,7 +187,9 @@ def paper_preset_mdes(config: Path = Path("config/paper.yaml")) -> dict:
     rs = yaml.safe_load(Path(config).read_text())["experiments"]["random_split"]
     splits, directions = len(rs["seeds"]), 2 if rs.get("both_directions") else 1
     sd = base_sd()
-    return {k: mde_for(sd * np.sqrt(v / directions), splits) for k, v in NETWORK_VARIANCE.items()}, splits, sd
+    # each claim's unit value as a combination of networks, read at CaffeNet's n (the paper preset's)
+    variance = {c.key: c.unit_variance(CAFFENET_RANGES) for c in CLAIMS if c.unit_variance is not None}
+    return {k: mde_for(sd * np.sqrt(v / directions), splits) for k, v in variance.items()}, splits, sd
 
 
 def power_lines(ev: pd.DataFrame, claims: pd.DataFrame) -> str:
@@ -207,7 +204,7 @@ def power_lines(ev: pd.DataFrame, claims: pd.DataFrame) -> str:
     out.append(f"- Minimum detectable effect (80 % power, 5 % two-sided t test on this run's units) per claim, in "
                f"points (%: of the own base): {mdes or 'none (fewer than two units)'}.")
     paper = paper_scorecard().set_index("claim")
-    for key in ("fragile_coadaptation", "transfer_ft_boost"):
+    for key in (claim.key for claim in CLAIMS if claim.judged_against_paper):
         if key in c.index and np.isfinite(c.loc[key, "mde"]):
             m, size = c.loc[key, "mde"], paper.loc[key, "value"]
             ok = abs(size) >= m
@@ -218,8 +215,8 @@ def power_lines(ev: pd.DataFrame, claims: pd.DataFrame) -> str:
     mde, splits, sd = paper_preset_mdes()
     out.append(f"- The paper preset (`config/paper.yaml`, {splits} splits in both directions), with the paper's "
                f"training noise (SD of its 8 bases' final top-1, {100 * sd:.2f} pt) per network: MDE "
-               + ", ".join(f"claim {k} {100 * mde[key]:.2f} pt" for k, key in
-                           ((2, "fragile_coadaptation"), (3, "finetuning_removes_dip"), (5, "transfer_ft_boost")))
+               + ", ".join(f"claim {i} {100 * mde[claim.key]:.2f} pt" for i, claim in enumerate(CLAIMS, 1)
+                           if claim.key in mde)
                + " (the splits are the units of its intervals).")
     out.append("- A rerun, here or on another machine, is another draw of training noise: the same seeds give "
                "bit-identical networks only on the same machine and software. What a rerun reproduces is the "
@@ -304,24 +301,19 @@ def claims_side_by_side(base: pd.DataFrame, other: pd.DataFrame, names=("CaffeNe
     b, o = base.set_index("claim"), other.set_index("claim")
     keys = list(dict.fromkeys(list(b.index) + list(o.index)))
     first = 0 if "restart_gain" in keys else 1
-    lines = [f"| # | finding | {names[0]} | {names[1]} |", "|---|---|---|---|"]
+    rows = []
     for i, key in enumerate(keys, first):
-        cells = []
-        for t in (b, o):
-            cells.append(_claim_cell(next(t.loc[[key]].itertuples())) if key in t.index else "not measured")
-        finding = (o if key in o.index else b).loc[key, "finding"]
-        lines.append(f"| {i} | {finding} | {cells[0]} | {cells[1]} |")
-    return "\n".join(lines) + "\n"
+        cells = [_claim_cell(next(t.loc[[key]].itertuples())) if key in t.index else "not measured" for t in (b, o)]
+        rows.append([i, (o if key in o.index else b).loc[key, "finding"], *cells])
+    return markdown_table(rows, ["#", "finding", *names])
 
 
 def cka_table(cka: pd.DataFrame) -> str:
-    lines = ["| unit | name | CKA(baseA, baseB) | AnB − base [95 % CI] | CKA(BnB+, baseB) | CKA(AnB+, baseA) |",
-             "|---|---|---|---|---|---|"]
-    for r in cka.itertuples():
-        lines.append(f"| {r.unit} | {r.unit_name} | {r.cka_bases:.3f} | {_pt(r.transfer_delta)} "
-                     f"[{_pt(r.transfer_delta_lo)}, {_pt(r.transfer_delta_hi)}] pt | {r.cka_selffer_ft:.3f} | "
-                     f"{r.cka_transfer_ft:.3f} |")
-    return ("\n".join(lines) + "\n\nLinear CKA (minibatch) on all validation images of the split's classes; a "
+    rows = [[r.unit, r.unit_name, f"{r.cka_bases:.3f}",
+             f"{_pt(r.transfer_delta)} [{_pt(r.transfer_delta_lo)}, {_pt(r.transfer_delta_hi)}] pt",
+             f"{r.cka_selffer_ft:.3f}", f"{r.cka_transfer_ft:.3f}"] for r in cka.itertuples()]
+    columns = ["unit", "name", "CKA(baseA, baseB)", "AnB − base [95 % CI]", "CKA(BnB+, baseB)", "CKA(AnB+, baseA)"]
+    return (markdown_table(rows, columns) + "\nLinear CKA (minibatch) on all validation images of the split's classes; a "
             "fine-tuned net is compared with the base it copied at its deepest copied unit (u = n), averaged over "
             "directions.\n")
 
@@ -334,15 +326,19 @@ def cka_section(snap: Path, rel: str, run: str) -> list[str]:
             cka_table(pd.read_csv(snap / "cka.csv"))]
 
 
-def time_line(ev: pd.DataFrame) -> str:
-    """Measured training time per network: half-task nets (the random split's) and whole-set nets."""
+def time_line(ev: pd.DataFrame, snap: Path) -> str:
+    """Measured training time per network: half-task nets (the random split's) and whole-set nets, with the
+    threads each job had (the snapshot's config_used.yaml) and its device (the table's)."""
     half = ev[ev.experiment == "random_split"]
     whole = ev[ev.experiment == "random_weights"]
     parts = [f"a random-split base {half[half.treatment == 'base'].train_seconds.mean():.0f} s, a derived net "
              f"{half[half.treatment != 'base'].train_seconds.mean():.0f} s on average"]
     if len(whole):
         parts.append(f"a net on all classes (random weights) {whole.train_seconds.mean():.0f} s")
-    return "Training time per network (one CPU thread, two jobs side by side): " + ", ".join(parts) + "."
+    threads = int(yaml.safe_load((snap / "config_used.yaml").read_text()).get("threads_per_job", 1))
+    devices = ", ".join(sorted(set(ev.device.astype(str)))) if "device" in ev else "cpu"
+    where = f"{threads} CPU thread{'' if threads == 1 else 's'} per job" if devices == "cpu" else f"on {devices}"
+    return f"Training time per network ({where}): " + ", ".join(parts) + "."
 
 
 def render_resnet(snap: Path, default: Path, rel: str = "docs/resnet-run", default_rel: str = "docs/default-run") -> str:
@@ -358,8 +354,8 @@ def render_resnet(snap: Path, default: Path, rel: str = "docs/resnet-run", defau
         "",
         _run_line(run, rel),
         "",
-        time_line(ev) + " The default run: " + time_line(pd.read_parquet(default / "evaluation.parquet")).split(
-            ": ", 1)[1],
+        time_line(ev, snap) + " The default run: "
+        + time_line(pd.read_parquet(default / "evaluation.parquet"), default).split(": ", 1)[1],
         "",
         f"![Figure 2 of the residual run]({rel}/fig2.png)",
         "",

@@ -5,8 +5,8 @@ from importlib import resources
 
 import pandas as pd
 
-from .io import atomic_path, atomic_write_text
 from .pairing import UNIT, paired, transfer_points
+from .report import markdown_table, pt, write_table
 
 MARGIN = 0.02  # as transferlab.claims.MARGIN (a restart gain beyond it marks 'over base' confounded)
 
@@ -67,18 +67,13 @@ def table1(df: pd.DataFrame, with_paper: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _paper(x: float) -> str:
-    return f"{100 * x:+.2f} pt" if x == x else "n/a (CaffeNet's layers only)"
-
-
 def to_markdown(t: pd.DataFrame) -> str:
-    lines = ["| layers aggregated | AnB+ − own base (paired) | AnB+ − BnB+ (paired) | networks | units "
-             "| paper's networks, same statistic: over base | paper's networks: over BnB+ |",
-             "|---|---|---|---|---|---|---|"]
-    for _, r in t.iterrows():
-        lines.append(f"| {r.layers} | {100 * r.boost_over_base:+.2f} pt | {100 * r.boost_over_selffer_ft:+.2f} pt | "
-                     f"{r.networks} | {r.units} | {_paper(r.paper_over_base)} | {_paper(r.paper_over_selffer_ft)} |")
-    lines.append("")
+    paper = {"missing": "n/a (CaffeNet's layers only)", "digits": 2, "unit": " pt"}
+    rows = [{"layers aggregated": r.layers, "AnB+ − own base (paired)": pt(r.boost_over_base, digits=2, unit=" pt"),
+             "AnB+ − BnB+ (paired)": pt(r.boost_over_selffer_ft, digits=2, unit=" pt"), "networks": r.networks,
+             "units": r.units, "paper's networks, same statistic: over base": pt(r.paper_over_base, **paper),
+             "paper's networks: over BnB+": pt(r.paper_over_selffer_ft, **paper)} for r in t.itertuples()]
+    lines = [markdown_table(rows)]
     gain = t.restart_gain.iloc[0] if "restart_gain" in t and len(t) else float("nan")
     if gain == gain and gain > MARGIN:
         lines.append(f"**Over base is confounded here:** a second training run of the base itself (BnB+ at the deepest "
@@ -151,33 +146,25 @@ def convergence(curves: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
 
 
 def convergence_markdown(t: pd.DataFrame) -> str:
-    lines = ["| base network | epochs | dev top-1 | dev slope before each rate drop (pt/epoch) | validation top-1 |",
-             "|---|---|---|---|---|"]
-    for r in t.itertuples():
-        slopes = ", ".join(f"{100 * float(x):+.2f}" for x in str(r.slopes_before_drops).split()) or "no drop"
-        lines.append(f"| {r.split}/r{r.replicate}/{r.network} | {r.epochs} | {100 * r.dev_top1:.1f} % | {slopes} | "
-                     f"{100 * r.val_top1:.1f} % |")
+    rows = [[f"{r.split}/r{r.replicate}/{r.network}", r.epochs, pt(r.dev_top1, False, unit=" %"),
+             ", ".join(pt(float(x), digits=2) for x in str(r.slopes_before_drops).split()) or "no drop",
+             pt(r.val_top1, False, unit=" %")] for r in t.itertuples()]
+    columns = ["base network", "epochs", "dev top-1", "dev slope before each rate drop (pt/epoch)", "validation top-1"]
     steep = t.steepest_before_drop.max() if len(t) else float("nan")
-    lines += ["", f"Steepest climb of a base's dev top-1 over the 5 epochs before a rate drop: {100 * steep:+.2f} pt per "
-              "epoch (a base cut while climbing stops short of its plateau; the scorecard's restart gain measures "
-              "by how much). Dev slice: training images held out per class; validation images are reported only."]
-    return "\n".join(lines) + "\n"
+    return (markdown_table(rows, columns) + f"\nSteepest climb of a base's dev top-1 over the 5 epochs before a rate "
+            f"drop: {pt(steep, digits=2)} pt per epoch (a base cut while climbing stops short of its plateau; the "
+            "scorecard's restart gain measures by how much). Dev slice: training images held out per class; "
+            "validation images are reported only.\n")
 
 
 def write_convergence(curves: pd.DataFrame, evaluation: pd.DataFrame, csv, md) -> pd.DataFrame:
     t = convergence(curves, evaluation)
-    with atomic_path(csv) as tmp:
-        t.to_csv(tmp, index=False)
-    atomic_write_text(md, convergence_markdown(t))
-    return t
+    return write_table(t, csv, md, convergence_markdown(t))
 
 
 def write_table1(df: pd.DataFrame, csv, md) -> pd.DataFrame:
     t = table1(df)
-    with atomic_path(csv) as tmp:
-        t.to_csv(tmp, index=False)
-    atomic_write_text(md, to_markdown(t))
-    return t
+    return write_table(t, csv, md, to_markdown(t))
 
 
 def published_means() -> pd.DataFrame:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from . import checkpoints
 from . import io as tio
-from .batches import ConfigError, StepBatches, epoch_order, loader, make_transform, seed_of  # noqa: F401
+from .batches import ConfigError, StepBatches, epoch_order, loader, make_transform, seed_of  # noqa: F401 (re-exported)
 from .data import load_half
 from .devices import amp_context, training_device
 from .evaluate import evaluate
