@@ -94,7 +94,8 @@ class StepBatches(torch.utils.data.Dataset):
     def __init__(self, images, idx, y, *, seed, steps_per_epoch, batch_size, start, stop, crop, mirror,
                  images_path=None):
         self.images, self.idx, self.y = images, idx, y
-        self.seed, self.spe, self.bs, self.start, self.stop = seed, steps_per_epoch, batch_size, start, stop
+        self.seed, self.steps_per_epoch, self.batch_size, self.start, self.stop = (seed, steps_per_epoch, batch_size,
+                                                                                   start, stop)
         self.crop, self.mirror = crop, mirror
         self.images_path = None if images_path is None else str(images_path)
         self._order = (None, None)  # (epoch, its image order): one permutation per epoch and process
@@ -119,8 +120,8 @@ class StepBatches(torch.utils.data.Dataset):
         return self._order[1]
 
     def __getitem__(self, i):
-        epoch, b = divmod(self.start + i, self.spe)
-        rows = self.order(epoch)[b * self.bs:(b + 1) * self.bs]
+        epoch, b = divmod(self.start + i, self.steps_per_epoch)
+        rows = self.order(epoch)[b * self.batch_size:(b + 1) * self.batch_size]
         rng = np.random.default_rng(seed_of(self.seed, epoch, b))
         oy, ox, flip = crop_draws(rng, len(rows), self.images.shape[1], self.crop, self.mirror)
         x = cut_crops(self.images, self.idx[rows], self.crop, oy, ox)

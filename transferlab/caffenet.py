@@ -19,7 +19,7 @@ from torch import nn
 from .units import ArchError, UnitNet, merge_arch
 
 LAYER_NAMES = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
-N_LAYERS = len(LAYER_NAMES)
+N_WEIGHT_LAYERS = len(LAYER_NAMES)
 # the config's `model` keys that make CaffeNet's arch dict (unchanged since before families existed, so are its hashes)
 CONFIG_KEYS = ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm", "dropout", "init")
 
@@ -200,7 +200,7 @@ class CaffeNet(UnitNet):
             Block("fc8", nn.Linear(w[6], a["num_classes"]), []),
         ]
         self.blocks = nn.ModuleList(blocks)
-        self.reset_layers(range(1, N_LAYERS + 1))
+        self.reset_layers(range(1, N_WEIGHT_LAYERS + 1))
 
     @torch.no_grad()
     def reset_layers(self, layers, generator: torch.Generator | None = None, init: str | None = None):

@@ -45,8 +45,8 @@ from .stats import heterogeneity, unit_interval
 MARGIN = 0.02  # "almost perfectly" / "≈": within 2 points of top-1; also the restart gain's allowance
 LEVEL = 0.95
 PAPER = "Yosinski et al., NIPS 2014"
-RS = "random_split"
-SPLIT_WORDS = {RS: "random split", "natman": "natural/man-made split", "random_weights": "all classes"}
+RANDOM_SPLIT = "random_split"
+SPLIT_WORDS = {RANDOM_SPLIT: "random split", "natman": "natural/man-made split", "random_weights": "all classes"}
 
 
 class Scores:
@@ -64,7 +64,7 @@ class Scores:
         # which n each claim reads, from the architecture's transfer points T (CaffeNet: 7, as the paper)
         # and the layers the run trained (a laptop design may train a subset, e.g. n = 1, 4, 7)
         self.top_layer = t = transfer_points(df)
-        rs = df[(df.experiment == RS) & (df.treatment != "base")]
+        rs = df[(df.experiment == RANDOM_SPLIT) & (df.treatment != "base")]
         trained = set(rs.n.astype(int)) if len(rs) else set(range(1, t + 1))
         self.trained_layers = [n for n in range(1, t + 1) if n in trained]
         self.lower_layers = [n for n in (1, 2) if n <= t and n in trained]
@@ -137,52 +137,52 @@ class Group:
 
 
 def c1_general_lower_layers(r: Scores):
-    return [Group(RS, r.term(RS, "transfer", r.lower_layers))]
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", r.lower_layers))]
 
 
 def c2_fragile_coadaptation(r: Scores):
-    return [Group(RS, r.term(RS, "selffer", r.middle_layers) - r.term(RS, "selffer", r.end_layers))]
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "selffer", r.middle_layers) - r.term(RANDOM_SPLIT, "selffer", r.end_layers))]
 
 
 def c3_finetuning_removes_dip(r: Scores):
-    return [Group(RS, r.term(RS, "selffer_ft", r.middle_layers))]
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "selffer_ft", r.middle_layers))]
 
 
 def c4_transfer_falls_with_depth(r: Scores):
-    return [Group(RS, r.term(RS, "transfer", r.top_layer) - r.term(RS, "transfer", 1))]
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", r.top_layer) - r.term(RANDOM_SPLIT, "transfer", 1))]
 
 
 def c5_transfer_ft_beats_selffer_ft(r: Scores):
     """Paired within units where a unit has both AnB+ and BnB+ at some n; else (the paper's released design,
     whose AnB+ and BnB+ nets target different halves) each through its own base, as two groups."""
-    paired = r.term(RS, "transfer_ft", r.trained_layers, other="selffer_ft")
+    paired = r.term(RANDOM_SPLIT, "transfer_ft", r.trained_layers, other="selffer_ft")
     if np.isfinite(paired[0]).any():
-        return [Group(RS, paired)]
-    return [Group(RS, r.term(RS, "transfer_ft", r.trained_layers), "AnB+ − own base"),
-            Group(RS, r.term(RS, "selffer_ft", r.trained_layers), "BnB+ − own base")]
+        return [Group(RANDOM_SPLIT, paired)]
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer_ft", r.trained_layers), "AnB+ − own base"),
+            Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "selffer_ft", r.trained_layers), "BnB+ − own base")]
 
 
 def c5_context_transfer_ft_over_base(r: Scores):
-    return [Group(RS, r.term(RS, "transfer_ft", r.trained_layers))]
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer_ft", r.trained_layers))]
 
 
 def c6_dissimilar_worse(r: Scores):
-    return [Group(RS, r.term(RS, "transfer", r.top_layer, relative=True), "random split"),
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", r.top_layer, relative=True), "random split"),
             Group("natman", r.term("natman", "transfer", r.top_layer, relative=True), "natural/man-made")]
 
 
 def c7_transfer_beats_random(r: Scores):
-    return [Group(RS, r.term(RS, "transfer", 1, relative=True), "AnB(1)"),
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", 1, relative=True), "AnB(1)"),
             Group("random_weights", r.term("random_weights", "random", 1, relative=True), "random(1)")]
 
 
 def restart_gain(r: Scores):
-    return [Group(RS, r.term(RS, "selffer_ft", r.top_layer))]
+    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "selffer_ft", r.top_layer))]
 
 
 def transfer_by_n(r: Scores) -> list:
     """AnB(n) − own base per n: one group per n."""
-    return [[Group(RS, r.term(RS, "transfer", n))] for n in r.trained_layers]
+    return [[Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", n))] for n in r.trained_layers]
 
 
 def transfer_deltas(df: pd.DataFrame) -> pd.DataFrame:
@@ -342,8 +342,8 @@ def _splits(r: Scores, groups) -> list[str]:
 
 def _scope(r: Scores, groups) -> str:
     """What a verdict is about: the random splits behind it (one split: that split only)."""
-    rs = [s for s in _splits(r, [g for g in groups if g.experiment == RS])]
-    others = [g for g in groups if g.experiment != RS]
+    rs = [s for s in _splits(r, [g for g in groups if g.experiment == RANDOM_SPLIT])]
+    others = [g for g in groups if g.experiment != RANDOM_SPLIT]
     tail = "".join(f" vs {SPLIT_WORDS.get(g.experiment, g.experiment)}" for g in others)
     if len(rs) >= 2:
         return f"{len(rs)} random splits ({', '.join(rs)}){tail}: the paper's claim"
@@ -354,7 +354,7 @@ def _scope(r: Scores, groups) -> str:
 
 def _not_run_why(r: Scores, c: Claim, groups) -> str:
     """Why a claim has no value: an experiment it reads was not run, or none of the layers it compares was."""
-    needed = [RS] + [g.experiment for g in groups if g.experiment != RS]
+    needed = [RANDOM_SPLIT] + [g.experiment for g in groups if g.experiment != RANDOM_SPLIT]
     missing = [SPLIT_WORDS.get(e, e) for e in dict.fromkeys(needed) if not r.units.get(e)]
     if missing:
         return "not run: no " + " and no ".join(missing)

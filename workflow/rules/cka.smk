@@ -7,13 +7,13 @@ rule measure_cka:
     input:
         unpack(cka_weights),
         prepared=PREPARED,
-        meta=f"{RES}/nets/{{split}}/r{{rep}}/baseA/train.json",
+        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/baseA/train.json",
     output:
-        f"{RES}/cka/{{split}}/r{{rep}}.parquet",
+        f"{RESULTS}/cka/{{split}}/r{{rep}}.parquet",
     log:
-        f"{RES}/logs/measure_cka/{{split}}/r{{rep}}.log",
+        f"{RESULTS}/logs/measure_cka/{{split}}/r{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/measure_cka/{{split}}/r{{rep}}.tsv"
+        f"{RESULTS}/benchmarks/measure_cka/{{split}}/r{{rep}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: config["threads_per_job"]
@@ -21,7 +21,7 @@ rule measure_cka:
         gpu=GPU,
     params:
         pairs=DESIGN.cka_pairs(),
-        units=UNITS,
+        units=UNIT_NAMES,
         batch_size=config["cka"]["batch_size"],
         device=DEVICE,
     script:
@@ -32,9 +32,9 @@ rule collect_cka:
     input:
         records=unless_figures(cka_records()),
     output:
-        f"{RES}/cka.parquet",
+        f"{RESULTS}/cka.parquet",
     log:
-        f"{RES}/logs/collect_cka.log",
+        f"{RESULTS}/logs/collect_cka.log",
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -43,19 +43,19 @@ rule collect_cka:
 
 rule plot_cka:
     input:
-        cka=f"{RES}/cka.parquet",
-        table=f"{RES}/evaluation.parquet",
+        cka=f"{RESULTS}/cka.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
-            f"{RES}/figures/cka.png",
+            f"{RESULTS}/figures/cka.png",
             caption="../report/cka.rst",
             labels={"item": "CKA and transferability"},
             category="Looking inside",
         ),
-        pdf=f"{RES}/figures/cka.pdf",
-        csv=f"{RES}/tables/cka.csv",
+        pdf=f"{RESULTS}/figures/cka.pdf",
+        csv=f"{RESULTS}/tables/cka.csv",
     log:
-        f"{RES}/logs/plot_cka.log",
+        f"{RESULTS}/logs/plot_cka.log",
     conda:
         "../../envs/analysis.yaml"
     params:

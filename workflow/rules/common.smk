@@ -18,8 +18,8 @@ from transferlab.transfer import HALF_PATTERN, MODE_PATTERN, N_PATTERN, NET_PATT
 configcheck.validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 DESIGN = Design(config)
-RES = DESIGN.results
-UNITS = DESIGN.units
+RESULTS = DESIGN.results
+UNIT_NAMES = DESIGN.units
 FIG_TITLE = DESIGN.title
 DATASET = DESIGN.dataset
 
@@ -62,7 +62,7 @@ if DATASET == "imagefolder" or DESIGN.custom_splits:  # only these read the clas
     configcheck.check_classes(config, selected_classes())
 
 PREPARED = multiext(
-    f"{RES}/prepared/",
+    f"{RESULTS}/prepared/",
     "train_images.npy",
     "train_labels.npy",
     "val_images.npy",
@@ -84,17 +84,17 @@ def net_of(wildcards):
 
 
 def split_file(wildcards):
-    return f"{RES}/splits/{DESIGN.split_file_of(wildcards.split)}.json"
+    return f"{RESULTS}/splits/{DESIGN.split_file_of(wildcards.split)}.json"
 
 
 def target_half(wildcards):
-    return f"{RES}/halves/{wildcards.split}/{DESIGN.target_of(net_of(wildcards))}.npz"
+    return f"{RESULTS}/halves/{wildcards.split}/{DESIGN.target_of(net_of(wildcards))}.npz"
 
 
 def derived_base_weights(wildcards):
     """Base checkpoint a derived net copies from; none for random ('R') sources."""
     base = DESIGN.base_of(net_of(wildcards))
-    return f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/{base}/weights.pt" if base else []
+    return f"{RESULTS}/nets/{wildcards.split}/r{wildcards.rep}/{base}/weights.pt" if base else []
 
 
 def net_seed(wildcards):
@@ -110,29 +110,29 @@ def eval_record(wildcards):
 
 
 def eval_records():
-    return [f"{RES}/eval/{split}/r{rep}/{net}.json" for split, net, rep in DESIGN.networks()]
+    return [f"{RESULTS}/eval/{split}/r{rep}/{net}.json" for split, net, rep in DESIGN.networks()]
 
 
 def train_meta_files():
-    return [f"{RES}/nets/{split}/r{rep}/{net}/train.json" for split, net, rep in DESIGN.networks()]
+    return [f"{RESULTS}/nets/{split}/r{rep}/{net}/train.json" for split, net, rep in DESIGN.networks()]
 
 
 def inspect_bases():
-    return [f"{RES}/nets/{DESIGN.first_random_split()}/r0/base{h}/weights.pt" for h in ("A", "B")]
+    return [f"{RESULTS}/nets/{DESIGN.first_random_split()}/r0/base{h}/weights.pt" for h in ("A", "B")]
 
 
 def inspect_weight_change_inputs(wildcards):
-    n, nets = config["inspect_n"], f"{RES}/nets/{DESIGN.first_random_split()}/r0"
+    n, nets = config["inspect_n"], f"{RESULTS}/nets/{DESIGN.first_random_split()}/r0"
     roles = {"transfer_base": "baseA", "transfer_ft": f"A{n}B-ft", "selffer_base": "baseB", "selffer_ft": f"B{n}B-ft"}
     return {role: f"{nets}/{net}/weights.pt" for role, net in roles.items()}
 
 
 def cka_weights(wildcards):
-    return {net: f"{RES}/nets/{wildcards.split}/r{wildcards.rep}/{net}/weights.pt" for net in DESIGN.cka_nets()}
+    return {net: f"{RESULTS}/nets/{wildcards.split}/r{wildcards.rep}/{net}/weights.pt" for net in DESIGN.cka_nets()}
 
 
 def cka_records():
-    return [f"{RES}/cka/{split}/r{rep}.parquet" for split, rep in DESIGN.cka_runs()]
+    return [f"{RESULTS}/cka/{split}/r{rep}.parquet" for split, rep in DESIGN.cka_runs()]
 
 
 def custom_split_file(wildcards):
@@ -168,7 +168,7 @@ if _note:
 def preflight_report(wildcards):
     """Input of every training job on CUDA: the preflight check's report (ancient: a rerun of the check never
     retrains a network); none on the CPU, whose DAG has no check."""
-    return ancient(f"{RES}/preflight.json") if GPU else []
+    return ancient(f"{RESULTS}/preflight.json") if GPU else []
 
 
 # --------------------------------------------------------------------------- `snakemake figures`
@@ -192,7 +192,7 @@ def figures_input(wildcards):
 
 # Under `snakemake figures` the rules that write result tables ask for this file, which nothing makes; so
 # they cannot run, Snakemake reads each existing table as a source file and schedules nothing upstream.
-NOT_RECOMPUTED = f"{RES}/.tables-are-not-recomputed-by-snakemake-figures"
+NOT_RECOMPUTED = f"{RESULTS}/.tables-are-not-recomputed-by-snakemake-figures"
 
 
 def unless_figures(inputs):

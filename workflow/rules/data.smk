@@ -5,7 +5,7 @@ rule download_tiny_imagenet:
     output:
         "data/raw/tiny-imagenet-200.zip",
     log:
-        f"{RES}/logs/download_tiny_imagenet.log",
+        f"{RESULTS}/logs/download_tiny_imagenet.log",
     conda:
         "../../envs/torch.yaml"
     params:
@@ -18,9 +18,9 @@ rule list_classes:
     input:
         source=dataset_source(),
     output:
-        f"{RES}/classes.json",
+        f"{RESULTS}/classes.json",
     log:
-        f"{RES}/logs/list_classes.log",
+        f"{RESULTS}/logs/list_classes.log",
     conda:
         "../../envs/torch.yaml"
     params:
@@ -34,13 +34,13 @@ rule list_classes:
 rule prepare_data:
     input:
         source=dataset_source(),
-        classes=f"{RES}/classes.json",
+        classes=f"{RESULTS}/classes.json",
     output:
         PREPARED,
     log:
-        f"{RES}/logs/prepare_data.log",
+        f"{RESULTS}/logs/prepare_data.log",
     benchmark:
-        f"{RES}/benchmarks/prepare_data.tsv"
+        f"{RESULTS}/benchmarks/prepare_data.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 4
@@ -56,9 +56,9 @@ rule prepare_half:
         prepared=PREPARED,
         split=split_file,
     output:
-        f"{RES}/halves/{{split}}/{{half}}.npz",
+        f"{RESULTS}/halves/{{split}}/{{half}}.npz",
     log:
-        f"{RES}/logs/prepare_half/{{split}}/{{half}}.log",
+        f"{RESULTS}/logs/prepare_half/{{split}}/{{half}}.log",
     conda:
         "../../envs/torch.yaml"
     params:

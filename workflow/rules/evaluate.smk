@@ -4,14 +4,14 @@
 
 rule evaluate_net:
     input:
-        weights=f"{RES}/nets/{{split}}/r{{rep}}/{{net}}/weights.pt",
-        meta=f"{RES}/nets/{{split}}/r{{rep}}/{{net}}/train.json",
+        weights=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{net}}/weights.pt",
+        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{net}}/train.json",
         prepared=PREPARED,
         half=target_half,
     output:
-        f"{RES}/eval/{{split}}/r{{rep}}/{{net}}.json",
+        f"{RESULTS}/eval/{{split}}/r{{rep}}/{{net}}.json",
     log:
-        f"{RES}/logs/evaluate/{{split}}/r{{rep}}/{{net}}.log",
+        f"{RESULTS}/logs/evaluate/{{split}}/r{{rep}}/{{net}}.log",
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -28,10 +28,10 @@ rule collect_metrics:
     input:
         records=unless_figures(eval_records()),
     output:
-        table=f"{RES}/evaluation.parquet",
-        predictions=f"{RES}/predictions.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
+        predictions=f"{RESULTS}/predictions.parquet",
     log:
-        f"{RES}/logs/collect_metrics.log",
+        f"{RESULTS}/logs/collect_metrics.log",
     conda:
         "../../envs/torch.yaml"
     script:
@@ -42,9 +42,9 @@ rule collect_curves:
     input:
         meta=unless_figures(train_meta_files()),
     output:
-        f"{RES}/curves.parquet",
+        f"{RESULTS}/curves.parquet",
     log:
-        f"{RES}/logs/collect_curves.log",
+        f"{RESULTS}/logs/collect_curves.log",
     conda:
         "../../envs/torch.yaml"
     script:
@@ -53,24 +53,24 @@ rule collect_curves:
 
 rule make_claims:
     input:
-        table=f"{RES}/evaluation.parquet",
-        predictions=f"{RES}/predictions.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
+        predictions=f"{RESULTS}/predictions.parquet",
     output:
         csv=report(
-            f"{RES}/claims.csv",
+            f"{RESULTS}/claims.csv",
             caption="../report/claims.rst",
             labels={"item": "scorecard (table)"},
             category="Claims",
         ),
-        md=f"{RES}/claims.md",
+        md=f"{RESULTS}/claims.md",
         png=report(
-            f"{RES}/figures/claims.png",
+            f"{RESULTS}/figures/claims.png",
             caption="../report/claims_figure.rst",
             labels={"item": "scorecard (figure)"},
             category="Claims",
         ),
     log:
-        f"{RES}/logs/make_claims.log",
+        f"{RESULTS}/logs/make_claims.log",
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -82,13 +82,13 @@ rule make_claims:
 rule write_config:
     output:
         report(
-            f"{RES}/config_used.yaml",
+            f"{RESULTS}/config_used.yaml",
             caption="../report/config.rst",
             labels={"item": "configuration used"},
             category="Configuration",
         ),
     log:
-        f"{RES}/logs/write_config.log",
+        f"{RESULTS}/logs/write_config.log",
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -5,16 +5,16 @@
 
 rule plot_curves:
     input:
-        curves=f"{RES}/curves.parquet",
+        curves=f"{RESULTS}/curves.parquet",
     output:
         report(
-            f"{RES}/figures/curves.png",
+            f"{RESULTS}/figures/curves.png",
             caption="../report/curves.rst",
             labels={"item": "learning curves"},
             category="Looking inside",
         ),
     log:
-        f"{RES}/logs/plot_curves.log",
+        f"{RESULTS}/logs/plot_curves.log",
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -25,9 +25,9 @@ rule collect_conv1:
     input:
         bases=unless_figures(inspect_bases()),
     output:
-        f"{RES}/conv1.parquet",
+        f"{RESULTS}/conv1.parquet",
     log:
-        f"{RES}/logs/collect_conv1.log",
+        f"{RESULTS}/logs/collect_conv1.log",
     conda:
         "../../envs/torch.yaml"
     script:
@@ -36,17 +36,17 @@ rule collect_conv1:
 
 rule plot_filters:
     input:
-        conv1=f"{RES}/conv1.parquet",
+        conv1=f"{RESULTS}/conv1.parquet",
     output:
         png=report(
-            f"{RES}/figures/filters.png",
+            f"{RESULTS}/figures/filters.png",
             caption="../report/filters.rst",
             labels={"item": "conv1 filters"},
             category="Looking inside",
         ),
-        table=f"{RES}/tables/filters.csv",
+        table=f"{RESULTS}/tables/filters.csv",
     log:
-        f"{RES}/logs/plot_filters.log",
+        f"{RESULTS}/logs/plot_filters.log",
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -58,13 +58,13 @@ rule measure_weight_change:
         unpack(inspect_weight_change_inputs),
     output:
         csv=report(
-            f"{RES}/tables/weight_change.csv",
+            f"{RESULTS}/tables/weight_change.csv",
             caption="../report/weight_change.rst",
             labels={"item": "weight change by fine-tuning"},
             category="Looking inside",
         ),
     log:
-        f"{RES}/logs/measure_weight_change.log",
+        f"{RESULTS}/logs/measure_weight_change.log",
     conda:
         "../../envs/torch.yaml"
     params:
@@ -75,16 +75,16 @@ rule measure_weight_change:
 
 rule plot_reference:
     input:
-        table=f"{RES}/evaluation.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
     output:
         report(
-            f"{RES}/figures/reference.png",
+            f"{RESULTS}/figures/reference.png",
             caption="../report/reference.rst",
             labels={"item": "this run vs the paper"},
             category="Figures",
         ),
     log:
-        f"{RES}/logs/plot_reference.log",
+        f"{RESULTS}/logs/plot_reference.log",
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -93,18 +93,18 @@ rule plot_reference:
 
 rule make_convergence:
     input:
-        curves=f"{RES}/curves.parquet",
-        table=f"{RES}/evaluation.parquet",
+        curves=f"{RESULTS}/curves.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
     output:
         csv=report(
-            f"{RES}/tables/convergence.csv",
+            f"{RESULTS}/tables/convergence.csv",
             caption="../report/convergence.rst",
             labels={"item": "convergence of the bases"},
             category="Tables",
         ),
-        md=f"{RES}/tables/convergence.md",
+        md=f"{RESULTS}/tables/convergence.md",
     log:
-        f"{RES}/logs/make_convergence.log",
+        f"{RESULTS}/logs/make_convergence.log",
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -9,17 +9,17 @@ rule figures:
 
 rule plot_fig2:
     input:
-        table=f"{RES}/evaluation.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
-            f"{RES}/figures/fig2.png",
+            f"{RESULTS}/figures/fig2.png",
             caption="../report/fig2.rst",
             labels={"item": "Figure 2"},
             category="Figures",
         ),
-        pdf=f"{RES}/figures/fig2.pdf",
+        pdf=f"{RESULTS}/figures/fig2.pdf",
     log:
-        f"{RES}/logs/plot_fig2.log",
+        f"{RESULTS}/logs/plot_fig2.log",
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -30,17 +30,17 @@ rule plot_fig2:
 
 rule plot_fig3:
     input:
-        table=f"{RES}/evaluation.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
-            f"{RES}/figures/fig3.png",
+            f"{RESULTS}/figures/fig3.png",
             caption="../report/fig3.rst",
             labels={"item": "Figure 3"},
             category="Figures",
         ),
-        pdf=f"{RES}/figures/fig3.pdf",
+        pdf=f"{RESULTS}/figures/fig3.pdf",
     log:
-        f"{RES}/logs/plot_fig3.log",
+        f"{RESULTS}/logs/plot_fig3.log",
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -51,17 +51,17 @@ rule plot_fig3:
 
 rule plot_dataset_size:
     input:
-        table=f"{RES}/evaluation.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
-            f"{RES}/figures/dataset_size.png",
+            f"{RESULTS}/figures/dataset_size.png",
             caption="../report/dataset_size.rst",
             labels={"item": "dataset size"},
             category="Figures",
         ),
-        pdf=f"{RES}/figures/dataset_size.pdf",
+        pdf=f"{RESULTS}/figures/dataset_size.pdf",
     log:
-        f"{RES}/logs/plot_dataset_size.log",
+        f"{RESULTS}/logs/plot_dataset_size.log",
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -72,17 +72,17 @@ rule plot_dataset_size:
 
 rule make_table1:
     input:
-        table=f"{RES}/evaluation.parquet",
+        table=f"{RESULTS}/evaluation.parquet",
     output:
         csv=report(
-            f"{RES}/tables/table1.csv",
+            f"{RESULTS}/tables/table1.csv",
             caption="../report/table1.rst",
             labels={"item": "Table 1"},
             category="Tables",
         ),
-        md=f"{RES}/tables/table1.md",
+        md=f"{RESULTS}/tables/table1.md",
     log:
-        f"{RES}/logs/make_table1.log",
+        f"{RESULTS}/logs/make_table1.log",
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -5,9 +5,9 @@
 
 rule check_cuda:
     output:
-        f"{RES}/preflight.json",
+        f"{RESULTS}/preflight.json",
     log:
-        f"{RES}/logs/check_cuda.log",
+        f"{RESULTS}/logs/check_cuda.log",
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -4,11 +4,11 @@
 
 rule make_random_split:
     input:
-        classes=f"{RES}/classes.json",
+        classes=f"{RESULTS}/classes.json",
     output:
-        f"{RES}/splits/random-{{seed}}.json",
+        f"{RESULTS}/splits/random-{{seed}}.json",
     log:
-        f"{RES}/logs/make_random_split/random-{{seed}}.log",
+        f"{RESULTS}/logs/make_random_split/random-{{seed}}.log",
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -21,11 +21,11 @@ rule make_random_split:
 
 rule make_whole_split:
     input:
-        classes=f"{RES}/classes.json",
+        classes=f"{RESULTS}/classes.json",
     output:
-        f"{RES}/splits/all.json",
+        f"{RESULTS}/splits/all.json",
     log:
-        f"{RES}/logs/make_whole_split.log",
+        f"{RESULTS}/logs/make_whole_split.log",
     conda:
         "../../envs/torch.yaml"
     params:
@@ -36,11 +36,11 @@ rule make_whole_split:
 
 rule make_natman_split:
     input:
-        classes=f"{RES}/classes.json",
+        classes=f"{RESULTS}/classes.json",
     output:
-        f"{RES}/splits/natman.json",
+        f"{RESULTS}/splits/natman.json",
     log:
-        f"{RES}/logs/make_natman_split.log",
+        f"{RESULTS}/logs/make_natman_split.log",
     conda:
         "../../envs/torch.yaml"
     script:
@@ -49,12 +49,12 @@ rule make_natman_split:
 
 rule make_custom_split:
     input:
-        classes=f"{RES}/classes.json",
+        classes=f"{RESULTS}/classes.json",
         user_split=custom_split_file,
     output:
-        f"{RES}/splits/{{custom}}.json",
+        f"{RESULTS}/splits/{{custom}}.json",
     log:
-        f"{RES}/logs/make_custom_split/{{custom}}.log",
+        f"{RESULTS}/logs/make_custom_split/{{custom}}.log",
     wildcard_constraints:
         custom=DESIGN.custom_split_pattern(),
     conda:

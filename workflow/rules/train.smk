@@ -9,12 +9,12 @@ rule train_base:
         half=target_half,
         preflight=preflight_report,
     output:
-        weights=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/weights.pt",
-        meta=f"{RES}/nets/{{split}}/r{{rep}}/base{{half}}/train.json",
+        weights=f"{RESULTS}/nets/{{split}}/r{{rep}}/base{{half}}/weights.pt",
+        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/base{{half}}/train.json",
     log:
-        f"{RES}/logs/train/{{split}}/r{{rep}}/base{{half}}.log",
+        f"{RESULTS}/logs/train/{{split}}/r{{rep}}/base{{half}}.log",
     benchmark:
-        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/base{{half}}.tsv"
+        f"{RESULTS}/benchmarks/train/{{split}}/r{{rep}}/base{{half}}.tsv"
     retries: config["train_retries"]
     conda:
         "../../envs/torch.yaml"
@@ -23,7 +23,7 @@ rule train_base:
         gpu=GPU,
     params:
         net="base{half}",
-        state=f"{RES}/state/{{split}}/r{{rep}}/base{{half}}",
+        state=f"{RESULTS}/state/{{split}}/r{{rep}}/base{{half}}",
         seed=net_seed,
         settings=train_settings,
         config_hash=TRAIN_HASH,
@@ -39,12 +39,12 @@ rule train_derived:
         base=derived_base_weights,
         preflight=preflight_report,
     output:
-        weights=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/weights.pt",
-        meta=f"{RES}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/train.json",
+        weights=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/weights.pt",
+        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/train.json",
     log:
-        f"{RES}/logs/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.log",
+        f"{RESULTS}/logs/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.log",
     benchmark:
-        f"{RES}/benchmarks/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.tsv"
+        f"{RESULTS}/benchmarks/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.tsv"
     retries: config["train_retries"]
     conda:
         "../../envs/torch.yaml"
@@ -53,7 +53,7 @@ rule train_derived:
         gpu=GPU,
     params:
         net="{src}{n}{tgt}-{mode}",
-        state=f"{RES}/state/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}",
+        state=f"{RESULTS}/state/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}",
         seed=net_seed,
         settings=train_settings,
         config_hash=TRAIN_HASH,
