@@ -399,6 +399,22 @@ def _save_progress(path: Path, key: str, st: dict, size: int) -> None:
                      sq=st["sq"], pix=st["pix"] if st["pix"] is not None else np.zeros((0,), np.int64))
 
 
+def _decode_chunks(jobs: list, threads: int, take) -> None:
+    """Decode every chunk of ``jobs``, in ``threads`` spawned workers (or here with one), each result to ``take``."""
+    if threads > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # a worker that cannot start raises BrokenProcessPool here (multiprocessing.Pool would replace it
+        # forever); the caller keeps the chunks already decoded
+        with _main_script_hidden(), ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn")) as pool:
+            for fut in as_completed([pool.submit(_decode_chunk, job) for job in jobs]):
+                take(fut.result())
+    else:
+        for job in jobs:
+            take(_decode_chunk(job))
+
+
 def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int, stats: bool, log,
                  counter: dict) -> dict:
     """Decode one part (train or val) into ``{part}_images.npy``, resumable: decoded chunks are recorded in
@@ -447,18 +463,7 @@ def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int
             last_print = now
 
     try:
-        if threads > 1 and len(jobs) > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # a worker that cannot start raises BrokenProcessPool here (multiprocessing.Pool would replace
-            # it forever); the finally below keeps the chunks already decoded
-            with _main_script_hidden(), ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn")) as pool:
-                for fut in as_completed([pool.submit(_decode_chunk, job) for job in jobs]):
-                    take(fut.result())
-        else:
-            for job in jobs:
-                take(_decode_chunk(job))
+        _decode_chunks(jobs, threads, take)
     finally:
         _save_progress(record, key, st, size)  # whatever happened, the finished chunks stay finished
     os.replace(partial, out_dir / f"{part}_images.npy")

@@ -139,11 +139,8 @@ def fig3_frames(df: pd.DataFrame) -> dict:
     return out
 
 
-def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
-    fr = fig3_frames(df)
-    sns.set_theme(style="whitegrid", context="paper")
-    fig = plt.figure(figsize=(10, 8))
-    tl, tr, bot = fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2), fig.add_subplot(2, 1, 2)
+def _fig3_dissimilar(ax, df: pd.DataFrame, fr: dict) -> None:
+    """Top left: transfer (frozen) across dissimilar halves, and the bases, per target."""
     colours = {"natural": "#2a9d2a", "man-made": "#7f3fbf"}
     dissimilar = [("", tgt, g) for tgt, g in fr["natman"].groupby("target_task")] if "natman" in fr else []
     if "custom_split" in fr:
@@ -151,31 +148,34 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
     for prefix, tgt, g in dissimilar:
         c = colours.get(tgt, None) if not prefix else None
         g = g.sort_values("n")
-        line = tl.plot(g.n, PCT * g.top1, "-o", color=c, label=f"{prefix}{g.source_task.iloc[0]} → {tgt}")[0]
-        tl.scatter([0], [PCT * g.base.iloc[0]], color=line.get_color(), edgecolors="black", s=60, zorder=4,
+        line = ax.plot(g.n, PCT * g.top1, "-o", color=c, label=f"{prefix}{g.source_task.iloc[0]} → {tgt}")[0]
+        ax.scatter([0], [PCT * g.base.iloc[0]], color=line.get_color(), edgecolors="black", s=60, zorder=4,
                    label=f"{prefix}base {tgt}")
     if dissimilar:
         d = df[df.experiment.isin(["natman", "custom_split"])]
-        chance_line(tl, d, [PCT * v for _, _, g in dissimilar for v in g.top1])
-        tl.set_title("dissimilar tasks: transfer (frozen) and bases")
-        tl.legend(fontsize=7)
+        chance_line(ax, d, [PCT * v for _, _, g in dissimilar for v in g.top1])
+        ax.set_title("dissimilar tasks: transfer (frozen) and bases")
+        ax.legend(fontsize=7)
     else:
-        tl.text(0.5, 0.5, "natman experiment not run (nor a split of your own)", ha="center", transform=tl.transAxes)
+        ax.text(0.5, 0.5, "natman experiment not run (nor a split of your own)", ha="center", transform=ax.transAxes)
+
+
+def _fig3_random(ax, df: pd.DataFrame, fr: dict) -> None:
+    """Top right: random, untrained frozen layers and the base of all classes."""
     if "random_weights" in fr:
         g = fr["random_weights"].sort_values("n")
-        tr.plot(g.n, PCT * g.top1, "-o", color="black", label="random frozen layers 1..n (their initialisation)")
-        tr.scatter([0], [PCT * g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4,
+        ax.plot(g.n, PCT * g.top1, "-o", color="black", label="random frozen layers 1..n (their initialisation)")
+        ax.scatter([0], [PCT * g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4,
                    label="base (all classes)")
-        chance_line(tr, df[df.experiment == "random_weights"], PCT * g.top1)
-        tr.set_title("random, untrained lower layers")
-        tr.legend(fontsize=7)
+        chance_line(ax, df[df.experiment == "random_weights"], PCT * g.top1)
+        ax.set_title("random, untrained lower layers")
+        ax.legend(fontsize=7)
     else:
-        tr.text(0.5, 0.5, "random_weights experiment not run", ha="center", transform=tr.transAxes)
-    ticks = range(0, transfer_points(df) + 1)
-    for ax in (tl, tr):
-        ax.set_xticks(ticks)
-        ax.set_xlabel("layer n")
-        ax.set_ylabel("top-1 accuracy (%)")
+        ax.text(0.5, 0.5, "random_weights experiment not run", ha="center", transform=ax.transAxes)
+
+
+def _fig3_normalised(ax, df: pd.DataFrame, fr: dict) -> None:
+    """Bottom: every curve minus its own base, with 95 % intervals over training units."""
     lines = {"random_split": ("random split: AnB − base", "#c21f1f"),
              "natman": ("natural/man-made split: AnB − base", "#2a9d2a"),
              "random_weights": ("random weights − base", "black")}
@@ -188,20 +188,34 @@ def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
     for k, (frame, label, c, rows, t) in enumerate(curves):
         g = frame.groupby("n", as_index=False)["delta"].mean().sort_values("n")
         g = pd.concat([pd.DataFrame({"n": [0], "delta": [0.0]}), g])
-        line = bot.plot(g.n, PCT * g.delta, "-o", color=c, label=label)[0]
+        line = ax.plot(g.n, PCT * g.delta, "-o", color=c, label=label)[0]
         p = paired(rows)
         e = delta_intervals(p[p.treatment == t], by=("n",))
         e = e[e.low.notna()]
         if len(e):
-            bot.errorbar(e.n + 0.06 * (k - 1), PCT * (e.low + e.high) / 2, yerr=PCT * (e.high - e.low) / 2, fmt="none",
-                         ecolor=line.get_color(), elinewidth=1.2, capsize=2)
-    bot.axhline(0, color="grey", lw=1, ls="--")
-    bot.set_xticks(ticks)
-    bot.set_xlabel("layer n")
-    bot.set_ylabel("top-1 minus own base (points)")
-    bot.set_title("normalised: each curve minus its own base; bars: 95 % intervals over training units "
-                  "(Student-t, as the scorecard; none with one unit)")
-    bot.legend(fontsize=8, loc="lower left")
+            ax.errorbar(e.n + 0.06 * (k - 1), PCT * (e.low + e.high) / 2, yerr=PCT * (e.high - e.low) / 2, fmt="none",
+                        ecolor=line.get_color(), elinewidth=1.2, capsize=2)
+    ax.axhline(0, color="grey", lw=1, ls="--")
+    ax.set_ylabel("top-1 minus own base (points)")
+    ax.set_title("normalised: each curve minus its own base; bars: 95 % intervals over training units "
+                 "(Student-t, as the scorecard; none with one unit)")
+    ax.legend(fontsize=8, loc="lower left")
+
+
+def fig3(df: pd.DataFrame, png, pdf=None, title: str = "") -> dict:
+    fr = fig3_frames(df)
+    sns.set_theme(style="whitegrid", context="paper")
+    fig = plt.figure(figsize=(10, 8))
+    tl, tr, bot = fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2), fig.add_subplot(2, 1, 2)
+    _fig3_dissimilar(tl, df, fr)
+    _fig3_random(tr, df, fr)
+    _fig3_normalised(bot, df, fr)
+    ticks = range(0, transfer_points(df) + 1)
+    for ax in (tl, tr, bot):
+        ax.set_xticks(ticks)
+        ax.set_xlabel("layer n")
+    for ax in (tl, tr):
+        ax.set_ylabel("top-1 accuracy (%)")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -323,6 +337,30 @@ def fig_reference(df: pd.DataFrame, paper: pd.DataFrame, png, title: str = "") -
     return both
 
 
+def _cka_finetuned_panel(right, ft: pd.DataFrame, rng, units, ticks, xlim) -> None:
+    """The CKA figure's right panel: each fine-tuned net against its source base at u = n."""
+    for t in ("selffer_ft", "transfer_ft"):
+        label, colour = TREATMENTS[t]
+        s = ft[ft["treatment"] == t]
+        if s.empty:
+            continue
+        means = s.groupby("n")["cka"].mean()
+        right.scatter(s["n"] + rng.uniform(-0.08, 0.08, len(s)), s["cka"], s=16, color=colour,
+                      edgecolors="black", linewidths=0.4, zorder=3)
+        right.plot(means.index, means, "-o", color=colour, markeredgecolor="black", zorder=4,
+                   label=f"{label}: vs its source base")
+    if ft.empty:
+        right.text(0.5, 0.5, "no fine-tuned networks in this table", ha="center", transform=right.transAxes)
+    else:
+        right.legend(loc="lower left", fontsize=8)
+    right.set_ylim(-0.02, 1.05)
+    right.set_xticks(units, ticks)
+    right.set_xlim(xlim)
+    right.set_xlabel("copy depth n (CKA at unit u = n, the deepest copied unit)")
+    right.set_ylabel("linear CKA, fine-tuned net vs source base")
+    right.set_title("how far fine-tuning moved the copied layers")
+
+
 def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: str = "") -> None:
     """Linear CKA by transfer unit. Left: baseA vs baseB at each unit, with AnB(n) − base (points, 95 %
     interval) on a twin axis at x = n. Right: each fine-tuned net vs its own source base at its deepest
@@ -365,26 +403,7 @@ def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: st
     handles = [h for ax in (left, twin) for h in ax.get_legend_handles_labels()[0]]
     left.legend(handles=handles, loc="lower left", fontsize=8)
 
-    for t in ("selffer_ft", "transfer_ft"):
-        label, colour = TREATMENTS[t]
-        s = ft[ft["treatment"] == t]
-        if s.empty:
-            continue
-        means = s.groupby("n")["cka"].mean()
-        right.scatter(s["n"] + rng.uniform(-0.08, 0.08, len(s)), s["cka"], s=16, color=colour,
-                      edgecolors="black", linewidths=0.4, zorder=3)
-        right.plot(means.index, means, "-o", color=colour, markeredgecolor="black", zorder=4,
-                   label=f"{label}: vs its source base")
-    if ft.empty:
-        right.text(0.5, 0.5, "no fine-tuned networks in this table", ha="center", transform=right.transAxes)
-    else:
-        right.legend(loc="lower left", fontsize=8)
-    right.set_ylim(-0.02, 1.05)
-    right.set_xticks(per_unit.index, ticks)
-    right.set_xlim(left.get_xlim())
-    right.set_xlabel("copy depth n (CKA at unit u = n, the deepest copied unit)")
-    right.set_ylabel("linear CKA, fine-tuned net vs source base")
-    right.set_title("how far fine-tuning moved the copied layers")
+    _cka_finetuned_panel(right, ft, rng, per_unit.index, ticks, left.get_xlim())
     if title:
         fig.suptitle(title)
     fig.tight_layout()
