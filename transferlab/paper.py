@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import claims
+from .report import write_table
 
 NATMAN = {"A": "natural", "B": "man-made"}  # the repository's letters (the paper's text swaps them)
 CITATION = ("Yosinski, Clune, Bengio & Lipson, NIPS 2014: final validation top-1 of each released network "
@@ -58,9 +59,8 @@ def write(out: Path) -> pd.DataFrame:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t = scorecard()
-    t.to_csv(out / "claims.csv", index=False)
-    (out / "claims.md").write_text(claims.to_markdown(t) + "\n" + claims.legend() + f"Data: {CITATION}.\n")
-    return t
+    return write_table(t, out / "claims.csv", out / "claims.md",
+                       claims.to_markdown(t) + "\n" + claims.legend() + f"Data: {CITATION}.\n")
 
 
 def main(argv=None) -> int:
