@@ -108,7 +108,7 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
     bot.set_title(f"means over {units} training unit{'s' if units != 1 else ''}; bars: 95 % intervals "
                   "(Student-t over units, as the scorecard)" if units > 1 else
                   "one training unit: no interval", fontsize=8)
-    bot.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=6, fontsize=8, frameon=False)
+    bot.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=6, fontsize=8, frameon=False)
     _save(fig, png, pdf)
     return means
 

@@ -36,3 +36,4 @@ def test_the_committed_snapshot_redraws_every_figure_and_the_report(tmp_path):
     cfg = yaml.safe_load((REPO / "docs/default-run/config_used.yaml").read_text())
     rw = cfg["experiments"]["random_weights"]["replicates"]
     assert f"random-weights networks:\\n{rw} per n" in html  # the summary states both replicate counts
+    assert f"{cfg['train']['epochs']} epochs of batch {cfg['train']['batch_size']}." in html  # the schedule, spaced
