@@ -5,28 +5,11 @@ import subprocess
 import sys
 import time
 
-import torch
 
-from conftest import REPO, SMALL_ARCH, SMALL_TRAIN
+from conftest import REPO
+from unit.test_resume import LONG, _kwargs, _same, _weights
 from transferlab import io as tio
 from transferlab.train import EXIT_RESUMABLE, train_network
-
-LONG = dict(SMALL_TRAIN, epochs=40, checkpoint_every_s=1e-6)
-
-
-def _kwargs(root, name, cfg=LONG):
-    return dict(net="baseA", prepared_dir=str(root / "prepared"), half_file=str(root / "A.npz"),
-                out_weights=str(root / name / "weights.pt"), out_meta=str(root / name / "train.json"),
-                state_dir=str(root / name / "state"), arch=SMALL_ARCH, train_cfg=cfg, seed=3)
-
-
-def _weights(root, name):
-    return tio.load_torch(root / name / "weights.pt")["state_dict"]
-
-
-def _same(a, b):
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
 
 def _script(kw):
     return (

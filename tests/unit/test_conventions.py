@@ -195,21 +195,6 @@ def test_script_imports_the_repository_package_where_it_is_not_installed(tmp_pat
     assert out.read_text().startswith("# code revision: ") and "dataset: tiny-imagenet" in out.read_text()
 
 
-PARSE = """
-import sys
-site, argv = sys.argv[1], sys.argv[2:]
-sys.path = [p for p in sys.path if p not in ("", ".")] + [site]  # third-party packages, not the working directory
-try:
-    import transferlab
-    raise SystemExit("transferlab importable without the repository on sys.path: the test proves nothing")
-except ImportError:
-    pass
-from snakemake.cli import main
-sys.argv = ["snakemake", *argv]
-main()
-"""
-
-
 def test_known_errors_are_one_line_and_scripting_loads_no_torch(tmp_path):
     """transferlab.scripting turns the project's errors into one message and exit code 1, without importing
     torch itself (plotting jobs run in an env without it)."""
