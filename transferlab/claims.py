@@ -49,6 +49,18 @@ RANDOM_SPLIT = "random_split"
 SPLIT_WORDS = {RANDOM_SPLIT: "random split", "natman": "natural/man-made split", "random_weights": "all classes"}
 
 
+def layer_ranges(top: int, trained: set) -> dict:
+    """The n each claim reads, by name (the names its statistic's text uses), for an architecture of ``top``
+    transfer points (CaffeNet: 7, as the paper) and the layers a run trained (a laptop design may train a
+    subset, e.g. n = 1, 4, 7)."""
+    mid = list(range(3, top - 1)) if top >= 5 else list(range(2, top))  # CaffeNet: 3, 4, 5
+    return {"lower_layers": [n for n in (1, 2) if n <= top and n in trained],
+            "middle_layers": [n for n in mid if n in trained],
+            "end_layers": sorted({1, top} & trained),  # the first and the top transfer point
+            "top_layer": top,
+            "trained_layers": [n for n in range(1, top + 1) if n in trained]}
+
+
 class Scores:
     """Top-1 of every network, observed (row 0) and under a bootstrap of validation images (rows 1..B).
 
@@ -61,16 +73,13 @@ class Scores:
     def __init__(self, df: pd.DataFrame, correct: dict | None, n_boot: int, seed: int = 0):
         df = df.reset_index(drop=True)
         self.df = df
-        # which n each claim reads, from the architecture's transfer points T (CaffeNet: 7, as the paper)
-        # and the layers the run trained (a laptop design may train a subset, e.g. n = 1, 4, 7)
-        self.top_layer = t = transfer_points(df)
+        # which n each claim reads: from the architecture's transfer points and the layers the run trained
+        t = transfer_points(df)
         rs = df[(df.experiment == RANDOM_SPLIT) & (df.treatment != "base")]
-        trained = set(rs.n.astype(int)) if len(rs) else set(range(1, t + 1))
-        self.trained_layers = [n for n in range(1, t + 1) if n in trained]
-        self.lower_layers = [n for n in (1, 2) if n <= t and n in trained]
-        mid = list(range(3, t - 1)) if t >= 5 else list(range(2, t))  # CaffeNet: 3, 4, 5
-        self.middle_layers = [n for n in mid if n in trained]
-        self.end_layers = sorted({1, t} & trained)  # the first and the top transfer point
+        self.layer_ranges = ranges = layer_ranges(t, set(rs.n.astype(int)) if len(rs) else set(range(1, t + 1)))
+        self.lower_layers, self.middle_layers, self.end_layers = (ranges["lower_layers"], ranges["middle_layers"],
+                                                                  ranges["end_layers"])
+        self.top_layer, self.trained_layers = ranges["top_layer"], ranges["trained_layers"]
         rng = np.random.default_rng(seed)
         b = n_boot if correct is not None else 0
         top1 = np.empty((b + 1, len(df)))
@@ -87,11 +96,6 @@ class Scores:
         self.base_row = base_row(df)
         self.unit_key = unit_keys(df)
         self.units = {exp: pairing_units(df, exp) for exp in sorted(set(df.experiment))}
-
-    def ranges(self) -> dict:
-        """The n each claim reads, by name (the names its statistic's text uses)."""
-        return {"lower_layers": self.lower_layers, "middle_layers": self.middle_layers, "end_layers": self.end_layers,
-                "top_layer": self.top_layer, "trained_layers": self.trained_layers}
 
     def term(self, exp, treatment, ns, other=None, relative: bool = False) -> np.ndarray:
         """Per-unit mean over ``ns`` of (network − own base), of (network − ``other`` at the same n), or with
@@ -216,7 +220,7 @@ class Claim:
 
     def statistic_for(self, r: "Scores | None" = None) -> str:
         """The statistic's text with the n it reads for this architecture (CaffeNet's by default)."""
-        ranges = r.ranges() if r is not None else CAFFENET_RANGES
+        ranges = r.layer_ranges if r is not None else CAFFENET_RANGES
         top, every = ranges["top_layer"], ranges["trained_layers"]
         text = {k: ",".join(map(str, v)) for k, v in ranges.items() if k != "top_layer"}
         text["trained_layers"] = f"1..{top}" if every == list(range(1, top + 1)) else text["trained_layers"]
@@ -224,8 +228,7 @@ class Claim:
 
 
 # the n the claims read on CaffeNet with every layer trained, as the paper
-CAFFENET_RANGES = {"lower_layers": [1, 2], "middle_layers": [3, 4, 5], "end_layers": [1, 7], "top_layer": 7,
-                   "trained_layers": list(range(1, 8))}
+CAFFENET_RANGES = layer_ranges(7, set(range(1, 8)))
 
 
 CLAIMS = [
@@ -391,7 +394,7 @@ def evaluate_claim(c: Claim, r: Scores, n_claims: int) -> dict:
     for g in groups:
         o = g.values[0]
         names = r.units.get(g.experiment, [])
-        vals = [f"{_short(names[j])} {format_number(o[j], c.scale)}" for j in range(len(o)) if np.isfinite(o[j])]
+        vals = [f"{_short(names[j])} {pt(o[j])}" for j in range(len(o)) if np.isfinite(o[j])]
         per_unit.append((f"{g.label}: " if g.label else "") + "; ".join(vals))
     if not np.isfinite(iv.value):
         verdict = fam_verdict = "not run"
@@ -458,11 +461,6 @@ def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 200, 
 
 
 UNIT_WORD = {"pt": " pt", "rel": " %"}
-
-
-def format_number(x, scale: str = "pt", sign=True) -> str:
-    """A scorecard number: points of top-1 (``pt``) or percent of the own base (``rel``), both ×100."""
-    return pt(x, sign)
 
 
 def _num(x, scale, sign=True) -> str:

@@ -171,11 +171,11 @@ class Design:
             "transfer_points": len(self.transfer_points),
         }
 
-    def train_settings(self, split: str) -> dict:
+    def train_settings(self, split: str | None = None) -> dict:
         """Settings that define a training run (a change reruns exactly the training jobs); the dataset-size
-        networks train for the full set's iteration count."""
+        networks (``split`` all-k<k>) train for the full set's iteration count."""
         settings = {"arch": self.arch, "train": dict(self.config["train"])}
-        if "-k" in split:
+        if split and "-k" in split:
             settings["train"]["iterations_of_full_set"] = True
         return settings
 

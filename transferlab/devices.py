@@ -187,36 +187,28 @@ def amp_context(mode: str, device: str):
     return torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16)
 
 
-def training_device(device: str, deterministic: bool, cudnn_benchmark: bool, threads: int, log) -> DeviceClaim:
-    """Claim the training device (a GPU lock on CUDA) and set threads, determinism and the CUDA switches.
-
-    Use as ``with training_device(...) as claim``: ``claim.device`` is the device, held until the block ends
-    (normally or not). The CPU is always deterministic."""
+@contextlib.contextmanager
+def training_device(device: str, deterministic: bool, cudnn_benchmark: bool, threads: int, log):
+    """:func:`job_device`, then the training switches: threads, determinism (the CPU is always deterministic)
+    and, on CUDA, cuDNN and TF32. Use as ``with training_device(...) as device``; the GPU is held until the
+    block ends, normally or not."""
     import torch
 
-    from .batches import ConfigError
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was requested but torch sees no CUDA device")
-    claim = claim_device(device, lock_dir_default(), log=log)
-    device = claim.device
-    deterministic = device == "cpu" or deterministic
-    if device.startswith("cuda"):
-        if deterministic:  # read when cuBLAS creates its handle: before the first matmul
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.cuda.set_device(torch.device(device))
-        torch.backends.cudnn.benchmark = cudnn_benchmark and not deterministic
-        torch.backends.cudnn.deterministic = deterministic
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    torch.set_num_threads(max(1, int(threads)))
-    torch.use_deterministic_algorithms(deterministic, warn_only=device == "cpu")
-    # the NaN-filling of every fresh allocation that comes with deterministic mode costs ~7% of a CPU
-    # step and changes no result (no kernel here reads memory it did not write)
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    return claim
+    with job_device(device, log) as device:
+        deterministic = device == "cpu" or deterministic
+        if device.startswith("cuda"):
+            if deterministic:  # read when cuBLAS creates its handle: before the first matmul
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.benchmark = cudnn_benchmark and not deterministic
+            torch.backends.cudnn.deterministic = deterministic
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        torch.set_num_threads(max(1, int(threads)))
+        torch.use_deterministic_algorithms(deterministic, warn_only=device == "cpu")
+        # the NaN-filling of every fresh allocation that comes with deterministic mode costs ~7% of a CPU
+        # step and changes no result (no kernel here reads memory it did not write)
+        torch.utils.deterministic.fill_uninitialized_memory = False
+        yield device
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .claims import CAFFENET_RANGES, CLAIMS, UNIT_WORD, format_number, quotes_markdown
+from .claims import CAFFENET_RANGES, CLAIMS, UNIT_WORD, quotes_markdown
 from .pairing import base_level, paired_means, units
 from .report import markdown_table, pt
 
@@ -199,7 +199,7 @@ def power_lines(ev: pd.DataFrame, claims: pd.DataFrame) -> str:
     out = []
     c = claims.set_index("claim")
     rows = [(i, r) for i, r in enumerate(c.drop(index="restart_gain", errors="ignore").itertuples(), 1)]
-    mdes = ", ".join(f"{i} {format_number(r.mde, scale_of(r), False)}{' %' if scale_of(r) == 'rel' else ''}"
+    mdes = ", ".join(f"{i} {pt(r.mde, False)}{' %' if scale_of(r) == 'rel' else ''}"
                      for i, r in rows if np.isfinite(r.mde))
     out.append(f"- Minimum detectable effect (80 % power, 5 % two-sided t test on this run's units) per claim, in "
                f"points (%: of the own base): {mdes or 'none (fewer than two units)'}.")
@@ -291,8 +291,8 @@ def _claim_cell(r) -> str:
     s = scale_of(r)
     if not np.isfinite(r.value):
         return f"**{r.verdict}**"
-    ci = f" [{format_number(r.ci_low, s)}, {format_number(r.ci_high, s)}]" if np.isfinite(r.ci_low) else ""
-    return f"{format_number(r.value, s)}{ci}{UNIT_WORD.get(s, '')}: **{r.verdict}**"
+    ci = f" [{pt(r.ci_low)}, {pt(r.ci_high)}]" if np.isfinite(r.ci_low) else ""
+    return f"{pt(r.value)}{ci}{UNIT_WORD.get(s, '')}: **{r.verdict}**"
 
 
 def claims_side_by_side(base: pd.DataFrame, other: pd.DataFrame, names=("CaffeNet", "ResNet")) -> str:
@@ -408,7 +408,7 @@ def render_summary(snap: Path, rel: str = "docs/default-run") -> str:
     if len(restart):
         r = restart.iloc[0]
         gain = (f"The check that comes first: retraining a base from its own weights (BnB+ at the top layer) gains "
-                f"{format_number(r.value, 'pt')} pt [{format_number(r.ci_low, 'pt')}, {format_number(r.ci_high, 'pt')}]")
+                f"{pt(r.value)} pt [{pt(r.ci_low)}, {pt(r.ci_high)}]")
         lines.append(gain + (", within ±2 pt: the bases are at their plateau, so the differences below measure "
                              "transfer, not a second run of training." if r.verdict == "holds" else
                              ", not within ±2 pt: the bases were not at their plateau, and the scorecard marks the "

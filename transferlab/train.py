@@ -190,7 +190,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
     log = log or sys.stderr
     cfg = resolve_settings(train_cfg)
     spec = parse_net(net)
-    with training_device(device, bool(cfg["deterministic"]), bool(cfg["cudnn_benchmark"]), threads, log) as claim:
+    with training_device(device, bool(cfg["deterministic"]), bool(cfg["cudnn_benchmark"]), threads, log) as device:
         data = load_half(prepared_dir, half_file)
         crop = int(cfg["crop_size"])
         if crop > data["train"][0].shape[1]:
@@ -200,7 +200,7 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         schedule = Schedule.of(cfg, len(data["train"][1]), data["full_n_train"])
         # kept out of cfg (the resume fingerprint): the same run compiled or eager is the same run
         use_compile = compile_allowed(preflight, bool(cfg["compile"]), log)
-        run = _Training(net=net, spec=spec, cfg=cfg, arch=arch, seed=seed, device=claim.device, data=data,
+        run = _Training(net=net, spec=spec, cfg=cfg, arch=arch, seed=seed, device=device, data=data,
                         prepared_dir=prepared_dir, base_state=base_state, base_weights=base_weights,
                         schedule=schedule, state_dir=Path(state_dir), log=log, use_compile=use_compile)
         run.resume_or_start()

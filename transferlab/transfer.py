@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from .models import build_model
-from .units import UnitNet
+from .units import UnitNet, count_params
 
 # The one definition of a network's name: "base<H>" or "<S><n><T>-frozen|ft" (S: a half or R, random).
 HALF_PATTERN, N_PATTERN, MODE_PATTERN = r"[A-Z]", r"[1-9][0-9]?", r"frozen|ft"
@@ -126,6 +126,6 @@ def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int)
                 "network lacks: the base was trained with another architecture"
             )
     model.freeze(spec.frozen_layers)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    trainable = count_params(model, trainable_only=True)
     assert trainable == model.trainable_units_params(), (spec.name, trainable, model.trainable_units_params())
     return model

@@ -70,7 +70,7 @@ PREPARED = multiext(
     "meta.json",
     "mean_image.npy",
 )
-TRAIN_HASH = config_hash({"data": DESIGN.data_params(), **DESIGN.train_settings("")})
+TRAIN_HASH = config_hash({"data": DESIGN.data_params(), **DESIGN.train_settings()})
 
 
 # --------------------------------------------------------------------------- networks
