@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from test_claims_simulation import N_IMG, NET_SD, error_rates, simulate  # noqa: E402
 
-from transferlab.claims import correctness_map, scorecard  # noqa: E402
+from transferlab.analysis import correctness_map, scorecard  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -23,12 +23,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from transferlab.claims import CLAIMS, RESTART, RS, Scores, clustered  # noqa: E402
-from transferlab.stats import mde_for  # noqa: E402
+from transferlab.analysis import CLAIMS, RANDOM_SPLIT, RESTART, Scores, clustered  # noqa: E402
+from transferlab.analysis import mde_for  # noqa: E402
 
 FROZEN_SHARE = {1: 0.81, 2: 0.73, 3: 0.65, 4: 0.58, 5: 0.52, 6: 0.48, 7: 0.44}  # BENCHMARKS.md, epoch time vs base
 DESIGNS = [  # (label, splits, directions, layers)
-    ("1 split, both directions, n = 1..7 (the design before issue 16)", 1, 2, list(range(1, 8))),
+    ("1 split, both directions, n = 1..7 (every transfer point of one split)", 1, 2, list(range(1, 8))),
     ("2 splits, both directions, n = 1..7", 2, 2, list(range(1, 8))),
     ("2 splits, one direction, n = 1..7", 2, 1, list(range(1, 8))),
     ("3 splits, one direction, n = 1, 4, 7 (the default)", 3, 1, [1, 4, 7]),
@@ -41,14 +41,14 @@ DESIGNS = [  # (label, splits, directions, layers)
 
 def seconds(ev: pd.DataFrame) -> tuple[float, dict, float]:
     """(base seconds, derived seconds by (treatment, n), fixed seconds of the other experiments)."""
-    rs = ev[ev.experiment == RS]
+    rs = ev[ev.experiment == RANDOM_SPLIT]
     base = float(rs[rs.treatment == "base"].train_seconds.mean())
     by = rs[rs.treatment != "base"].groupby(["treatment", "n"]).train_seconds.mean().to_dict()
     for t in ("selffer", "transfer", "selffer_ft", "transfer_ft"):  # n the run did not train: from the epoch ratios
         for n in range(1, 8):
             if (t, n) not in by:
                 by[(t, n)] = base * (FROZEN_SHARE[n] if not t.endswith("_ft") else 1.05)
-    fixed = float(ev[ev.experiment != RS].train_seconds.sum())
+    fixed = float(ev[ev.experiment != RANDOM_SPLIT].train_seconds.sum())
     return base, by, fixed
 
 
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     ev = pd.read_parquet(Path(a.snapshot) / "evaluation.parquet")
     base, by, fixed = seconds(ev)
     sd = split_sd(ev)
-    rs = ev[ev.experiment == RS]
+    rs = ev[ev.experiment == RANDOM_SPLIT]
     run_dirs = rs[rs.treatment != "base"].target_task.nunique()
     keys = [k for k in ("general_layers_1_2", "fragile_coadaptation", "finetuning_removes_dip",
                         "transfer_falls_with_depth", "transfer_ft_boost") if k in sd]

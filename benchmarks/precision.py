@@ -28,9 +28,9 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from run import default_config, project_step  # noqa: E402
 
 from transferlab.data import load_half  # noqa: E402
-from transferlab.batches import DeviceTransform  # noqa: E402
-from transferlab.models import load_model  # noqa: E402
-from transferlab.evaluate import evaluate  # noqa: E402
+from transferlab.data import DeviceTransform  # noqa: E402
+from transferlab.nets import load_model  # noqa: E402
+from transferlab.training import evaluate  # noqa: E402
 
 
 def main():

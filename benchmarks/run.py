@@ -32,9 +32,9 @@ sys.path.insert(0, str(REPO))
 
 from transferlab import io as tio  # noqa: E402
 from transferlab.data import load_half  # noqa: E402
-from transferlab.caffenet import CaffeNet  # noqa: E402
-from transferlab.batches import StepBatches  # noqa: E402
-from transferlab.train import train_network  # noqa: E402
+from transferlab.nets import CaffeNet  # noqa: E402
+from transferlab.data import StepBatches  # noqa: E402
+from transferlab.training import train_network  # noqa: E402
 
 
 def default_config():

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 VARIANTS = {
-    # the settings before issue 9: one x0.1 drop after epoch 25 of 40, biases 1x with weight decay
+    # the untuned settings: one x0.1 drop after epoch 25 of 40, biases 1x with weight decay
     "old": {"lr_step_epochs": 25, "bias_lr_mult": 1.0, "bias_decay": True},
     # a multi-step schedule like the paper's (x0.1 every 15 epochs: drops at 15 and 30 of 40)
     "multistep": {"lr_step_epochs": 15, "bias_lr_mult": 1.0, "bias_decay": True},
@@ -49,8 +49,8 @@ VARIANTS = {
 
 
 def one(job):
-    from transferlab.tables import last_fifth_change
-    from transferlab.train import train_network
+    from transferlab.analysis import last_fifth_change
+    from transferlab.training import train_network
 
     variant, half, seed, cfg, res = job
     with tempfile.TemporaryDirectory() as tmp:

@@ -86,7 +86,8 @@ def fake_tiny(tmp_path) -> Path:
 @pytest.fixture
 def prepared(tmp_path, fake_tiny):
     """Prepared arrays + half files for a random split of the fake archive."""
-    from transferlab import data, splits
+    from transferlab.data import datasets as data
+    from transferlab.data import splits
 
     out = tmp_path / "prepared"
     wnids = data.write_class_list("tiny-imagenet", fake_tiny, 0, 0, tmp_path / "classes.json")
@@ -171,7 +172,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def recording_job_device():
-    """A stand-in for transferlab.devices.job_device that records each claim: ``(claims, job_device)``,
+    """A stand-in for transferlab.training.devices.job_device that records each claim: ``(claims, job_device)``,
     ``claims`` a list of ``[requested, "held" | "released"]``; the claim resolves to "cpu:0" (a GPU node's
     "cuda:N")."""
     import contextlib

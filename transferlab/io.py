@@ -1,6 +1,7 @@
 """Atomic file writes, checksummed checkpoints, provenance helpers."""
 from __future__ import annotations
 
+from transferlab.errors import CorruptCheckpoint
 import contextlib
 import hashlib
 import json
@@ -104,5 +105,3 @@ def load_torch(path, verify: bool = True):
         raise CorruptCheckpoint(f"{path}: cannot be read ({e})") from e
 
 
-class CorruptCheckpoint(RuntimeError):
-    pass

@@ -1,16 +1,12 @@
-"""The reporting layer: one number formatter, markdown tables through pandas, one csv + markdown writer.
-
-Every table the workflow and the docs print (the scorecard, Table 1, the convergence table, the snapshot's
-tables in docs/) is a data frame of already formatted cells turned into markdown by :func:`markdown_table`,
-and every table the workflow writes goes through :func:`write_table`.
-"""
+"""The reporting layer: one number formatter, markdown tables through pandas, and the one way a table is
+written (csv, parquet, or csv with its markdown rendering; atomically, so never half-written)."""
 from __future__ import annotations
 
 import math
 
 import pandas as pd
 
-from .io import atomic_path, atomic_write_text
+from transferlab.io import atomic_path, atomic_write_text
 
 
 def pt(x, sign: bool = True, digits: int = 1, unit: str = "", missing: str = "n/a") -> str:
@@ -34,9 +30,20 @@ def markdown_table(rows, columns: list[str] | None = None) -> str:
     return frame.to_markdown(index=False, tablefmt="pipe", disable_numparse=True) + "\n"
 
 
-def write_table(table: pd.DataFrame, csv, md, markdown: str) -> pd.DataFrame:
-    """``table`` as csv and its ``markdown`` rendering, each written atomically (never a half-written file)."""
-    with atomic_path(csv) as tmp:
+def write_csv(table: pd.DataFrame, path) -> pd.DataFrame:
+    with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
+    return table
+
+
+def write_parquet(table: pd.DataFrame, path) -> pd.DataFrame:
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return table
+
+
+def write_table(table: pd.DataFrame, csv, md, markdown: str) -> pd.DataFrame:
+    """``table`` as csv and its ``markdown`` rendering."""
+    write_csv(table, csv)
     atomic_write_text(md, markdown)
     return table

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from transferlab import data
+from transferlab.data import datasets as data
 
 
 CLASSES = [f"c{i}" for i in range(10)]
@@ -40,7 +40,7 @@ def folder(root: Path, per_class: int, seed: int = 0) -> Path:
 PEAK = """
 import sys, threading, time
 sys.path.insert(0, {repo!r})
-from transferlab import data
+from transferlab.data import datasets as data
 peak = [0]
 def watch():
     while True:
@@ -90,7 +90,7 @@ def test_parallel_decoding_gives_the_same_bytes(tmp_path):
 KILLABLE = """
 import sys
 sys.path.insert(0, {repo!r})
-from transferlab import data
+from transferlab.data import datasets as data
 data.prepare_arrays('imagefolder', {src!r}, {classes!r}, {out!r}, {size}, log=sys.stderr)
 """
 
@@ -163,7 +163,7 @@ def test_a_worker_gets_the_image_array_by_path_not_by_value(tmp_path):
     pickle stays under 100 KB), and the reopened dataset yields the same batches."""
     import pickle
 
-    from transferlab.batches import StepBatches
+    from transferlab.data.batches import StepBatches
 
     rng = np.random.default_rng(0)
     path = tmp_path / "train_images.npy"
@@ -192,7 +192,7 @@ def test_parallel_decoders_do_not_rerun_the_main_script(tmp_path):
     src = folder(tmp_path / "src", 30)
     script = tmp_path / "prepare_like_snakemake.py"
     script.write_text(
-        f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom transferlab import data\n"
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom transferlab.data import datasets as data\n"
         "defined_by_the_parent.count += 1\n"  # a NameError wherever this script is run again
         f"data.prepare_arrays('imagefolder', {str(src)!r}, {CLASSES!r}, {str(tmp_path / 'out')!r}, 32, "
         "threads=2, log=open('/dev/null', 'w'))\nprint('prepared')\n")

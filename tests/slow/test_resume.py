@@ -9,12 +9,12 @@ import time
 from conftest import REPO
 from unit.test_resume import LONG, _kwargs, _same, _weights
 from transferlab import io as tio
-from transferlab.train import EXIT_RESUMABLE, train_network
+from transferlab.training.train import EXIT_RESUMABLE, train_network
 
 def _script(kw):
     return (
         "import sys, io\n"
-        "from transferlab.train import train_network, EXIT_RESUMABLE\n"
+        "from transferlab.training.train import train_network, EXIT_RESUMABLE\n"
         f"r = train_network(**{kw!r}, log=sys.stderr)\n"
         "sys.exit(EXIT_RESUMABLE if r.get('stopped') else 0)\n"
     )

@@ -1,4 +1,4 @@
-"""The batch pipeline (transferlab/batches.py): what crosses to the device, and that the device side equals
+"""The batch pipeline (transferlab/data/batches.py): what crosses to the device, and that the device side equals
 the host-side definition bit for bit."""
 import pickle
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from transferlab.batches import (DeviceTransform, StepBatches, crop_batch, epoch_order, eval_batches, loader,
+from transferlab.data.batches import (DeviceTransform, StepBatches, crop_batch, epoch_order, eval_batches, loader,
                                  seed_of)
 
 

@@ -1,4 +1,4 @@
-"""transferlab.cka: the unbiased HSIC estimator, minibatch and full-batch linear CKA, the rank statistics."""
+"""transferlab.analysis.cka: the unbiased HSIC estimator, minibatch and full-batch linear CKA, the image order."""
 from __future__ import annotations
 
 import itertools
@@ -14,15 +14,13 @@ import pytest
 import torch
 
 from conftest import recording_job_device
-from transferlab.cka import (
+from transferlab.analysis.cka import (
     MinibatchCKA,
     cka_between,
     hsic_unbiased,
     linear_cka,
-    rank_correlation,
-    spearman,
 )
-from transferlab.plots import cka_figure
+from transferlab.analysis.plots import cka_figure
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -254,47 +252,14 @@ def test_cka_between_refuses_unknown_units_and_no_batches():
 
 
 # ------------------------------------------------------------------ rank statistics
-def test_spearman_against_hand_computed_values():
-    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)  # 1 - 6 * 2 / (4 * 15)
-    # ties: y's ranks are 1, 2, 3.5, 5, 3.5, so rho = 8 / sqrt(10 * 9.5)
-    assert spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) == pytest.approx(8 / math.sqrt(95), rel=1e-12)
-    assert spearman([3, 1, 2, 2], [30, 10, 20, 20]) == pytest.approx(1.0)  # ties on both sides
-
-
-def test_spearman_of_a_monotone_transform_is_exactly_one():
-    x = np.random.default_rng(0).normal(size=30)
-    assert spearman(x, np.exp(3 * x)) == 1.0
-    assert spearman(x, -(x**3)) == -1.0
-
-
-def test_spearman_drops_non_finite_pairs_and_is_nan_when_undefined():
-    assert spearman([1, 2, 3, 4, np.nan], [1, 3, 2, 4, 100]) == pytest.approx(0.8)
-    assert math.isnan(spearman([1, 2, np.nan, 4], [1, np.nan, 3, 4]))  # two finite pairs
-    assert math.isnan(spearman([1, 1, 1, 1], [1, 2, 3, 4]))
-    with pytest.raises(ValueError, match="1-D arrays of one length"):
-        spearman([1, 2, 3], [1, 2])
-
-
-def test_rank_correlation_gives_one_rho_per_row_observed_first():
-    rng = np.random.default_rng(1)
-    cka = np.array([0.9, 0.8, 0.6, 0.5, 0.3, 0.2, 0.1])
-    deltas = np.vstack([-np.linspace(0, 0.1, 7) ** 2, rng.normal(size=(50, 7))])
-    rho = rank_correlation(cka, deltas)
-    assert rho.shape == (51,)
-    assert rho[0] == 1.0  # the delta falls as CKA falls
-    assert rho[1] == pytest.approx(spearman(cka, deltas[1]))
-    with pytest.raises(ValueError, match=r"\(B\+1, T\)"):
-        rank_correlation(cka, deltas[:, :6])
-
-
-def test_the_rank_statistics_load_without_torch():
+def test_the_module_loads_without_torch():
     """The analysis environment (claims, figures) has no torch: importing the module must not need it."""
-    code = ("import sys; sys.modules['torch'] = None; from transferlab.cka import rank_correlation; "
-            "print(rank_correlation([1, 2, 3], [[1, 2, 3], [3, 2, 1]]).tolist())")
+    code = ("import sys; sys.modules['torch'] = None; from transferlab.analysis.cka import image_order; "
+            "print(sorted(image_order(2).tolist()))")
     r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
                        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "[1.0, -1.0]"
+    assert r.stdout.strip() == "[0, 1]"
 
 
 # ------------------------------------------------------------------ the figure
@@ -334,10 +299,10 @@ def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
     """measure(): a net against an identical copy scores 1 at every unit, two different nets less; one row
     per (pair, unit), with the pair's fields carried; every validation image is used once."""
     from conftest import SMALL_ARCH
-    from transferlab.cka import measure, val_batches
+    from transferlab.analysis.cka import measure, val_batches
     from transferlab.io import save_torch
-    from transferlab.caffenet import make_arch
-    from transferlab.models import build_model
+    from transferlab.nets.caffenet import make_arch
+    from transferlab.nets.models import build_model
 
     arch = make_arch(**dict(SMALL_ARCH, num_classes=3, input_size=16))
     paths = {}
@@ -364,8 +329,8 @@ def _saved_nets(tmp_path, seeds: dict) -> dict:
     """name -> weights.pt of small CaffeNets (3 classes, 16 px) built from the given seeds."""
     from conftest import SMALL_ARCH
     from transferlab.io import save_torch
-    from transferlab.caffenet import make_arch
-    from transferlab.models import build_model
+    from transferlab.nets.caffenet import make_arch
+    from transferlab.nets.models import build_model
 
     arch = make_arch(**dict(SMALL_ARCH, num_classes=3, input_size=16))
     paths = {}
@@ -389,8 +354,8 @@ def test_measure_holds_two_networks_at_a_time_and_matches_each_pair_alone(prepar
     import gc
     import weakref
 
-    import transferlab.models as ttrain
-    from transferlab.cka import measure, val_batches
+    import transferlab.nets.models as ttrain
+    from transferlab.analysis.cka import measure, val_batches
 
     paths = _saved_nets(tmp_path, NETS)
     batches = list(val_batches(prepared / "prepared", 16, "channel", 7))
@@ -422,7 +387,7 @@ def test_measure_reads_the_batches_once_per_pair(prepared, tmp_path):
     the second pair would find empty, is refused before any network is loaded."""
     import functools
 
-    from transferlab.cka import measure, val_batches
+    from transferlab.analysis.cka import measure, val_batches
 
     paths = _saved_nets(tmp_path, NETS)
     make = functools.partial(val_batches, prepared / "prepared", 16, "channel", 7)
@@ -433,7 +398,7 @@ def test_measure_reads_the_batches_once_per_pair(prepared, tmp_path):
 
 def test_validation_batches_are_cut_on_the_host_and_normalised_on_the_device(prepared):
     """The uint8 crops cross to the job's device and the transform runs there ("meta" stands in for a GPU)."""
-    from transferlab.cka import val_batches
+    from transferlab.analysis.cka import val_batches
 
     on_cpu = list(val_batches(prepared / "prepared", 16, "channel", 7))
     on_device = list(val_batches(prepared / "prepared", 16, "channel", 7, device="meta"))
@@ -442,11 +407,12 @@ def test_validation_batches_are_cut_on_the_host_and_normalised_on_the_device(pre
 
 
 def test_the_workflow_measurement_runs_on_the_jobs_claimed_device(prepared, tmp_path, monkeypatch):
-    """measure_split(device="cuda") claims the device as training does (transferlab.devices.job_device), runs
+    """measure_split(device="cuda") claims the device as training does (transferlab.training.devices.job_device), runs
     the batches and the networks there, and releases it before writing; the values are the CPU's."""
     import json
 
-    from transferlab import cka, devices
+    from transferlab.analysis import cka
+    from transferlab.training import devices
 
     paths = _saved_nets(tmp_path, NETS)
     (tmp_path / "train.json").write_text(json.dumps({"train": {"crop_size": 16, "normalize": "channel"}}))
@@ -489,7 +455,7 @@ def test_batches_are_random_samples_so_minibatch_cka_matches_full_batch():
     """With validation images stored class by class, the workflow's batches (batch_rows) mix the classes,
     and minibatch CKA over them lands within 0.02 of full-batch unbiased CKA; consecutive class-blocked
     batches (5 classes in 250 images) do not: the bug this order fixes."""
-    from transferlab.cka import batch_rows, cka_unbiased
+    from transferlab.analysis.cka import batch_rows, cka_unbiased
 
     X, Y = class_ordered()
     full = cka_unbiased(X, Y)
@@ -506,7 +472,7 @@ def test_batches_are_random_samples_so_minibatch_cka_matches_full_batch():
 
 
 def test_batch_rows_is_one_fixed_order_for_every_network():
-    from transferlab.cka import batch_rows
+    from transferlab.analysis.cka import batch_rows
 
     a, b = batch_rows(1003, 250), batch_rows(1003, 250)
     assert all((x == y).all() for x, y in zip(a, b)) and [len(x) for x in a] == [250, 250, 250, 253]

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from conftest import md_rows
-from transferlab.claims import CLAIMS, CONFOUNDED, scorecard, to_markdown, unpack
-from transferlab.pairing import PairingError
+from transferlab.analysis.claims import CLAIMS, CONFOUNDED, scorecard, to_markdown, unpack
+from transferlab.errors import PairingError
 
 N_VAL = 2000
 BASES = {"A": 0.60, "B": 0.50}  # baseA and baseB 10 points apart: pairing errors show
@@ -376,7 +376,7 @@ def test_a_subset_of_layers_reads_the_n_it_has():
 def test_the_papers_released_networks_through_the_scorecard():
     """The authors' final validation top-1 (transferlab/reference): claim 2 is −1.86 pt over their four
     splits and holds; AnB+ and BnB+ target different halves, so claim 5 goes through their own bases."""
-    from transferlab.paper import as_results, base_sd, scorecard as paper_scorecard
+    from transferlab.analysis.paper import as_results, base_sd, scorecard as paper_scorecard
 
     t = paper_scorecard().set_index("claim")
     assert t.loc["fragile_coadaptation", "value"] == pytest.approx(-0.01861, abs=5e-5)
@@ -392,8 +392,8 @@ def test_the_papers_released_networks_through_the_scorecard():
 
 def test_the_forest_figure_draws_the_values_the_intervals_use(tmp_path):
     """unit_table holds exactly the values behind each interval: per unit in one split, per split with two."""
-    from transferlab.claims import unit_table
-    from transferlab.plots import claims_figure
+    from transferlab.analysis.claims import unit_table
+    from transferlab.analysis.plots import claims_figure
 
     one, _ = table(True, targets=("B", "A"), reps=(0,), unit_sd=0.02, n_val=500, seed=3)
     u = unit_table(one)

@@ -5,7 +5,7 @@ Each simulated run is a results table (``evaluation.parquet``'s columns) and per
 every derived network of the random split, a natural/man-made transfer and a random-weights net per
 unit.  Truth is set per claim: a unit-level effect drawn around the true mean with SD ``unit_sd``
 (training noise between units), network noise of 1 point, and Bernoulli image noise.  The claims
-are scored by :func:`transferlab.claims.scorecard` exactly as a real run's.
+are scored by :func:`transferlab.analysis.claims.scorecard` exactly as a real run's.
 
 - Null runs (true mean at each one-sided claim's threshold, the equivalence claims' true mean at the
   margin): a firm verdict is an error; its rate must stay at or below 5 % plus Monte-Carlo error at
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transferlab.claims import MARGIN, correctness_map, scorecard
+from transferlab.analysis.claims import MARGIN, correctness_map, scorecard
 
 N_IMG = 1000
 NET_SD = 0.01
@@ -119,8 +119,8 @@ def test_a_three_point_effect_on_eight_units_is_found():
 def test_the_simulation_can_fail_a_wrong_interval(monkeypatch):
     """The check is not vacuous: an interval that ignores the unit count (normal quantile, the behaviour of
     a percentile bootstrap over units) errs far above 5 % at 2 units with unit SD 2 points."""
-    import transferlab.claims as claims
-    import transferlab.stats as stats
+    import transferlab.analysis.claims as claims
+    import transferlab.analysis.stats as stats
 
     real = stats.unit_interval
 

@@ -11,7 +11,8 @@ def test_a_nested_key_from_the_command_line_gets_its_type():
 
     import yaml
 
-    from transferlab.configcheck import InvalidConfig, validate_config
+    from transferlab.errors import InvalidConfig
+    from transferlab.run.configcheck import validate_config
 
     schema = REPO / "workflow/schemas/config.schema.yaml"
     base = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -35,11 +36,11 @@ def test_config_readme_is_what_the_schema_generates():
     """config/README.md documents every key of the schema, with its description: regenerated, it is unchanged."""
     import yaml
 
-    from transferlab.configcheck import config_reference
+    from transferlab.run.configcheck import config_reference
 
     schema = REPO / "workflow/schemas/config.schema.yaml"
     text = config_reference(schema)
-    assert (REPO / "config/README.md").read_text() == text, "run `python -m transferlab.configcheck`"
+    assert (REPO / "config/README.md").read_text() == text, "run `python -m transferlab.run.configcheck`"
 
     def leaves(props, prefix=""):
         for k, v in props.items():

@@ -196,13 +196,13 @@ def test_script_imports_the_repository_package_where_it_is_not_installed(tmp_pat
 
 
 def test_known_errors_are_one_line_and_scripting_loads_no_torch(tmp_path):
-    """transferlab.scripting turns the project's errors into one message and exit code 1, without importing
+    """transferlab.run.scripting turns the project's errors into one message and exit code 1, without importing
     torch itself (plotting jobs run in an env without it)."""
     code = """
 import sys, types
 sys.modules["torch"] = None
-from transferlab.scripting import run
-from transferlab.splits import SplitError
+from transferlab.run.scripting import run
+from transferlab.errors import SplitError
 def fail(s):
     raise SplitError("no such class")
 run(types.SimpleNamespace(log=[], rule="make_split"), fail)
@@ -235,29 +235,79 @@ def test_every_targeted_mutation_still_applies():
     assert not missing, f"mutations naming test files that do not exist: {missing}"
 
 
+# The layers, bottom up: a module imports only from its own layer and the layers below it. The package's own
+# top-level modules are the foundation every layer may use; nets and data share a rank but not each other.
+LAYER_RANK = {"": 0, "reference": 0, "nets": 1, "data": 1, "training": 2, "analysis": 3, "run": 4}
+
+
 def _package_imports() -> dict[str, set[str]]:
-    """transferlab's modules and the package modules each imports, lazily inside functions too."""
+    """Every transferlab module (dotted, without the package prefix) and the package modules it imports,
+    lazily inside functions too; ``from transferlab.layer import name`` counts as importing the layer."""
+    pkg = REPO / "transferlab"
     graph = {}
-    for path in sorted((REPO / "transferlab").glob("*.py")):
+    for path in sorted(pkg.rglob("*.py")):
+        parts = path.relative_to(pkg).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        here = list(parts[:-1])
         deps = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
-                if node.level == 1 and node.module:
-                    deps.add(node.module.split(".")[0])
-                elif node.level == 1:
-                    deps.update(a.name for a in node.names)
-                elif node.module and node.module.startswith("transferlab."):
-                    deps.add(node.module.split(".")[1])
+                if node.level:
+                    base = here[: len(here) - node.level + 1]
+                    target = ".".join([*base, node.module] if node.module else base)
+                elif node.module and node.module.startswith("transferlab"):
+                    target = node.module.removeprefix("transferlab").lstrip(".")
+                else:
+                    continue
+                deps.add(target)
             elif isinstance(node, ast.Import):
-                deps.update(a.name.split(".")[1] for a in node.names if a.name.startswith("transferlab."))
-        graph[path.stem] = deps - {path.stem}
+                deps.update(a.name.removeprefix("transferlab.") for a in node.names if a.name.startswith("transferlab."))
+        graph[module] = {d for d in deps if d} - {module}
     return graph
+
+
+def _layer(module: str) -> str:
+    return module.split(".")[0] if "." in module or module in LAYER_RANK else ""
+
+
+def test_every_module_belongs_to_a_layer():
+    unknown = [m for m in _package_imports() if _layer(m) not in LAYER_RANK]
+    assert not unknown, f"modules outside the layers {sorted(LAYER_RANK)}: {unknown}"
+    assert {_layer(m) for m in _package_imports()} == set(LAYER_RANK), "a layer without modules"
+
+
+def test_imports_only_go_down_the_layers():
+    """A lower layer never imports a higher one, nets and data never import each other, the foundation
+    imports no layer, and the model families import only units (and the foundation)."""
+    upward = []
+    for module, deps in _package_imports().items():
+        for dep in deps:
+            lm, ld = _layer(module), _layer(dep)
+            if lm == ld:
+                continue
+            if LAYER_RANK[ld] > LAYER_RANK[lm] or (LAYER_RANK[ld] == LAYER_RANK[lm] and ld):
+                upward.append(f"{module} -> {dep}")
+    assert not upward, f"imports that go up or sideways between layers: {upward}"
+    graph = _package_imports()
+    for family in ("nets.caffenet", "nets.resnet"):
+        assert {d for d in graph[family] if _layer(d)} <= {"nets.units"}, f"{family} imports {graph[family]}"
+
+
+def test_the_import_direction_check_sees_a_lazy_upward_import(tmp_path, monkeypatch):
+    """The walk above reads imports inside functions: planted in a copy, a lazy upward import is found."""
+    copy = tmp_path / "transferlab"
+    shutil.copytree(REPO / "transferlab", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    units = copy / "nets" / "units.py"
+    units.write_text(units.read_text() + "\n\ndef _late():\n    from transferlab.run import design\n")
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    assert "run" in _package_imports()["nets.units"]
+    with pytest.raises(AssertionError, match="nets.units -> run"):
+        test_imports_only_go_down_the_layers()
 
 
 def test_the_package_import_graph_has_no_cycle():
     """No two transferlab modules import each other, directly or through others (lazy imports count)."""
     graph = _package_imports()
-    assert graph["caffenet"] <= {"units"} and graph["resnet"] <= {"units"}, "the families import only units"
     state: dict[str, str] = {}
 
     def visit(module, path):
@@ -273,13 +323,50 @@ def test_the_package_import_graph_has_no_cycle():
             visit(module, [module])
 
 
+@pytest.mark.parametrize("layer", [name for name in LAYER_RANK if name not in ("", "reference")])
+def test_each_layer_offers_its_public_names(layer):
+    """Every name a layer's __init__ lists is there, in the module it names, and importing the layer
+    imports none of its modules (a plotting job pays only for what it uses)."""
+    code = (f"import sys, transferlab.{layer} as L\n"
+            f"loaded = [m for m in sys.modules if m.startswith('transferlab.{layer}.')]\n"
+            "missing = [n for n in L.__all__ if getattr(L, n, None) is None]\n"
+            "print(loaded, missing)")
+    r = run(sys.executable, "-c", code, cwd=REPO)
+    assert r.returncode == 0 and r.stdout.split("] ")[0] == "[", r.stdout + r.stderr
+    assert r.stdout.strip().endswith("[]"), f"names listed but not found: {r.stdout}"
+
+
+def test_the_module_map_in_the_docs_lists_every_module():
+    """docs/development.md's module map names each module under its layer, and no module that is gone."""
+    text = (REPO / "docs/development.md").read_text()
+    rows = re.findall(r"^\| `transferlab/(\w*)/?` \| ([^|]+) \|", text, re.M)
+    documented = {(layer, m.strip(" `")) for layer, mods in rows for m in mods.split(",")}
+    actual = {(_layer(m), m.split(".")[-1]) for m in _package_imports() if m not in LAYER_RANK}
+    assert documented == actual, f"missing: {sorted(actual - documented)}, stale: {sorted(documented - actual)}"
+
+
 def test_a_caffenet_job_does_not_import_torchvision():
     """The family registry imports a family's module when first used: torchvision (the residual family's, a
     second or more to import) stays out of every CaffeNet training and evaluation job."""
-    code = ("import sys, transferlab.train, transferlab.evaluate, transferlab.design\n"
-            "from transferlab.models import build_model\n"
+    code = ("import sys, transferlab.training.train, transferlab.training.evaluate, transferlab.run.design\n"
+            "from transferlab.nets.models import build_model\n"
             "build_model({'widths': [8] * 5 + [16, 16], 'input_size': 32, 'num_classes': 3, 'conv1_kernel': 3,"
             " 'conv1_stride': 1, 'conv1_pad': 1, 'groups': 2, 'init': 'kaiming'})\n"
             "print('torchvision' in sys.modules)")
     r = run(sys.executable, "-c", code, cwd=REPO)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stdout + r.stderr
+
+
+def test_module_docstrings_are_a_few_lines():
+    """A module says in a few lines what it is; the detail lives in docs/library.md, one section per module."""
+    long = {}
+    for path in sorted((REPO / "transferlab").rglob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text()), clean=False) or ""
+        if doc.count("\n") + 1 > 6:
+            long[str(path.relative_to(REPO))] = doc.count("\n") + 1
+    assert not long, f"module docstrings over 6 lines: {long}"
+    library = (REPO / "docs/library.md").read_text()
+    pointers = re.findall(r"The detail: docs/library\.md, `([^`]+)`", "".join(
+        p.read_text() for p in (REPO / "transferlab").rglob("*.py")))
+    missing = [p for p in pointers if f"## `{p}`" not in library or not (REPO / p).exists()]
+    assert not missing, f"docstrings pointing to no section of docs/library.md: {missing}"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import WNIDS, make_fake_tiny, rewrite_zip
-from transferlab import data
+from transferlab.data import datasets as data
 
 DEVNULL = open(os.devnull, "w")
 
@@ -171,7 +171,7 @@ def test_select_classes_is_reproducible():
 
 
 def test_mean_image_crop_matches_cropping_the_difference():
-    from transferlab.batches import crop_batch
+    from transferlab.data.batches import crop_batch
 
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 255, (6, 10, 10, 3), dtype=np.uint8)
@@ -209,7 +209,7 @@ def _crop_reference(images, rows, crop, seed, mirror):
 
 @pytest.mark.parametrize("mirror", [True, False])
 def test_random_crops_and_flips_match_their_pixel_definition(mirror):
-    from transferlab.batches import crop_batch
+    from transferlab.data.batches import crop_batch
 
     imgs = np.random.default_rng(1).integers(0, 255, (12, 9, 9, 3), dtype=np.uint8)
     rows = np.array([11, 0, 5, 5, 3, 7, 2, 9])

@@ -1,4 +1,4 @@
-"""The study's design as a library (transferlab.design), without Snakemake: which networks a config has, what
+"""The study's design as a library (transferlab.run.design), without Snakemake: which networks a config has, what
 each one is, its seed, its evaluation record, the CKA pairs and the outputs; the cross-field config checks."""
 import copy
 import zlib
@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from workflow_helpers import REPO
-from transferlab.configcheck import InvalidConfig, validate_config
-from transferlab.design import Design
-from transferlab.transfer import NET_PATTERN
+from transferlab.errors import InvalidConfig
+from transferlab.run.configcheck import validate_config
+from transferlab.run.design import Design
+from transferlab.names import NET_PATTERN
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
@@ -51,7 +52,7 @@ def test_what_each_network_is():
     assert (d.target_of("B2A-frozen"), d.base_of("B2A-frozen")) == ("A", "baseB")
     assert (d.target_of("baseA"), d.base_of("baseA")) == ("A", None)
     assert d.base_of("R4A-frozen") is None  # the random-weights control copies nothing
-    assert d.seed_of("random-0", "A3B-frozen", "0") == zlib.crc32(b"random-0/A3B-frozen/r0")  # as before
+    assert d.seed_of("random-0", "A3B-frozen", "0") == zlib.crc32(b"random-0/A3B-frozen/r0")  # a change retrains every network
     assert d.seed_of("random-0", "A3B-frozen", 1) != d.seed_of("random-0", "A3B-frozen", 0)
     rec = d.eval_record("natman", "A2B-frozen", "1")
     assert rec == {"dataset": "tiny-imagenet", "experiment": "natman", "split": "natman", "replicate": 1,

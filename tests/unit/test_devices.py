@@ -7,8 +7,9 @@ import tempfile
 
 import pytest
 
-from transferlab import devices
-from transferlab.devices import NoFreeDevice, claim_device
+from transferlab.training import devices
+from transferlab.errors import NoFreeDevice
+from transferlab.training.devices import claim_device
 
 
 def test_four_jobs_get_four_different_gpus(tmp_path, monkeypatch):
@@ -23,7 +24,7 @@ def test_four_jobs_get_four_different_gpus(tmp_path, monkeypatch):
 
 def test_claims_across_processes(tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    code = ("import sys, time\nfrom transferlab.devices import claim_device\n"
+    code = ("import sys, time\nfrom transferlab.training.devices import claim_device\n"
             f"c = claim_device('cuda', {str(tmp_path)!r}, n_devices=2)\nprint(c.device, flush=True)\ntime.sleep(30)\n")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -43,14 +44,15 @@ def test_scheduler_isolated_and_explicit_devices(tmp_path, monkeypatch):
     assert claim_device("cuda", tmp_path, n_devices=1).device == "cuda:0"
     assert claim_device("cuda:2", tmp_path, n_devices=4).device == "cuda:2"
     assert claim_device("cpu", tmp_path, n_devices=4).device == "cpu"
-    assert claim_device("auto", tmp_path, n_devices=0).device == "cpu"
+    with pytest.raises(ValueError, match="'cpu', 'cuda' or 'cuda:N', got 'auto'"):
+        claim_device("auto", tmp_path, n_devices=0)  # 'auto' is resolved once, by job_device
     with pytest.raises(NoFreeDevice, match="no CUDA device"):
         claim_device("cuda", tmp_path, n_devices=0)
 
 
 def test_cuda_detection_imports_torch_only_where_a_gpu_driver_is(tmp_path, monkeypatch):
     """Snakemake asks at parse time (device auto): without a GPU driver the answer costs no torch import."""
-    code = ("import sys\nfrom transferlab import devices\ndevices.GPU_DRIVER_FILES = ()\n"
+    code = ("import sys\nfrom transferlab.training import devices\ndevices.GPU_DRIVER_FILES = ()\n"
             "print(devices.cuda_available(), 'torch' in sys.modules)\n")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == ["False", "False"]
     import torch
@@ -127,7 +129,7 @@ def test_unusable_lock_folder_warns_and_falls_back(tmp_path, monkeypatch):
     assert {first.device, claim_device("cuda", shared, n_devices=2, log=log).device} == {"cuda:0", "cuda:1"}
 
 
-# ------------------------------------------------------------------ several GPUs in one allocation (issue 17)
+# ------------------------------------------------------------------ several GPUs in one allocation
 def test_four_visible_gpus_in_one_slurm_allocation_give_four_devices(tmp_path, monkeypatch):
     """salloc with four GPUs and Snakemake's local executor inside: SLURM_JOB_ID and CUDA_VISIBLE_DEVICES are
     set for every job, which before took cuda:0 for all four."""

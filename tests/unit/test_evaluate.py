@@ -11,9 +11,10 @@ import torch
 
 from conftest import SMALL_ARCH, SMALL_TRAIN, recording_job_device
 from transferlab import io as tio
-from transferlab.data import DatasetError, load_half
-from transferlab.evaluate import COLUMNS, collect, evaluate_network
-from transferlab.train import train_network
+from transferlab.errors import DatasetError
+from transferlab.data.datasets import load_half
+from transferlab.training.evaluate import COLUMNS, collect, evaluate_network
+from transferlab.training.train import train_network
 
 
 RECORD = {"dataset": "tiny-imagenet", "architecture": "caffenet", "transfer_points": 7, "experiment": "random_split", "split": "random-0", "replicate": 0,
@@ -115,11 +116,11 @@ def test_a_net_trained_on_separable_classes_scores_far_above_chance(prepared):
 
 
 def test_evaluation_runs_on_the_jobs_claimed_device(trained, monkeypatch):
-    """evaluate_network(device="cuda") claims the device as training does (transferlab.devices.job_device),
+    """evaluate_network(device="cuda") claims the device as training does (transferlab.training.devices.job_device),
     runs the network and the batches there (it ran on the CPU whatever the job's device), and releases it;
     the record is the CPU's."""
 
-    from transferlab import evaluate as tevaluate
+    from transferlab.training import evaluate as tevaluate
 
     on_cpu = _evaluate(trained, "cpu.json")
     used = []

@@ -5,8 +5,9 @@ import torch
 
 from conftest import SMALL_ARCH, SMALL_TRAIN
 from transferlab import io as tio
-from transferlab.train import train_network
-from transferlab.transfer import build_derived, parse_net
+from transferlab.training.train import train_network
+from transferlab.names import parse_net
+from transferlab.nets.transfer import build_derived
 
 
 def _train(root, name, **cfg):

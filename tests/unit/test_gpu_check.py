@@ -36,7 +36,7 @@ def test_gpu_check_reports_a_resume_that_differs(tmp_path):
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(
-        "import transferlab.batches as b, transferlab.train as t\n"
+        "import transferlab.data.batches as b, transferlab.training.train as t\n"
         "_orig = t._Training.resume_or_start\n"
         "def resume_or_start(self):\n"
         "    _orig(self)\n"

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from conftest import FOLDER_CLASSES, make_fake_folder
-from transferlab import data, splits
+from transferlab.data import datasets as data
+from transferlab.data import splits
 
 QUIET = io.StringIO()  # prepare_arrays progress lines
 
@@ -164,8 +165,8 @@ def test_figure3_draws_the_users_split(tmp_path):
     from unit.test_tables import row
 
     import pandas as pd
-    from transferlab.evaluate import COLUMNS
-    from transferlab.plots import fig3, fig3_frames
+    from transferlab.training.evaluate import COLUMNS
+    from transferlab.analysis.plots import fig3, fig3_frames
 
     rows = [row("custom_split", "base", 0, 0.6, target="A", split="dissimilar"),
             row("custom_split", "base", 0, 0.5, target="B", split="dissimilar")]

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from transferlab import splits
+from transferlab.data import splits
 
 NATURAL = {"n02123045": "tabby cat", "n09472597": "volcano", "n07753592": "banana", "n07802026": "hay",
            "n01443537": "goldfish", "n07734744": "mushroom", "n09256479": "coral reef"}
@@ -44,7 +44,7 @@ def test_one_sided_split_is_rejected(wn):
 
 def test_missing_wordnet_gives_install_advice(tmp_path):
     code = ("import nltk\nnltk.download = lambda *a, **k: False\n"
-            "from transferlab.splits import load_wordnet, SplitError\n"
+            "from transferlab.data.splits import load_wordnet, SplitError\n"
             "try:\n    load_wordnet()\nexcept SplitError as e:\n    print(e); raise SystemExit(3)\n")
     env = {"NLTK_DATA": str(tmp_path), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

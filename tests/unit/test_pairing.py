@@ -1,9 +1,10 @@
-"""The pairing rule (transferlab.pairing): every network against the base of its own training unit, by hand on
+"""The pairing rule (transferlab.analysis.pairing): every network against the base of its own training unit, by hand on
 a small table; units, Figure 2's base level, paired means, and the errors of an incomplete or mixed table."""
 import pandas as pd
 import pytest
 
-from transferlab.pairing import PairingError, base_level, paired, paired_means, transfer_points, units
+from transferlab.errors import PairingError
+from transferlab.analysis.pairing import base_level, paired, paired_means, transfer_points, units
 
 
 def _row(split, rep, target, network, treatment, n, top1, experiment="random_split", points=7):

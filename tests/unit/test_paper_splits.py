@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transferlab import data, splits
+from transferlab.data import datasets as data
+from transferlab.data import splits
 
 
 HERE = Path(__file__).resolve().parents[1]  # tests/, which holds data/

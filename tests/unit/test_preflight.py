@@ -1,4 +1,4 @@
-"""The preflight check of a CUDA run (transferlab.preflight), with CUDA mocked: the driver against torch's CUDA
+"""The preflight check of a CUDA run (transferlab.training.preflight), with CUDA mocked: the driver against torch's CUDA
 build, an unusable GPU, the torch.compile probe and its eager fallback, and what the trainer is told."""
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import types
 import pytest
 import torch
 
-from transferlab import preflight as pf
-from transferlab.preflight import PreflightError, compile_allowed, driver_problem
+from transferlab.training import preflight as pf
+from transferlab.errors import PreflightError
+from transferlab.training.preflight import compile_allowed, driver_problem
 
 
 
@@ -157,7 +158,7 @@ def test_the_trainer_runs_eager_when_the_preflight_says_compile_failed(prepared,
     import torch
 
     from conftest import SMALL_ARCH, SMALL_TRAIN
-    from transferlab.train import train_network
+    from transferlab.training.train import train_network
 
     def no_compile(*a, **k):
         raise AssertionError("torch.compile was called although the preflight said it fails")

@@ -7,11 +7,14 @@ from torchvision.models import resnet as tvr
 
 from conftest import SMALL_TRAIN
 from transferlab import io as tio
-from transferlab.models import arch_from_config, build_model, transfer_points, unit_names
-from transferlab.units import ArchError
-from transferlab.resnet import ResNet
-from transferlab.train import ConfigError, train_network
-from transferlab.transfer import TransferError, build_derived, parse_net
+from transferlab.nets.models import arch_from_config, build_model, transfer_points, unit_names
+from transferlab.errors import ArchError
+from transferlab.nets.resnet import ResNet
+from transferlab.errors import ConfigError
+from transferlab.training.train import train_network
+from transferlab.errors import TransferError
+from transferlab.names import parse_net
+from transferlab.nets.transfer import build_derived
 
 QUIET = io.StringIO()
 NARROW = {"family": "resnet", "variant": "cifar", "widths": [8, 16], "blocks": [1, 2], "stem_stride": 1}

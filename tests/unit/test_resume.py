@@ -8,7 +8,7 @@ import torch
 
 from conftest import SMALL_ARCH, SMALL_TRAIN
 from transferlab import io as tio
-from transferlab.train import train_network
+from transferlab.training.train import train_network
 
 LONG = dict(SMALL_TRAIN, epochs=40, checkpoint_every_s=1e-6)
 
@@ -92,7 +92,7 @@ def test_corrupt_checkpoint_falls_back_then_restarts(prepared, capsys):
                                                    (30, 1620.0), (120, 6600.0), (1440, 85800.0)])
 def test_time_budget_from_the_runtime_resource(runtime_min, budget_s):
     # Slurm's `runtime` (minutes) less a margin of 10 %, at least 60 s and at most 10 min, never below half
-    from transferlab.train import time_budget_from_runtime
+    from transferlab.training.train import time_budget_from_runtime
 
     assert time_budget_from_runtime(runtime_min) == budget_s
 
@@ -110,7 +110,7 @@ def test_spent_time_budget_checkpoints_and_the_rerun_resumes_identically(prepare
 
 
 def test_each_network_has_its_own_data_order_fixed_by_seed_and_epoch():
-    from transferlab.train import epoch_order
+    from transferlab.training.train import epoch_order
 
     a = epoch_order(11, 0, 500)
     assert sorted(a.tolist()) == list(range(500))  # a permutation of the training images
@@ -123,7 +123,7 @@ def test_each_network_has_its_own_data_order_fixed_by_seed_and_epoch():
 def test_a_kill_anywhere_in_a_checkpoint_write_leaves_a_loadable_checkpoint(tmp_path, monkeypatch, killed_at):
     """checkpoints.save renames files four times (and writes two files before): a kill before any of those steps
     leaves the old or the new state loadable, never neither."""
-    from transferlab import checkpoints as T
+    from transferlab.training import checkpoints as T
 
     state = tmp_path / "state"
     T.save(state, {"fingerprint": "f", "progress": {"global_step": 1}})

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from transferlab import splits
+from transferlab.data import splits
 
 
 def _authors_recipe(n, seed):

@@ -1,10 +1,10 @@
-"""python -m transferlab.status: done, running (time left), waiting and the end of the run, from the logs."""
+"""python -m transferlab.run.status: done, running (time left), waiting and the end of the run, from the logs."""
 import json
 import os
 import time
 
 
-from transferlab.status import scan, summary
+from transferlab.run.status import scan, summary
 
 
 

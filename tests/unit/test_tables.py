@@ -2,11 +2,12 @@
 import pandas as pd
 import pytest
 
-from transferlab.evaluate import COLUMNS
-from transferlab.pairing import PairingError, base_level, paired, paired_means
-from transferlab.plots import fig2, fig3, fig3_frames, fig_dataset_size, fig_reference
+from transferlab.training.evaluate import COLUMNS
+from transferlab.errors import PairingError
+from transferlab.analysis.pairing import base_level, paired, paired_means
+from transferlab.analysis.plots import fig2, fig3, fig3_frames, fig_dataset_size, fig_reference
 from conftest import md_rows
-from transferlab.tables import published_bases, published_means, table1, to_markdown
+from transferlab.analysis.tables import published_bases, published_means, table1, to_markdown
 
 
 def row(experiment, treatment, n, top1, target="B", base_task=None, split="random-0", rep=0, k=300, points=7):
@@ -126,7 +127,7 @@ def test_pairing_both_directions_each_against_its_own_base(results):
 
 
 def test_reference_panel_is_paired(results, tmp_path):
-    from transferlab.paper import as_results
+    from transferlab.analysis.paper import as_results
 
     both = fig_reference(results, as_results(), tmp_path / "ref.png")
     ours = both[both.source == "this run"].set_index(["treatment", "n"])
@@ -200,8 +201,8 @@ def test_figure_intervals_are_the_scorecards(results):
     split as they are, split means when there are two or more splits (as the scorecard clusters them)."""
     import numpy as np
 
-    from transferlab.plots import delta_intervals
-    from transferlab.stats import unit_interval
+    from transferlab.analysis.plots import delta_intervals
+    from transferlab.analysis.stats import unit_interval
 
     rs = results[results.experiment == "random_split"]
     extra = []

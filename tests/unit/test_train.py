@@ -8,9 +8,11 @@ import pytest
 import torch
 
 from conftest import SMALL_ARCH, SMALL_TRAIN
-from transferlab import data, train
-from transferlab.caffenet import CAFFE_INIT, CaffeNet
-from transferlab.transfer import build_derived, parse_net
+from transferlab.data import datasets as data
+from transferlab.training import train
+from transferlab.nets.caffenet import CAFFE_INIT, CaffeNet
+from transferlab.names import parse_net
+from transferlab.nets.transfer import build_derived
 
 
 def _half(prepared, tmp_path, **kw):

@@ -5,9 +5,12 @@ import torch
 
 from conftest import SMALL_ARCH, SMALL_TRAIN
 from transferlab import io as tio
-from transferlab.train import ConfigError, TrainingDiverged, train_network
-from transferlab.transfer import TransferError, build_derived, copy_layers, parse_net
-from transferlab.caffenet import CaffeNet
+from transferlab.errors import ConfigError, TrainingDiverged
+from transferlab.training.train import train_network
+from transferlab.errors import TransferError
+from transferlab.names import parse_net
+from transferlab.nets.transfer import build_derived, copy_layers
+from transferlab.nets.caffenet import CaffeNet
 
 QUIET = io.StringIO()
 
@@ -121,7 +124,7 @@ def test_diverging_loss_fails_clearly_and_writes_nothing(prepared):
 def test_every_fresh_layer_has_the_configured_initialisation(net):
     """Layers a net does not copy start at the arch's init (kaiming: std sqrt(2 / fan_in), fc8 0.01, zero bias);
     the random-weights control's frozen layers at Caffe's gaussians. A layer left at torch's default init fails."""
-    from transferlab.caffenet import CAFFE_INIT
+    from transferlab.nets.caffenet import CAFFE_INIT
 
     arch = dict(SMALL_ARCH, widths=[64, 64, 64, 64, 64, 256, 256], num_classes=50, input_size=16)
     spec = parse_net(net)

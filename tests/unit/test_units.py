@@ -1,10 +1,11 @@
-"""Transfer units (transferlab.units): freezing units 1..n is one rule with one owner: no gradient, no autograd
+"""Transfer units (transferlab.nets.units): freezing units 1..n is one rule with one owner: no gradient, no autograd
 graph, batch-norm statistics as copied; derived networks check what they copied."""
 import pytest
 import torch
 
-from transferlab.caffenet import CaffeNet
-from transferlab.units import ArchError, count_params
+from transferlab.nets.caffenet import CaffeNet
+from transferlab.errors import ArchError
+from transferlab.nets.units import count_params
 
 PAPER = {"widths": [96, 256, 384, 384, 256, 4096, 4096], "input_size": 227, "num_classes": 1000}
 
@@ -41,7 +42,9 @@ def test_freeze_owns_gradients_graph_and_batch_norm_statistics():
 
 def test_a_base_with_tensors_the_network_lacks_is_refused():
     """Derived-network construction checks that what it copied is exactly the base's units 1..n."""
-    from transferlab.transfer import TransferError, build_derived, parse_net
+    from transferlab.errors import TransferError
+    from transferlab.names import parse_net
+    from transferlab.nets.transfer import build_derived
 
     arch = dict(PAPER, widths=[8, 8, 8, 8, 8, 16, 16], input_size=64, init="kaiming", num_classes=3)
     base = CaffeNet(dict(arch, batchnorm=True)).state_dict()

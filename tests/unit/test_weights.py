@@ -7,9 +7,9 @@ import pandas as pd
 import torch
 
 from transferlab.io import save_torch
-from transferlab.caffenet import CaffeNet, make_arch
-from transferlab.plots import fig_filters
-from transferlab.weights import CONV1, conv1_table, conv1_weights, filter_table, lowfreq_share
+from transferlab.nets.caffenet import CaffeNet, make_arch
+from transferlab.analysis.plots import fig_filters
+from transferlab.analysis.weights import conv1_table, conv1_weights, filter_table, first_conv, lowfreq_share
 from workflow_helpers import REPO
 
 ARCH = {"widths": [24, 48, 64, 64, 48, 512, 512], "conv1_kernel": 5, "conv1_stride": 2, "input_size": 32,
@@ -34,8 +34,8 @@ def test_filters_from_the_table_match_the_checkpoint(tmp_path):
     """The numbers plot_filters writes from conv1.parquet equal those computed from the network itself."""
     torch.manual_seed(0)
     sd = CaffeNet(ARCH).state_dict()
-    from_net = lowfreq_share(sd[CONV1].numpy())
-    weights = conv1_weights(conv1_table({"baseA": sd[CONV1].numpy()}))
+    from_net = lowfreq_share(first_conv(sd).numpy())
+    weights = conv1_weights(conv1_table({"baseA": first_conv(sd).numpy()}))
     np.testing.assert_allclose(lowfreq_share(weights["baseA"]), from_net)
     t = filter_table(weights)
     assert t.loc[0, "filters"] == 24 and 0 < t.loc[0, "lowfreq_share_mean"] < 1

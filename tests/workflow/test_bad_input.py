@@ -8,9 +8,10 @@ import pytest
 
 from conftest import SMALL_ARCH, SMALL_TRAIN, WNIDS, make_fake_tiny, rewrite_zip
 from workflow_helpers import snakemake, workdir
-from transferlab import data
+from transferlab.data import datasets as data
 from transferlab import io as tio
-from transferlab.train import ConfigError, train_network
+from transferlab.errors import ConfigError
+from transferlab.training.train import train_network
 
 
 # ------------------------------------------------------------------ config values (schema + checks)
@@ -162,7 +163,7 @@ def test_corrupt_base_checkpoint_is_named(prepared):
 
 def test_base_of_another_architecture_is_named(prepared):
     other = prepared / "other.pt"
-    from transferlab.caffenet import CaffeNet
+    from transferlab.nets.caffenet import CaffeNet
 
     arch = dict(SMALL_ARCH, widths=[16] * 7, num_classes=3, input_size=16)
     tio.save_torch({"arch": arch, "state_dict": CaffeNet(arch).state_dict()}, other)

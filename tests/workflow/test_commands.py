@@ -70,10 +70,10 @@ def test_project_profile_wins_over_the_users(wd, fake_tiny, tmp_path):
 
 
 def _fake_cuda(tmp_path, cuda):
-    """Environment in which Snakemake's parse-time CUDA detection (transferlab.devices.cuda_available) says ``cuda``."""
+    """Environment in which Snakemake's parse-time CUDA detection (transferlab.training.devices.cuda_available) says ``cuda``."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(f"import transferlab.devices\ntransferlab.devices.cuda_available = lambda: {cuda}\n")
+    (site / "sitecustomize.py").write_text(f"import transferlab.training.devices\ntransferlab.devices.cuda_available = lambda: {cuda}\n")
     return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}  # this checkout's transferlab, whatever the venv has
 
 

@@ -166,7 +166,7 @@ def _paper_training_plans(jobs):
     a checkpoint of about 0.5 GB) are at least 3 minutes apart at the estimated step time."""
     import yaml
 
-    from transferlab.train import plan
+    from transferlab.training.train import plan
 
     paper = yaml.safe_load((REPO / "config/paper.yaml").read_text())
     nets = [j for j in jobs if j["rule"] in ("train_base", "train_derived")]

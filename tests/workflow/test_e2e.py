@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from transferlab import io as tio
-from transferlab.claims import unpack
+from transferlab.analysis.claims import unpack
 from workflow_helpers import REPO, benchmarks_module, dry_run_jobs, job_counts, snakemake, tiny_imagenet_path, workdir
 
 

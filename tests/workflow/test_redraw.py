@@ -1,12 +1,12 @@
 """Results redraw anywhere: the committed snapshot of the default run, put back into results/<dataset> with
-`python -m transferlab.snapshot restore`, gives every figure through `snakemake figures` and the report
+`python -m transferlab.run.snapshot restore`, gives every figure through `snakemake figures` and the report
 through `snakemake --report`, with no network trained and no checkpoint read."""
 import re
 
 import yaml
 
 from conftest import REPO
-from transferlab.snapshot import restore
+from transferlab.run.snapshot import restore
 from workflow_helpers import snakemake, workdir
 
 

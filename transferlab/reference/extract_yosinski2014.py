@@ -4,32 +4,7 @@
 Source: github.com/yosinski/convnet_transfer (Yosinski, Clune, Bengio, Lipson,
 "How transferable are features in deep neural networks?", NIPS 2014).
 
-Usage:
-    python3 transferlab/reference/extract_yosinski2014.py GIT_DIR [--commit SHA] [--out CSV] [--report]
-
-GIT_DIR is a (bare) git directory of that repository; every file is read with
-``git --git-dir=GIT_DIR show COMMIT:path``, so no work tree is needed.
-
-For every directory under ``results/`` that holds Caffe logs (files matching
-the authors' own glob ``*.[eo]*.gz``), all its logs are merged the same way the
-authors' notebook (plots/transfer_plots.ipynb) does it: a test at iteration i
-is the pair of lines
-
-    ... solver.cpp:96] Iteration i, Testing net
-    ... solver.cpp:123] Test score #0: <top-1 accuracy on the validation set>
-    ... solver.cpp:123] Test score #1: <validation loss>
-
-and when a restarted job repeats an iteration, the line with the latest
-timestamp wins.  The row's value is the one at the highest tested iteration
-("final").  The logs hold no top-5 score, so ``top5`` stays empty.
-
-The name -> (experiment, split, source, target, treatment, n) mapping is
-checked against each network's own files: the ``basenet`` symlink (which base
-the copied layers came from), the ``imagenet_train_leveldb`` symlink (which
-half it was trained on) and ``imagenet_train.prototxt`` (how many of
-conv1..fc8 kept their base name, i.e. were copied, and whether those have
-``blobs_lr: 0`` = frozen).  Only the standard library and pandas are used.
-"""
+The detail: docs/library.md, `transferlab/reference/extract_yosinski2014.py`."""
 import argparse
 import fnmatch
 import gzip

@@ -1,5 +1,5 @@
 # Config validation, the one design object, wildcard constraints and the path functions of the rules.
-# Which networks exist and what each one is: transferlab/design.py. Rule files hold rules only.
+# Which networks exist and what each one is: transferlab/run/design.py. Rule files hold rules only.
 
 import os
 import sys
@@ -7,12 +7,12 @@ from pathlib import Path
 
 # transferlab is imported from this repository, installed or not: Snakemake puts the Snakefile's folder on
 # sys.path (and the scripts put it there themselves: workflow/scripts/_project.py).
-from transferlab import configcheck
-from transferlab import data as tdata
-from transferlab import devices as tdevices
-from transferlab.design import Design
+from transferlab.run import configcheck
+from transferlab.data import datasets as tdata
+from transferlab.training import devices as tdevices
+from transferlab.run import Design
 from transferlab.io import config_hash
-from transferlab.transfer import HALF_PATTERN, MODE_PATTERN, N_PATTERN, NET_PATTERN
+from transferlab.names import BASE_PATTERN, DERIVED_PATTERN, HALF_PATTERN, NET_PATTERN, base_name, net_name
 
 # the schema check, then what it cannot say (layers within the architecture, folders present, crop size)
 configcheck.validate_config(config, Path(workflow.basedir, "workflow/schemas/config.schema.yaml"))
@@ -28,10 +28,6 @@ wildcard_constraints:
     dataset=r"[a-z-]+",
     split=DESIGN.split_pattern(),
     half=HALF_PATTERN,
-    src=HALF_PATTERN,
-    tgt=HALF_PATTERN,
-    n=N_PATTERN,
-    mode=MODE_PATTERN,
     rep=r"\d+",
     net=NET_PATTERN,
 
@@ -74,31 +70,22 @@ TRAIN_HASH = config_hash({"data": DESIGN.data_params(), **DESIGN.train_settings(
 
 
 # --------------------------------------------------------------------------- networks
-def net_of(wildcards):
-    """The network a job is about: its ``net`` wildcard, or the name the train rules spell out."""
-    if hasattr(wildcards, "net"):
-        return wildcards.net
-    if hasattr(wildcards, "half"):
-        return f"base{wildcards.half}"
-    return f"{wildcards.src}{wildcards.n}{wildcards.tgt}-{wildcards.mode}"
-
-
 def split_file(wildcards):
     return f"{RESULTS}/splits/{DESIGN.split_file_of(wildcards.split)}.json"
 
 
 def target_half(wildcards):
-    return f"{RESULTS}/halves/{wildcards.split}/{DESIGN.target_of(net_of(wildcards))}.npz"
+    return f"{RESULTS}/halves/{wildcards.split}/{DESIGN.target_of(wildcards.net)}.npz"
 
 
 def derived_base_weights(wildcards):
     """Base checkpoint a derived net copies from; none for random ('R') sources."""
-    base = DESIGN.base_of(net_of(wildcards))
+    base = DESIGN.base_of(wildcards.net)
     return f"{RESULTS}/nets/{wildcards.split}/r{wildcards.rep}/{base}/weights.pt" if base else []
 
 
 def net_seed(wildcards):
-    return DESIGN.seed_of(wildcards.split, net_of(wildcards), wildcards.rep)
+    return DESIGN.seed_of(wildcards.split, wildcards.net, wildcards.rep)
 
 
 def train_settings(wildcards):
@@ -118,12 +105,17 @@ def train_meta_files():
 
 
 def inspect_bases():
-    return [f"{RESULTS}/nets/{DESIGN.first_random_split()}/r0/base{h}/weights.pt" for h in ("A", "B")]
+    return [f"{RESULTS}/nets/{DESIGN.first_random_split()}/r0/{base_name(h)}/weights.pt" for h in ("A", "B")]
 
 
 def inspect_weight_change_inputs(wildcards):
     n, nets = config["inspect_n"], f"{RESULTS}/nets/{DESIGN.first_random_split()}/r0"
-    roles = {"transfer_base": "baseA", "transfer_ft": f"A{n}B-ft", "selffer_base": "baseB", "selffer_ft": f"B{n}B-ft"}
+    roles = {
+        "transfer_base": base_name("A"),
+        "transfer_ft": net_name("A", n, "B", fine_tuned=True),
+        "selffer_base": base_name("B"),
+        "selffer_ft": net_name("B", n, "B", fine_tuned=True),
+    }
     return {role: f"{nets}/{net}/weights.pt" for role, net in roles.items()}
 
 
@@ -143,8 +135,7 @@ def custom_split_file(wildcards):
 # --------------------------------------------------------------------------- devices
 # The device of the GPU jobs (training, evaluation, CKA): each declares gpu=GPU; on CUDA the preflight check
 # (workflow/rules/preflight.smk) runs first.
-CLUSTER_GPUS = {"true": True, "false": False}.get(config["cluster_gpus"], config["cluster_gpus"])
-DEVICE = tdevices.resolve_device(config["device"], CLUSTER_GPUS)
+DEVICE = tdevices.resolve_device(config["device"], config["cluster_gpus"])
 GPU = 1 if DEVICE.startswith("cuda") else 0
 
 
@@ -160,7 +151,7 @@ def submits_to_cluster():
 
 
 # a cluster run whose training falls back to the CPU only because the submit host has no CUDA says so, once
-_note = tdevices.cpu_training_note(config["device"], CLUSTER_GPUS, DEVICE != "cpu", submits_to_cluster())
+_note = tdevices.cpu_training_note(config["device"], config["cluster_gpus"], DEVICE != "cpu", submits_to_cluster())
 if _note:
     print(_note, file=sys.stderr, flush=True)
 

@@ -9,7 +9,7 @@ rule download_tiny_imagenet:
     conda:
         "../../envs/torch.yaml"
     params:
-        url="http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+        url=tdata.TINY_URL,
     script:
         "../scripts/download.py"
 

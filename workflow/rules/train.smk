@@ -9,12 +9,14 @@ rule train_base:
         half=target_half,
         preflight=preflight_report,
     output:
-        weights=f"{RESULTS}/nets/{{split}}/r{{rep}}/base{{half}}/weights.pt",
-        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/base{{half}}/train.json",
+        weights=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{net}}/weights.pt",
+        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{net}}/train.json",
     log:
-        f"{RESULTS}/logs/train/{{split}}/r{{rep}}/base{{half}}.log",
+        f"{RESULTS}/logs/train/{{split}}/r{{rep}}/{{net}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train/{{split}}/r{{rep}}/base{{half}}.tsv"
+        f"{RESULTS}/benchmarks/train/{{split}}/r{{rep}}/{{net}}.tsv"
+    wildcard_constraints:
+        net=BASE_PATTERN,
     retries: config["train_retries"]
     conda:
         "../../envs/torch.yaml"
@@ -22,8 +24,8 @@ rule train_base:
     resources:
         gpu=GPU,
     params:
-        net="base{half}",
-        state=f"{RESULTS}/state/{{split}}/r{{rep}}/base{{half}}",
+        net="{net}",
+        state=f"{RESULTS}/state/{{split}}/r{{rep}}/{{net}}",
         seed=net_seed,
         settings=train_settings,
         config_hash=TRAIN_HASH,
@@ -39,12 +41,14 @@ rule train_derived:
         base=derived_base_weights,
         preflight=preflight_report,
     output:
-        weights=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/weights.pt",
-        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}/train.json",
+        weights=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{net}}/weights.pt",
+        meta=f"{RESULTS}/nets/{{split}}/r{{rep}}/{{net}}/train.json",
     log:
-        f"{RESULTS}/logs/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.log",
+        f"{RESULTS}/logs/train/{{split}}/r{{rep}}/{{net}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}.tsv"
+        f"{RESULTS}/benchmarks/train/{{split}}/r{{rep}}/{{net}}.tsv"
+    wildcard_constraints:
+        net=DERIVED_PATTERN,
     retries: config["train_retries"]
     conda:
         "../../envs/torch.yaml"
@@ -52,8 +56,8 @@ rule train_derived:
     resources:
         gpu=GPU,
     params:
-        net="{src}{n}{tgt}-{mode}",
-        state=f"{RESULTS}/state/{{split}}/r{{rep}}/{{src}}{{n}}{{tgt}}-{{mode}}",
+        net="{net}",
+        state=f"{RESULTS}/state/{{split}}/r{{rep}}/{{net}}",
         seed=net_seed,
         settings=train_settings,
         config_hash=TRAIN_HASH,

@@ -3,10 +3,11 @@ from pathlib import Path
 
 import torch
 
-from transferlab.io import atomic_path, load_torch
-from transferlab.models import build_model
-from transferlab.scripting import run
-from transferlab.weights import conv1_table, first_conv
+from transferlab.io import load_torch
+from transferlab.nets import build_model
+from transferlab.report import write_parquet
+from transferlab.run import run
+from transferlab.analysis import conv1_table, first_conv
 
 
 def main(s):
@@ -15,8 +16,7 @@ def main(s):
     weights = {name: first_conv(ck["state_dict"]).numpy() for name, ck in cks.items()}
     torch.manual_seed(0)
     weights["fresh init"] = first_conv(build_model(next(iter(cks.values()))["arch"]).state_dict()).numpy()
-    with atomic_path(s.output[0]) as tmp:
-        conv1_table(weights).to_parquet(tmp, index=False)
+    write_parquet(conv1_table(weights), s.output[0])
 
 
 run(snakemake, main)

@@ -1,8 +1,8 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 from pathlib import Path
 
-from transferlab.evaluate import evaluate_network
-from transferlab.scripting import run
+from transferlab.training import evaluate_network
+from transferlab.run import run
 
 run(snakemake, lambda s: evaluate_network(weights=s.input.weights, meta_file=s.input.meta,
                                           prepared_dir=Path(s.input.prepared[0]).parent, half_file=s.input.half,

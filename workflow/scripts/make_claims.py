@@ -1,9 +1,9 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 import pandas as pd
 
-from transferlab.claims import unit_table, write_claims
-from transferlab.plots import claims_figure
-from transferlab.scripting import run
+from transferlab.analysis import unit_table, write_claims
+from transferlab.analysis import claims_figure
+from transferlab.run import run
 
 
 def main(s):

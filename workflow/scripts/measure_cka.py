@@ -1,8 +1,8 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 from pathlib import Path
 
-from transferlab.cka import measure_split
-from transferlab.scripting import run
+from transferlab.analysis import measure_split
+from transferlab.run import run
 
 run(snakemake, lambda s: measure_split(weights={p[k]: s.input[p[k]] for p in s.params.pairs for k in ("a", "b")},
                                        pairs=s.params.pairs, prepared_dir=Path(s.input.prepared[0]).parent,

@@ -1,9 +1,10 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 import pandas as pd
 
-from transferlab.io import atomic_path, load_torch
-from transferlab.scripting import run
-from transferlab.weights import weight_change
+from transferlab.io import load_torch
+from transferlab.report import write_csv
+from transferlab.run import run
+from transferlab.analysis import weight_change
 
 
 def main(s):
@@ -13,8 +14,7 @@ def main(s):
                           load_torch(s.input[f"{name}_ft"])["state_dict"], s.params.n)
         t.insert(0, "network", s.input[f"{name}_ft"].split("/")[-2])
         frames.append(t)
-    with atomic_path(s.output.csv) as tmp:
-        pd.concat(frames).to_csv(tmp, index=False)
+    write_csv(pd.concat(frames), s.output.csv)
 
 
 run(snakemake, main)

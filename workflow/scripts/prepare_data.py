@@ -2,8 +2,8 @@ import _project  # noqa: F401 -- puts the project root on sys.path (see _project
 import json
 from pathlib import Path
 
-from transferlab import data
-from transferlab.scripting import run
+from transferlab.data import datasets as data
+from transferlab.run import run
 
 
 def main(s):

@@ -1,8 +1,8 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
 from pathlib import Path
 
-from transferlab.scripting import run
-from transferlab.train import time_budget_from_runtime, train_network
+from transferlab.run import run
+from transferlab.training import time_budget_from_runtime, train_network
 
 
 def main(s):

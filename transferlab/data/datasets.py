@@ -1,0 +1,608 @@
+"""Datasets: locate, download, validate, and decode once into uint8 arrays.
+
+Three sources are supported:
+
+The detail: docs/library.md, `transferlab/data/datasets.py`."""
+from __future__ import annotations
+
+from transferlab.errors import DatasetError
+import contextlib
+import io
+import json
+import os
+import re
+import socket
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from transferlab.io import atomic_write_json, atomic_path
+
+TINY_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+TINY_SIZE = 248_100_043
+TINY_MD5 = "90528d7ca1a48142e341f4ef8d21d0de"
+WNID_RE = re.compile(r"^n\d{8}$")
+
+
+def is_wnid(name: str) -> bool:
+    """Whether a class name is a WordNet noun id (n + 8 digits), as the natural/man-made rule needs."""
+    return bool(WNID_RE.match(name))
+IMAGE_EXT = (".jpeg", ".jpg", ".png")
+
+
+
+
+def _num_key(name: str):
+    m = re.search(r"_(\d+)\.[A-Za-z]+$", name)
+    return (int(m.group(1)) if m else -1, name)
+
+
+# ----------------------------------------------------------------------------- download
+def download(url: str, dest: Path, md5: str | None = None, size: int | None = None, timeout_s: float = 60) -> Path:
+    """Download ``url`` with torchvision's downloader (progress bar on stderr) to ``dest``: the file
+    appears there only once its size and MD5 are checked."""
+    from torchvision.datasets.utils import calculate_md5, check_integrity, download_url
+
+    dest = Path(dest)
+    tmp = dest.with_name(dest.name + ".part")
+    tmp.unlink(missing_ok=True)  # download_url would take a leftover partial file for a finished one
+    default_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)  # download_url sets none: a network that drops packets would hang it
+    try:
+        try:
+            download_url(url, dest.parent, tmp.name)
+        except OSError as e:
+            raise DatasetError(
+                f"could not download {url} ({e}). Download it by hand and give its path with "
+                f"--config tiny_imagenet_path=/path/to/tiny-imagenet-200.zip, or place it at {dest}"
+            ) from e
+        if size is not None and (got := tmp.stat().st_size) != size:
+            raise DatasetError(f"download of {url} has {got} bytes, expected {size}")
+        if not check_integrity(tmp, md5):
+            raise DatasetError(f"download of {url} has MD5 {calculate_md5(tmp)}, expected {md5}")
+        os.replace(tmp, dest)
+    finally:
+        socket.setdefaulttimeout(default_timeout)
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+# ----------------------------------------------------------------------------- sources
+class Source:
+    """Common interface: class list, per-class train members, val members, bytes."""
+
+    name = "?"
+
+    def wnids(self) -> list[str]:
+        raise NotImplementedError
+
+    def train_members(self, wnid: str) -> list[str]:
+        raise NotImplementedError
+
+    def val_members(self) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+    def read(self, member: str) -> bytes:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def validate(self) -> None:
+        """Check what opening the source did not (a no-op where opening checked everything)."""
+
+
+class TinyImageNet(Source):
+    name = "tiny-imagenet"
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DatasetError(f"Tiny ImageNet not found at {self.path}: expected tiny-imagenet-200.zip or its extracted folder")
+        self._zip = None
+        if self.path.is_file():
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+                names = self._zip.namelist()
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                raise DatasetError(f"{self.path} is not a readable zip archive ({e}); expected the official tiny-imagenet-200.zip") from e
+            wn = [n for n in names if n.endswith("wnids.txt")]
+            if not wn:
+                raise DatasetError(f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (tiny-imagenet-200/wnids.txt, train/, val/)")
+            self._prefix = min(wn, key=len)[: -len("wnids.txt")]
+            self._names = [n for n in names if n.startswith(self._prefix)]
+        else:
+            root = self.path
+            if not (root / "wnids.txt").exists() and (root / "tiny-imagenet-200" / "wnids.txt").exists():
+                root = root / "tiny-imagenet-200"
+            if not (root / "wnids.txt").exists():
+                raise DatasetError(f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (wnids.txt, train/, val/)")
+            self._root = root
+            self._prefix = ""
+            self._names = None
+        self._index()
+
+    def _list(self) -> list[str]:
+        if self._zip is not None:
+            return [n[len(self._prefix):] for n in self._names]
+        out = []
+        for d, _, files in os.walk(self._root):
+            rel = os.path.relpath(d, self._root)
+            for f in files:
+                out.append(f if rel == "." else f"{rel}/{f}".replace(os.sep, "/"))
+        return out
+
+    def read(self, member: str) -> bytes:
+        if self._zip is not None:
+            return self._zip.read(self._prefix + member)
+        return (self._root / member).read_bytes()
+
+    def _index(self):
+        names = self._list()
+        wnids = [w.strip() for w in self.read("wnids.txt").decode().split() if w.strip()]
+        if not wnids:
+            raise DatasetError(f"{self.describe()}: wnids.txt is empty; expected one WordNet id per line")
+        bad = [w for w in wnids if not is_wnid(w)]
+        if bad:
+            raise DatasetError(f"{self.describe()}: wnids.txt has entries that are not WordNet ids (n + 8 digits): {bad[:5]}")
+        self._wnids = sorted(set(wnids))
+        train: dict[str, list[str]] = {w: [] for w in self._wnids}
+        for n in names:
+            parts = n.split("/")
+            if len(parts) == 4 and parts[0] == "train" and parts[2] == "images" and parts[3].lower().endswith(IMAGE_EXT):
+                if parts[1] in train:
+                    train[parts[1]].append(n)
+        empty = [w for w, v in train.items() if not v]
+        if empty:
+            raise DatasetError(
+                f"{self.describe()}: no training images for {len(empty)} class(es), e.g. {empty[:3]}; "
+                f"expected train/<wnid>/images/<wnid>_<i>.JPEG for every wnid in wnids.txt"
+            )
+        self._train = {w: sorted(v, key=_num_key) for w, v in train.items()}
+        if "val/val_annotations.txt" not in set(names):
+            raise DatasetError(f"{self.describe()}: missing val/val_annotations.txt; expected the official validation layout")
+        have = set(names)
+        val: dict[str, list[str]] = {w: [] for w in self._wnids}
+        for i, line in enumerate(self.read("val/val_annotations.txt").decode().splitlines()):
+            if not line.strip():
+                continue
+            f = line.split("\t")
+            if len(f) < 2:
+                f = line.split()
+            if len(f) < 2:
+                raise DatasetError(f"{self.describe()}: val/val_annotations.txt line {i + 1} is not '<file>\\t<wnid>\\t…': {line!r}")
+            member = f"val/images/{f[0]}"
+            if f[1] not in val:
+                raise DatasetError(f"{self.describe()}: val/val_annotations.txt line {i + 1} names class {f[1]} that is not in wnids.txt")
+            if member not in have:
+                raise DatasetError(f"{self.describe()}: val/val_annotations.txt names {member}, which is not in the archive")
+            val[f[1]].append(member)
+        self._val = {w: sorted(v, key=_num_key) for w, v in val.items()}
+
+    def wnids(self):
+        return list(self._wnids)
+
+    def train_members(self, wnid):
+        return self._train[wnid]
+
+    def val_members(self):
+        return self._val
+
+
+class ImageFolder(Source):
+    """Images in torchvision ImageFolder layout: ``<root>/train/<class>/<image>`` and
+    ``<root>/val/<class>/<image>`` (JPEG or PNG, any size: :func:`decode` warps each to the stored
+    square).  Any folder names are classes, sorted; every class of train/ needs a val/ folder and
+    both need images.  The folder layout is checked when the source is opened (cheap: it runs when
+    Snakemake parses the workflow); the images are listed once, on first use (:meth:`validate`)."""
+
+    name = "imagefolder"
+    what = "image folder"  # how errors name the root
+    cls = "class"  # how errors name a class folder
+
+    def __init__(self, root):
+        self.path = Path(root)
+        tr, va = self.path / "train", self.path / "val"
+        if not tr.is_dir() or not va.is_dir():
+            raise DatasetError(
+                f"{self.what} root {self.path} must hold train/<{self.cls}>/*.JPEG and val/<{self.cls}>/*.JPEG "
+                f"(torchvision ImageFolder layout); found train/: {tr.is_dir()}, val/: {va.is_dir()}"
+            )
+        self._wnids = sorted(d.name for d in tr.iterdir() if d.is_dir())
+        if not self._wnids:
+            raise DatasetError(f"{tr} holds no class folders; expected train/<{self.cls}>/")
+        self._check_names(tr)
+        missing = [w for w in self._wnids if not (va / w).is_dir()]
+        if missing:
+            raise DatasetError(f"{va}: no validation folder for {len(missing)} class(es) of train/, e.g. {missing[:3]}; "
+                               f"expected val/<{self.cls}>/ for every train/<{self.cls}>/")
+        self._members = None
+
+    def _check_names(self, train_dir: Path) -> None:
+        """Any folder name is a class here; ImageNet requires WordNet ids."""
+
+    def _files(self, d: Path) -> list[str]:
+        return sorted(p.relative_to(self.path).as_posix() for p in d.iterdir()
+                      if p.is_file() and p.suffix.lower() in IMAGE_EXT)
+
+    def validate(self) -> None:
+        """List every class's images once; a class without training or validation images is named."""
+        if self._members is not None:
+            return
+        members = {part: {w: self._files(self.path / part / w) for w in self._wnids} for part in ("train", "val")}
+        for part in ("train", "val"):
+            empty = [w for w, files in members[part].items() if not files]
+            if empty:
+                raise DatasetError(
+                    f"{self.path / part}: no images for {len(empty)} class(es), e.g. {empty[:3]}; expected "
+                    f"{part}/<{self.cls}>/*.JPEG (or .jpg, .png) for every class of train/")
+        self._members = members
+
+    def wnids(self):
+        return list(self._wnids)
+
+    def train_members(self, wnid):
+        self.validate()
+        return self._members["train"][wnid]
+
+    def val_members(self):
+        self.validate()
+        return dict(self._members["val"])
+
+    def read(self, member):
+        return (self.path / member).read_bytes()
+
+
+class ImageFolderNet(ImageFolder):
+    """ILSVRC2012 in ImageFolder layout: an image folder whose class folders are WordNet ids."""
+
+    name = "imagenet"
+    what = "ImageNet"
+    cls = "wnid"
+
+    def _check_names(self, train_dir):
+        bad = [w for w in self._wnids if not is_wnid(w)]
+        if bad:
+            raise DatasetError(f"{train_dir}: class folders that are not WordNet ids (n + 8 digits): {bad[:5]}")
+
+
+SOURCES = {"tiny-imagenet": TinyImageNet, "imagenet": ImageFolderNet, "imagefolder": ImageFolder}
+
+
+def open_source(dataset: str, path) -> Source:
+    if dataset not in SOURCES:
+        raise DatasetError(f"unknown dataset {dataset!r}; expected one of {', '.join(map(repr, SOURCES))}")
+    return SOURCES[dataset](path)
+
+
+# ----------------------------------------------------------------------------- classes
+def select_classes(all_wnids: list[str], count: int, seed: int) -> list[str]:
+    """``count`` classes drawn reproducibly (0 or >= total: all), sorted."""
+    wnids = sorted(all_wnids)
+    if not count or count >= len(wnids):
+        return wnids
+    rs = np.random.RandomState(seed)
+    idx = sorted(rs.choice(len(wnids), count, replace=False))
+    return [wnids[i] for i in idx]
+
+
+def write_class_list(dataset: str, path, count: int, seed: int, out) -> list[str]:
+    src = open_source(dataset, path)
+    src.validate()
+    wnids = select_classes(src.wnids(), count, seed)
+    atomic_write_json(out, {"dataset": dataset, "source": str(path), "n_available": len(src.wnids()), "wnids": wnids})
+    return wnids
+
+
+# ----------------------------------------------------------------------------- decoding
+def decode(data: bytes, size: int, member: str = "?") -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im = im.convert("RGB")
+            if im.size != (size, size):
+                # Caffe's ImageNet recipe warps to a square (no aspect preservation).
+                im = im.resize((size, size), Image.BILINEAR)
+            return np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise DatasetError(f"cannot decode image {member}: {e}") from e
+
+
+PREP_STATE = ".prepare"  # undeclared folder beside the outputs: partial arrays and their progress survive a kill
+CHUNK_BYTES = 16 << 20  # images per work unit: about 16 MB of decoded pixels, at most 256 images
+SAVE_EVERY_S = float(os.environ.get("TRANSFERLAB_PREPARE_SAVE_S", 5))  # progress record cadence (tests: 0)
+
+
+def _chunk_size(size: int) -> int:
+    return int(max(1, min(256, CHUNK_BYTES // (size * size * 3))))
+
+
+_WORKER_SOURCE: dict = {}
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Spawned decoders need only this module, so they must not re-run the main script as spawn does by
+    default: a Snakemake script run again outside Snakemake fails at once (its ``snakemake`` object is not
+    defined there), and a script without a ``__main__`` guard would start preparing again."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is not None:
+        del main.__file__
+    try:
+        yield
+    finally:
+        if path is not None:
+            main.__file__ = path
+
+
+def _decode_chunk(job) -> tuple:
+    """Decode ``members`` into rows ``start..`` of the partial array at ``part_file`` (opened by path, so no
+    array is ever pickled); return the chunk's exact integer statistics (channel sums, sums of squares,
+    the per-pixel sum behind the mean image), or None for them when ``stats`` is off."""
+    dataset, path, part_file, start, members, size, stats = job
+    key = (dataset, str(path))
+    if key not in _WORKER_SOURCE:
+        _WORKER_SOURCE.clear()
+        _WORKER_SOURCE[key] = open_source(dataset, path)
+    src = _WORKER_SOURCE[key]
+    arr = np.load(part_file, mmap_mode="r+")
+    sums = np.zeros(3, np.int64)
+    sq = np.zeros(3, np.int64)
+    pix = np.zeros((size, size, 3), np.int64) if stats else None
+    for i, m in enumerate(members):
+        img = decode(src.read(m), size, m)
+        arr[start + i] = img
+        if stats:
+            x = img.astype(np.int64)
+            sums += x.sum(axis=(0, 1))
+            sq += (x * x).sum(axis=(0, 1))
+            pix += x
+    arr.flush()
+    del arr
+    return start, len(members), sums, sq, pix
+
+
+def _load_progress(path: Path, key: str, size: int):
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            if str(z["key"]) != key:
+                return None
+            return {"done": set(int(x) for x in z["done"]), "sums": z["sums"].copy(), "sq": z["sq"].copy(),
+                    "pix": z["pix"].copy() if z["pix"].shape == (size, size, 3) else None}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None  # a damaged record: start this part again
+
+
+def _save_progress(path: Path, key: str, st: dict, size: int) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, key=np.array(key), done=np.array(sorted(st["done"]), dtype=np.int64), sums=st["sums"],
+                     sq=st["sq"], pix=st["pix"] if st["pix"] is not None else np.zeros((0,), np.int64))
+
+
+def _decode_chunks(jobs: list, threads: int, take) -> None:
+    """Decode every chunk of ``jobs``, in ``threads`` spawned workers (or here with one), each result to ``take``."""
+    if threads > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # a worker that cannot start raises BrokenProcessPool here (multiprocessing.Pool would replace it
+        # forever); the caller keeps the chunks already decoded
+        with _main_script_hidden(), ProcessPoolExecutor(threads, mp_context=mp.get_context("spawn")) as pool:
+            for fut in as_completed([pool.submit(_decode_chunk, job) for job in jobs]):
+                take(fut.result())
+    else:
+        for job in jobs:
+            take(_decode_chunk(job))
+
+
+def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int, stats: bool, log,
+                 counter: dict) -> dict:
+    """Decode one part (train or val) into ``{part}_images.npy``, resumable: decoded chunks are recorded in
+    ``.prepare/`` with their statistics, so a killed or failed preparation continues where it stopped and
+    never decodes a finished chunk twice; the array is moved into place only when every chunk is in it."""
+    import hashlib
+
+    state = out_dir / PREP_STATE
+    state.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(json.dumps([dataset, str(path), size, part, members]).encode()).hexdigest()[:20]
+    partial, record = state / f"{part}_images.npy", state / f"{part}_progress.npz"
+    st = _load_progress(record, key, size) if partial.exists() else None
+    if st is None:
+        np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3)).flush()
+        st = {"done": set(), "sums": np.zeros(3, np.int64), "sq": np.zeros(3, np.int64),
+              "pix": np.zeros((size, size, 3), np.int64) if stats else None}
+        _save_progress(record, key, st, size)
+    elif st["done"]:
+        n_done = sum(min(_chunk_size(size), len(members) - s) for s in st["done"])
+        print(f"prepare {part}: resuming, {n_done}/{len(members)} images already decoded", file=log, flush=True)
+    step = _chunk_size(size)
+    jobs = [(dataset, str(path), str(partial), s, members[s:s + step], size, stats)
+            for s in range(0, len(members), step) if s not in st["done"]]
+    counter["done"] += sum(min(step, len(members) - s) for s in st["done"])
+    last_save = last_print = time.time()
+
+    def take(res):
+        nonlocal last_save, last_print
+        start, n, sums, sq, pix = res
+        st["done"].add(start)
+        st["sums"] += sums
+        st["sq"] += sq
+        if stats:
+            st["pix"] += pix
+        counter["done"] += n
+        counter["this_run"] += n
+        now = time.time()
+        if now - last_save >= SAVE_EVERY_S:
+            _save_progress(record, key, st, size)
+            last_save = now
+        if now - last_print >= 10 or counter["done"] == counter["total"]:
+            rate = counter["this_run"] / max(now - counter["t0"], 1e-9)
+            left = (counter["total"] - counter["done"]) / max(rate, 1e-9)
+            print(f"prepare: {counter['done']}/{counter['total']} images decoded ({rate:.0f} img/s, "
+                  f"{left / 60:.1f} min left)", file=log, flush=True)
+            last_print = now
+
+    try:
+        _decode_chunks(jobs, threads, take)
+    finally:
+        _save_progress(record, key, st, size)  # whatever happened, the finished chunks stay finished
+    os.replace(partial, out_dir / f"{part}_images.npy")
+    record.unlink()
+    return st
+
+
+def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, train_per_class: int = 0,
+                   val_per_class: int = 0, log=None, threads: int = 1) -> dict:
+    """Decode the chosen classes once into uint8 arrays under ``out_dir``.
+
+    Memory is bounded whatever the number of images: pixels go straight into memory-mapped arrays, and
+    the normalisation statistics (channel mean and std, the mean image) are exact integer sums
+    accumulated while decoding.  ``threads`` processes decode in parallel; a killed run resumes from its
+    finished chunks (``out_dir/.prepare/``) and gives a byte-identical array."""
+    log = log or sys.stderr
+    src = open_source(dataset, path)
+    missing = sorted(set(wnids) - set(src.wnids()))
+    if missing:
+        raise DatasetError(f"classes {missing[:5]} are not in {src.describe()}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    val_all = src.val_members()
+    jobs = {}
+    for part in ("train", "val"):
+        members, labels = [], []
+        for label, w in enumerate(wnids):
+            ms = src.train_members(w) if part == "train" else val_all[w]
+            cap = train_per_class if part == "train" else val_per_class
+            if cap:
+                ms = ms[:cap]
+            if not ms:
+                raise DatasetError(f"{src.describe()}: class {w} has no {part} images")
+            members += ms
+            labels += [label] * len(ms)
+        jobs[part] = (members, np.asarray(labels, dtype=np.int16))
+    stats = {}
+    counter = {"done": 0, "this_run": 0, "total": sum(len(m) for m, _ in jobs.values()), "t0": time.time()}
+    for part, (members, labels) in jobs.items():
+        st = _decode_part(dataset, path, part, members, size, out_dir, int(threads), part == "train", log, counter)
+        if part == "train":
+            n_px = len(members) * size * size
+            mean = st["sums"] / n_px
+            stats["mean"] = [float(m) / 255 for m in mean]
+            stats["std"] = [float(np.sqrt(max(q / n_px - m * m, 0.0))) / 255 for q, m in zip(st["sq"], mean)]
+            with atomic_path(out_dir / "mean_image.npy") as mtmp:  # Caffe-style mean image (0-255)
+                with open(mtmp, "wb") as f:
+                    np.save(f, (st["pix"] / len(members)).astype(np.float32))
+        with atomic_path(out_dir / f"{part}_labels.npy") as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, labels)
+        stats[f"n_{part}"] = len(members)
+    meta = {"dataset": dataset, "wnids": list(wnids), "size": size, "train_per_class": train_per_class,
+            "val_per_class": val_per_class, **stats}
+    atomic_write_json(out_dir / "meta.json", meta)
+    try:
+        (out_dir / PREP_STATE).rmdir()
+    except OSError:
+        pass
+    return meta
+
+
+# ----------------------------------------------------------------------------- halves
+def half_index(labels: np.ndarray, wnids: list[str], half: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the half's images and their labels remapped to 0..k-1 (sorted wnids)."""
+    pos = {w: i for i, w in enumerate(wnids)}
+    missing = [w for w in half if w not in pos]
+    if missing:
+        raise DatasetError(f"split names classes not in the prepared data: {missing[:5]}")
+    half_sorted = sorted(half)
+    remap = np.full(len(wnids), -1, dtype=np.int64)
+    for new, w in enumerate(half_sorted):
+        remap[pos[w]] = new
+    new_labels = remap[labels.astype(np.int64)]
+    idx = np.nonzero(new_labels >= 0)[0]
+    return idx, new_labels[idx]
+
+
+def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 0, dev_per_class: int = 0) -> dict:
+    """Indices and remapped labels of one half: ``train``, ``dev`` and ``val``.
+
+    ``dev`` is carved from the training images: the last ``dev_per_class`` of each class (in
+    archive order) are held out of training and used for every tuning decision and the per-epoch
+    curves; the official validation images (``val``) are only ever reported.  The dev slice is
+    carved before the ``train_per_class`` cap, so every dataset-size network is tuned and
+    monitored on the same images.  ``full_n_train`` is the training-set size without the cap (the
+    dataset-size study trains every size for the same number of iterations).
+    """
+    prepared_dir = Path(prepared_dir)
+    meta = json.loads((prepared_dir / "meta.json").read_text())
+    split = json.loads(Path(split_file).read_text())
+    if half not in split or not isinstance(split[half], list):
+        raise DatasetError(f"split file {split_file} has no class list for half {half!r}")
+    if not split[half]:
+        raise DatasetError(f"split file {split_file}: half {half!r} is empty")
+    res = {"wnids": sorted(split[half])}
+    k = len(res["wnids"])
+    labels = np.load(prepared_dir / "train_labels.npy")
+    idx, y = half_index(labels, meta["wnids"], split[half])
+    per_class = [idx[y == c] for c in range(k)]
+    fewest = min(len(p) for p in per_class)
+    if dev_per_class and fewest - dev_per_class < 1:
+        raise DatasetError(f"data.dev_per_class={dev_per_class} leaves no training images: a class of half {half!r} "
+                           f"has only {fewest} training images; expected dev_per_class < {fewest}")
+    dev = [p[len(p) - dev_per_class:] if dev_per_class else p[:0] for p in per_class]
+    train = [p[:len(p) - dev_per_class] for p in per_class]
+    res["full_n_train"] = sum(len(p) for p in train)
+    if train_per_class:
+        train = [p[:train_per_class] for p in train]
+    for part, parts in (("train", train), ("dev", dev)):
+        res[f"{part}_idx"] = np.sort(np.concatenate(parts)).astype(np.int64)
+        pos = np.searchsorted(idx, res[f"{part}_idx"])
+        res[f"{part}_y"] = y[pos]
+    vlabels = np.load(prepared_dir / "val_labels.npy")
+    res["val_idx"], res["val_y"] = half_index(vlabels, meta["wnids"], split[half])
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{f"{p}_{c}": res[f"{p}_{c}"] for p in ("train", "dev", "val") for c in ("idx", "y")},
+                     wnids=np.array(res["wnids"]), full_n_train=np.int64(res["full_n_train"]))
+    return res
+
+
+def open_images(path: Path, meta: dict, part: str) -> np.ndarray:
+    """Memory-map one prepared image array, checked against meta.json: a truncated or overwritten file is
+    named, with how to rebuild it, instead of failing later inside a batch."""
+    rebuild = f"delete the prepared arrays ({path.parent}) and rerun to rebuild them"
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except (OSError, ValueError, EOFError) as e:
+        raise DatasetError(f"{path} is truncated or corrupt ({e}); {rebuild}") from e
+    size = meta.get("size")
+    expected = (meta.get(f"n_{part}"), size, size, 3)
+    if arr.dtype != np.uint8 or (None not in expected and arr.shape != expected):
+        raise DatasetError(f"{path} holds {arr.dtype} {arr.shape}, expected uint8 {expected} (meta.json): "
+                           f"truncated or corrupt; {rebuild}")
+    return arr
+
+
+def load_half(prepared_dir, half_file):
+    """Memory-mapped images plus the half's indices/labels (``train``, ``dev``, ``val``)."""
+    prepared_dir = Path(prepared_dir)
+    meta = json.loads((prepared_dir / "meta.json").read_text())
+    h = np.load(half_file)
+    data = {"meta": meta, "wnids": [str(w) for w in h["wnids"]],
+            "full_n_train": int(h["full_n_train"]) if "full_n_train" in h else len(h["train_idx"])}
+    images = {}
+    data["paths"] = {part: prepared_dir / f"{part}_images.npy" for part in ("train", "val")}
+    for part in ("train", "val"):
+        # a plain ndarray view of the mapping: slicing a np.memmap subclass costs ~1 us per crop
+        images[part] = np.asarray(open_images(data["paths"][part], meta, part))
+    for part, src in (("train", "train"), ("dev", "train"), ("val", "val")):
+        if f"{part}_idx" in h:
+            data[part] = (images[src], h[f"{part}_idx"], h[f"{part}_y"])
+    return data

@@ -1,0 +1,23 @@
+"""The config schema, ``workflow/schemas/config.schema.yaml``: the one place a setting's default lives.
+The workflow validates against it; the library and the benchmarks read their defaults from it."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@functools.cache
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def defaults(section: str) -> dict:
+    """The schema's default of every key of config section ``section`` (e.g. ``train``), a fresh copy."""
+    props = load_schema()["properties"][section]["properties"]
+    return {key: copy.deepcopy(spec["default"]) for key, spec in props.items() if "default" in spec}
