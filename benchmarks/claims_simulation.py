@@ -3,6 +3,7 @@ tests/unit/test_claims_simulation.py, with more runs), as a markdown table for d
 
     .venv/bin/python benchmarks/claims_simulation.py [--runs 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,12 @@ def main(argv=None) -> int:
             r = error_rates(k, sd, a.runs, seed=50_000 + 100 * k + int(100 * sd))
             rows.append({"units": k, "unit SD (pt)": round(100 * sd), **{c: r[c] for c in r.index}})
     t = pd.DataFrame(rows)
-    print(f"Simulated runs with known truth ({a.runs} per row; {N_IMG} validation images per target, network SD "
-          f"{100 * NET_SD:.0f} pt; each claim at its null: one-sided claims at their threshold, the '≈' claims at "
-          "the ±2-pt margin). Share of runs with a firm verdict, which is wrong under the null (nominal 5 %; "
-          "for the '≈' claims a 'holds', nominal at most 2.5 %).\n")
+    print(
+        f"Simulated runs with known truth ({a.runs} per row; {N_IMG} validation images per target, network SD "
+        f"{100 * NET_SD:.0f} pt; each claim at its null: one-sided claims at their threshold, the '≈' claims at "
+        "the ±2-pt margin). Share of runs with a firm verdict, which is wrong under the null (nominal 5 %; "
+        "for the '≈' claims a 'holds', nominal at most 2.5 %).\n"
+    )
     cols = [c for c in t.columns if c not in ("units", "unit SD (pt)")]
     print("| units | unit SD (pt) | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|" * len(cols))
@@ -47,8 +50,10 @@ def main(argv=None) -> int:
             ev, pred = simulate(k, 0.02, rng, effect5=0.03)
             t = scorecard(ev, correctness_map(pred), n_boot=0).set_index("claim")
             found += t.loc["transfer_ft_boost", "verdict"] == "holds"
-        print(f"\nPower: a +3-point AnB+ − BnB+ effect (claim 5), unit SD 2 pt, {k} units: found in "
-              f"{100 * found / a.runs:.1f} % of {a.runs} runs.")
+        print(
+            f"\nPower: a +3-point AnB+ − BnB+ effect (claim 5), unit SD 2 pt, {k} units: found in "
+            f"{100 * found / a.runs:.1f} % of {a.runs} runs."
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ priced from the run as they are.  Writes a markdown table to stdout.
 
     .venv/bin/python benchmarks/design_power.py docs/default-run [--budget-hours 2 --cores 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,20 +77,36 @@ def main(argv=None) -> int:
     ap.add_argument("snapshot")
     ap.add_argument("--budget-hours", type=float, default=2.0)
     ap.add_argument("--cores", type=int, default=2)
-    ap.add_argument("--efficiency", type=float, default=0.8,
-                    help="share of core time that goes into training (measured: 0.80 on the design before)")
+    ap.add_argument(
+        "--efficiency",
+        type=float,
+        default=0.8,
+        help="share of core time that goes into training (measured: 0.80 on the design before)",
+    )
     a = ap.parse_args(argv)
     ev = pd.read_parquet(Path(a.snapshot) / "evaluation.parquet")
     base, by, fixed = seconds(ev)
     sd = split_sd(ev)
     rs = ev[ev.experiment == RANDOM_SPLIT]
     run_dirs = rs[rs.treatment != "base"].target_task.nunique()
-    keys = [k for k in ("general_layers_1_2", "fragile_coadaptation", "finetuning_removes_dip",
-                        "transfer_falls_with_depth", "transfer_ft_boost") if k in sd]
-    print(f"Priced from {a.snapshot}: a random-split base {base:.0f} s, fixed experiments {fixed / 3600:.2f} CPU-h; "
-          f"budget {a.budget_hours:g} h x {a.cores} cores x {a.efficiency:.0%} = "
-          f"{a.budget_hours * a.cores * a.efficiency:.2f} CPU-h of training. SD between splits (points): "
-          + ", ".join(f"{k} {100 * sd[k]:.2f}" for k in keys) + ".\n")
+    keys = [
+        k
+        for k in (
+            "general_layers_1_2",
+            "fragile_coadaptation",
+            "finetuning_removes_dip",
+            "transfer_falls_with_depth",
+            "transfer_ft_boost",
+        )
+        if k in sd
+    ]
+    print(
+        f"Priced from {a.snapshot}: a random-split base {base:.0f} s, fixed experiments {fixed / 3600:.2f} CPU-h; "
+        f"budget {a.budget_hours:g} h x {a.cores} cores x {a.efficiency:.0%} = "
+        f"{a.budget_hours * a.cores * a.efficiency:.2f} CPU-h of training. SD between splits (points): "
+        + ", ".join(f"{k} {100 * sd[k]:.2f}" for k in keys)
+        + ".\n"
+    )
     print("| design | CPU-h (training) | fits | " + " | ".join(f"MDE {k}" for k in keys) + " |")
     print("|---|---|---|" + "---|" * len(keys))
     for label, s, d, layers in DESIGNS:

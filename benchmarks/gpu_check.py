@@ -18,6 +18,7 @@ On generated uint8 images (1000 classes at 256 px, as the paper preset prepares 
 Prints a markdown table and writes the numbers as JSON (``--out``).  BENCHMARKS.md records the numbers of
 each GPU it ran on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,11 +51,26 @@ SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
 
 def sizes(tiny: bool) -> dict:
     if tiny:
-        return {"classes": 20, "per_class": 6, "image_size": 20, "crop": 16, "batch": 16, "steps": 24,
-                "resume_steps": 8, "model": SMOKE["model"]}
-    return {"classes": 1000, "per_class": 3, "image_size": PAPER["data"]["image_size"],
-            "crop": PAPER["train"]["crop_size"], "batch": PAPER["train"]["batch_size"], "steps": 300,
-            "resume_steps": 40, "model": PAPER["model"]}
+        return {
+            "classes": 20,
+            "per_class": 6,
+            "image_size": 20,
+            "crop": 16,
+            "batch": 16,
+            "steps": 24,
+            "resume_steps": 8,
+            "model": SMOKE["model"],
+        }
+    return {
+        "classes": 1000,
+        "per_class": 3,
+        "image_size": PAPER["data"]["image_size"],
+        "crop": PAPER["train"]["crop_size"],
+        "batch": PAPER["train"]["batch_size"],
+        "steps": 300,
+        "resume_steps": 40,
+        "model": PAPER["model"],
+    }
 
 
 def generate(root: Path, classes: int, per_class: int, size: int) -> Path:
@@ -64,7 +80,7 @@ def generate(root: Path, classes: int, per_class: int, size: int) -> Path:
     n = classes * per_class
     arr = np.lib.format.open_memmap(root / "train_images.npy", mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
     for s in range(0, n, 256):
-        arr[s:s + 256] = rng.integers(0, 256, arr[s:s + 256].shape, dtype=np.uint8)
+        arr[s : s + 256] = rng.integers(0, 256, arr[s : s + 256].shape, dtype=np.uint8)
     arr.flush()
     np.save(root / "val_images.npy", arr[:classes])
     labels = np.repeat(np.arange(classes), per_class)
@@ -76,17 +92,34 @@ def generate(root: Path, classes: int, per_class: int, size: int) -> Path:
     rows = np.arange(n)
     dev = rows % 3 == 2
     with open(root / "half.npz", "wb") as f:
-        np.savez(f, train_idx=rows[~dev], train_y=labels[~dev], dev_idx=rows[dev], dev_y=labels[dev],
-                 val_idx=np.arange(classes), val_y=np.arange(classes), wnids=np.array(wnids))
+        np.savez(
+            f,
+            train_idx=rows[~dev],
+            train_y=labels[~dev],
+            dev_idx=rows[dev],
+            dev_y=labels[dev],
+            val_idx=np.arange(classes),
+            val_y=np.arange(classes),
+            wnids=np.array(wnids),
+        )
     return root
 
 
 def train_cfg(sz: dict, device: str, workers: int, compile_: bool, steps: int, **extra) -> dict:
     base = PAPER["train"] if sz["classes"] == 1000 else dict(SMOKE["train"], normalize="mean_image", amp="bf16")
     cfg = {k: v for k, v in base.items() if k not in ("epochs",)}
-    cfg.update(iterations=steps, lr_step_iterations=10 ** 9, lr_milestones=[], batch_size=sz["batch"],
-               crop_size=sz["crop"], eval_every_iterations=max(1, steps // 3), checkpoint_every_s=1e9,
-               workers=workers, compile=compile_, amp="bf16")
+    cfg.update(
+        iterations=steps,
+        lr_step_iterations=10**9,
+        lr_milestones=[],
+        batch_size=sz["batch"],
+        crop_size=sz["crop"],
+        eval_every_iterations=max(1, steps // 3),
+        checkpoint_every_s=1e9,
+        workers=workers,
+        compile=compile_,
+        amp="bf16",
+    )
     cfg.update(extra)
     return cfg
 
@@ -101,15 +134,29 @@ def project(prep: Path, work: Path, sz: dict, device: str, workers: int, compile
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     t = time.perf_counter()
-    meta = train_network(net="baseA", prepared_dir=prep, half_file=prep / "half.npz", out_weights=work / "w.pt",
-                         out_meta=work / "m.json", state_dir=work / "state", arch=arch_of(sz, sz["crop"]),
-                         train_cfg=train_cfg(sz, device, workers, compile_, sz["steps"]), seed=1, device=device,
-                         threads=max(1, (os.cpu_count() or 2) - workers), log=sys.stderr)
+    meta = train_network(
+        net="baseA",
+        prepared_dir=prep,
+        half_file=prep / "half.npz",
+        out_weights=work / "w.pt",
+        out_meta=work / "m.json",
+        state_dir=work / "state",
+        arch=arch_of(sz, sz["crop"]),
+        train_cfg=train_cfg(sz, device, workers, compile_, sz["steps"]),
+        seed=1,
+        device=device,
+        threads=max(1, (os.cpu_count() or 2) - workers),
+        log=sys.stderr,
+    )
     rates = [h["images_per_s"] for h in meta["history"][1:] if h.get("images_per_s")]
-    out = {"images_per_s": float(np.mean(rates)), "wall_s": time.perf_counter() - t, "steps": meta["steps"],
-           "dev_top1": meta["history"][-1].get("dev_top1")}
+    out = {
+        "images_per_s": float(np.mean(rates)),
+        "wall_s": time.perf_counter() - t,
+        "steps": meta["steps"],
+        "dev_top1": meta["history"][-1].get("dev_top1"),
+    }
     if device.startswith("cuda"):
-        out["peak_gpu_mem_gb"] = torch.cuda.max_memory_allocated() / 2 ** 30
+        out["peak_gpu_mem_gb"] = torch.cuda.max_memory_allocated() / 2**30
     return out
 
 
@@ -150,8 +197,19 @@ def host_feed(prep: Path, sz: dict, device: str, workers: int, batches: int) -> 
     data = load_half(prep, prep / "half.npz")
     images, idx, y = data["train"]
     spe = max(1, len(idx) // sz["batch"])
-    ds = StepBatches(images, idx, y, seed=1, steps_per_epoch=spe, batch_size=sz["batch"], start=0, stop=batches,
-                     crop=sz["crop"], mirror=True, images_path=data["paths"]["train"])
+    ds = StepBatches(
+        images,
+        idx,
+        y,
+        seed=1,
+        steps_per_epoch=spe,
+        batch_size=sz["batch"],
+        start=0,
+        stop=batches,
+        crop=sz["crop"],
+        mirror=True,
+        images_path=data["paths"]["train"],
+    )
     cuda = device.startswith("cuda")
     it = loader(ds, workers, cuda, 4)
     first = next(it)  # workers started
@@ -165,8 +223,11 @@ def host_feed(prep: Path, sz: dict, device: str, workers: int, batches: int) -> 
     if cuda:
         torch.cuda.synchronize()
     del first
-    return {"images_per_s": done / (time.perf_counter() - t), "bytes_per_image": sent / max(done, 1),
-            "workers": workers}
+    return {
+        "images_per_s": done / (time.perf_counter() - t),
+        "bytes_per_image": sent / max(done, 1),
+        "workers": workers,
+    }
 
 
 def resume_identical(prep: Path, work: Path, sz: dict, device: str, workers: int) -> bool:
@@ -174,8 +235,16 @@ def resume_identical(prep: Path, work: Path, sz: dict, device: str, workers: int
     steps = sz["resume_steps"]
     cfg = train_cfg(sz, device, workers, False, steps, deterministic=True)
     arch = arch_of(sz, sz["crop"])
-    kw = dict(prepared_dir=prep, half_file=prep / "half.npz", arch=arch, train_cfg=cfg, seed=2, device=device,
-              threads=max(1, (os.cpu_count() or 2) - workers), log=open(os.devnull, "w"))
+    kw = dict(
+        prepared_dir=prep,
+        half_file=prep / "half.npz",
+        arch=arch,
+        train_cfg=cfg,
+        seed=2,
+        device=device,
+        threads=max(1, (os.cpu_count() or 2) - workers),
+        log=open(os.devnull, "w"),
+    )
     weights = {}
     for name in ("whole", "cut"):
         d = work / name
@@ -189,8 +258,13 @@ def resume_identical(prep: Path, work: Path, sz: dict, device: str, workers: int
 
 
 def describe(device: str) -> dict:
-    d = {"date": time.strftime("%Y-%m-%d"), "host": f"{platform.machine()}, {os.cpu_count()} cpus",
-         "torch": torch.__version__, "torch_cuda": torch.version.cuda, "device": device}
+    d = {
+        "date": time.strftime("%Y-%m-%d"),
+        "host": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "device": device,
+    }
     if device.startswith("cuda"):
         d["gpu"] = torch.cuda.get_device_name()
         d["capability"] = ".".join(map(str, torch.cuda.get_device_capability()))
@@ -199,14 +273,18 @@ def describe(device: str) -> dict:
 
 def markdown(r: dict) -> str:
     p, f = r["project"], r["host_feed"]
-    lines = [f"gpu_check {r['date']}: {r.get('gpu', r['device'])}, {r['host']}, torch {r['torch']} "
-             f"(CUDA {r['torch_cuda']}); {r['sizes']}", "",
-             "| measurement | value |", "|---|---|",
-             f"| project training (train_network, {f['workers']} workers) | {p['images_per_s']:,.0f} img/s |",
-             f"| bare loop (same model, step, autocast, compile) | {r['bare_images_per_s']:,.0f} img/s |",
-             f"| project / bare | {p['images_per_s'] / r['bare_images_per_s']:.2f}x |",
-             f"| host feed (loader + copy, {f['workers']} workers) | {f['images_per_s']:,.0f} img/s, "
-             f"{f['bytes_per_image'] / 1e3:,.1f} kB per image |"]
+    lines = [
+        f"gpu_check {r['date']}: {r.get('gpu', r['device'])}, {r['host']}, torch {r['torch']} "
+        f"(CUDA {r['torch_cuda']}); {r['sizes']}",
+        "",
+        "| measurement | value |",
+        "|---|---|",
+        f"| project training (train_network, {f['workers']} workers) | {p['images_per_s']:,.0f} img/s |",
+        f"| bare loop (same model, step, autocast, compile) | {r['bare_images_per_s']:,.0f} img/s |",
+        f"| project / bare | {p['images_per_s'] / r['bare_images_per_s']:.2f}x |",
+        f"| host feed (loader + copy, {f['workers']} workers) | {f['images_per_s']:,.0f} img/s, "
+        f"{f['bytes_per_image'] / 1e3:,.1f} kB per image |",
+    ]
     if "peak_gpu_mem_gb" in p:
         lines.append(f"| peak GPU memory (project run) | {p['peak_gpu_mem_gb']:.2f} GiB |")
     lines.append(f"| resume bit-identical (deterministic, eager) | {'yes' if r['resume_identical'] else 'NO'} |")
@@ -226,9 +304,11 @@ def main(argv=None) -> dict:
     sz = sizes(a.tiny)
     workers = a.workers if a.workers is not None else (1 if a.tiny else max(1, min(12, (os.cpu_count() or 2) - 2)))
     compile_ = not a.no_compile and not a.tiny
-    res = describe(a.device) | {"sizes": f"{sz['classes']} classes x {sz['per_class']} images of {sz['image_size']} px, "
-                                         f"{sz['crop']} px crops, batch {sz['batch']}, {sz['steps']} steps, "
-                                         f"compile {compile_}"}
+    res = describe(a.device) | {
+        "sizes": f"{sz['classes']} classes x {sz['per_class']} images of {sz['image_size']} px, "
+        f"{sz['crop']} px crops, batch {sz['batch']}, {sz['steps']} steps, "
+        f"compile {compile_}"
+    }
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         prep = generate(d / "prep", sz["classes"], sz["per_class"], sz["image_size"])

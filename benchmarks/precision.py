@@ -8,6 +8,7 @@ judged on the dev slice by ``benchmarks/tune.py`` (variant ``*_bf16``), not here
 
     .venv/bin/python benchmarks/precision.py [--rounds 3]   # writes benchmarks/out/precision.{json,md}
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,13 +45,19 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         base = project_step(cfg, n_classes, per_class, 1, d, epochs=2)["weights"]
-        arms = {"base fp32": ("baseA", None, "off"), "base bf16": ("baseA", None, "bf16"),
-                "A5B-frozen fp32": ("A5B-frozen", base, "off"), "A5B-frozen bf16": ("A5B-frozen", base, "bf16")}
+        arms = {
+            "base fp32": ("baseA", None, "off"),
+            "base bf16": ("baseA", None, "bf16"),
+            "A5B-frozen fp32": ("A5B-frozen", base, "off"),
+            "A5B-frozen bf16": ("A5B-frozen", base, "bf16"),
+        }
         best = {k: 0.0 for k in arms}
         for _ in range(a.rounds):
             for k, (net, b, amp) in arms.items():
                 c = dict(cfg, train=dict(cfg["train"], amp=amp))
-                best[k] = max(best[k], project_step(c, n_classes, per_class, 1, d, net=net, base=b, epochs=3)["images_per_s"])
+                best[k] = max(
+                    best[k], project_step(c, n_classes, per_class, 1, d, net=net, base=b, epochs=3)["images_per_s"]
+                )
         res["images_per_s"] = best
         c = dict(cfg, train=dict(cfg["train"], compile=True, amp="off"))
         t = time.perf_counter()
@@ -72,15 +79,18 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     (out / "precision.json").write_text(json.dumps(res, indent=1))
     ips = res["images_per_s"]
-    md = ["| measurement | value |", "|---|---|",
-          f"| base: fp32 / bf16 autocast | {ips['base fp32']:.0f} / {ips['base bf16']:.0f} img/s = "
-          f"{ips['base bf16'] / ips['base fp32']:.2f}x |",
-          f"| A5B-frozen: fp32 / bf16 autocast | {ips['A5B-frozen fp32']:.0f} / {ips['A5B-frozen bf16']:.0f} img/s = "
-          f"{ips['A5B-frozen bf16'] / ips['A5B-frozen fp32']:.2f}x |",
-          f"| base, torch.compile (fp32) | {res['compiled_images_per_s']:.0f} img/s "
-          f"({res['compiled_images_per_s'] / ips['base fp32']:.2f}x; whole 3-epoch run {res['compiled_wall_s']:.0f} s) |",
-          f"| evaluation of 1,000 images / one training epoch (5,000 images) | {res['eval_1000_s']:.2f} s / "
-          f"{res['train_epoch_s']:.2f} s = {res['eval_1000_s'] / res['train_epoch_s']:.0%} |"]
+    md = [
+        "| measurement | value |",
+        "|---|---|",
+        f"| base: fp32 / bf16 autocast | {ips['base fp32']:.0f} / {ips['base bf16']:.0f} img/s = "
+        f"{ips['base bf16'] / ips['base fp32']:.2f}x |",
+        f"| A5B-frozen: fp32 / bf16 autocast | {ips['A5B-frozen fp32']:.0f} / {ips['A5B-frozen bf16']:.0f} img/s = "
+        f"{ips['A5B-frozen bf16'] / ips['A5B-frozen fp32']:.2f}x |",
+        f"| base, torch.compile (fp32) | {res['compiled_images_per_s']:.0f} img/s "
+        f"({res['compiled_images_per_s'] / ips['base fp32']:.2f}x; whole 3-epoch run {res['compiled_wall_s']:.0f} s) |",
+        f"| evaluation of 1,000 images / one training epoch (5,000 images) | {res['eval_1000_s']:.2f} s / "
+        f"{res['train_epoch_s']:.2f} s = {res['eval_1000_s'] / res['train_epoch_s']:.0%} |",
+    ]
     (out / "precision.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

@@ -13,6 +13,7 @@ network.  Only the dev slice is read; validation images are never looked at.
 Needs the default preset's prepared arrays and halves (``snakemake --cores 2
 results/tiny-imagenet/halves/random-0/{A,B}.npz``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,22 +51,47 @@ def one(job):
     out = {"variant": variant, "half": half}
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
-        common = dict(prepared_dir=res / "prepared", half_file=res / "halves/random-0" / f"{half}.npz",
-                      arch=cfg["arch"], train_cfg=cfg["train"], threads=1)
+        common = dict(
+            prepared_dir=res / "prepared",
+            half_file=res / "halves/random-0" / f"{half}.npz",
+            arch=cfg["arch"],
+            train_cfg=cfg["train"],
+            threads=1,
+        )
         with open(os.devnull, "w") as log:
-            base = train_network(net=f"base{half}", out_weights=t / "base.pt", out_meta=t / "base.json",
-                                 state_dir=t / "s0", seed=SEEDS[half], log=log, **common)
-            again = train_network(net=f"{half}7{half}-ft", out_weights=t / "ft.pt", out_meta=t / "ft.json",
-                                  state_dir=t / "s1", seed=SEEDS[half] + 1, base_weights=t / "base.pt", log=log,
-                                  **common)
+            base = train_network(
+                net=f"base{half}",
+                out_weights=t / "base.pt",
+                out_meta=t / "base.json",
+                state_dir=t / "s0",
+                seed=SEEDS[half],
+                log=log,
+                **common,
+            )
+            again = train_network(
+                net=f"{half}7{half}-ft",
+                out_weights=t / "ft.pt",
+                out_meta=t / "ft.json",
+                state_dir=t / "s1",
+                seed=SEEDS[half] + 1,
+                base_weights=t / "base.pt",
+                log=log,
+                **common,
+            )
     h = base["history"]
     slopes = slope_before_drops([r["epoch"] for r in h], [r["dev_top1"] for r in h], [r["lr"] for r in h])
-    out.update({"base_dev_top1": h[-1]["dev_top1"], "base_train_top1": h[-1]["train_top1"],
-                "restart_dev_top1": again["history"][-1]["dev_top1"],
-                "restart_gain": again["history"][-1]["dev_top1"] - h[-1]["dev_top1"],
-                "slopes_before_drops": json.dumps([round(s, 5) for s in slopes]),
-                "base_seconds": base["train_seconds"], "restart_seconds": again["train_seconds"],
-                "epochs": cfg["train"]["epochs"]})
+    out.update(
+        {
+            "base_dev_top1": h[-1]["dev_top1"],
+            "base_train_top1": h[-1]["train_top1"],
+            "restart_dev_top1": again["history"][-1]["dev_top1"],
+            "restart_gain": again["history"][-1]["dev_top1"] - h[-1]["dev_top1"],
+            "slopes_before_drops": json.dumps([round(s, 5) for s in slopes]),
+            "base_seconds": base["train_seconds"],
+            "restart_seconds": again["train_seconds"],
+            "epochs": cfg["train"]["epochs"],
+        }
+    )
     return out
 
 
@@ -82,10 +108,25 @@ def main():
         return
     conf = yaml.safe_load((REPO / "config/config.yaml").read_text())
     res = REPO / "results" / conf["dataset"]
-    arch = {k: conf["model"][k] for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn",
-                                           "batchnorm", "dropout", "init")}
-    jobs = [(v, half, {"arch": arch, "train": dict(conf["train"], **VARIANTS[v])}, res)
-            for v in a.variants.split(",") for half in ("A", "B")]
+    arch = {
+        k: conf["model"][k]
+        for k in (
+            "widths",
+            "conv1_kernel",
+            "conv1_stride",
+            "conv1_pad",
+            "groups",
+            "lrn",
+            "batchnorm",
+            "dropout",
+            "init",
+        )
+    }
+    jobs = [
+        (v, half, {"arch": arch, "train": dict(conf["train"], **VARIANTS[v])}, res)
+        for v in a.variants.split(",")
+        for half in ("A", "B")
+    ]
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with ProcessPoolExecutor(a.jobs) as ex:
@@ -104,15 +145,21 @@ def summarize(df: pd.DataFrame, out: Path) -> str:
     rows = []
     for v, g in df.groupby("variant", sort=False):
         g = g.sort_values("half")
-        rows.append(f"| {v} | {json.dumps(VARIANTS.get(v, {}))} | "
-                    + " / ".join(f"{100 * x:.1f}" for x in g.base_dev_top1) + " | "
-                    + " / ".join(f"{100 * x:.1f}" for x in g.restart_dev_top1) + " | "
-                    + " / ".join(f"{100 * x:+.1f}" for x in g.restart_gain) + " | "
-                    + " / ".join(", ".join(f"{100 * s:+.2f}" for s in json.loads(x)) for x in g.slopes_before_drops)
-                    + f" | {g.base_seconds.mean():.0f} / {g.restart_seconds.mean():.0f} |")
-    text = ("| variant | settings | base dev top-1 (A / B) | restart dev top-1 | restart gain | dev slope before "
-            "each drop, pt/epoch (A / B) | s per base / restart |\n|---|---|---|---|---|---|---|\n"
-            + "\n".join(rows) + "\n")
+        rows.append(
+            f"| {v} | {json.dumps(VARIANTS.get(v, {}))} | "
+            + " / ".join(f"{100 * x:.1f}" for x in g.base_dev_top1)
+            + " | "
+            + " / ".join(f"{100 * x:.1f}" for x in g.restart_dev_top1)
+            + " | "
+            + " / ".join(f"{100 * x:+.1f}" for x in g.restart_gain)
+            + " | "
+            + " / ".join(", ".join(f"{100 * s:+.2f}" for s in json.loads(x)) for x in g.slopes_before_drops)
+            + f" | {g.base_seconds.mean():.0f} / {g.restart_seconds.mean():.0f} |"
+        )
+    text = (
+        "| variant | settings | base dev top-1 (A / B) | restart dev top-1 | restart gain | dev slope before "
+        "each drop, pt/epoch (A / B) | s per base / restart |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
     (out / "restart.md").write_text(text)
     print(text)
     return text

@@ -9,6 +9,7 @@ time of frozen transfer jobs (n = 1, 2, 4, 7) against a base job, `snakemake -n`
 paper preset and a ~2,000-job config, and the smoke preset end to end.  Writes results.json and
 results.md (Markdown for BENCHMARKS.md) under --out.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,20 @@ def paper_config():
 
 def arch_of(cfg, n_classes):
     m = cfg["model"]
-    a = {k: m[k] for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn", "batchnorm",
-                           "dropout", "init")}
+    a = {
+        k: m[k]
+        for k in (
+            "widths",
+            "conv1_kernel",
+            "conv1_stride",
+            "conv1_pad",
+            "groups",
+            "lrn",
+            "batchnorm",
+            "dropout",
+            "init",
+        )
+    }
     a.update(num_classes=n_classes, input_size=cfg["train"]["crop_size"])
     return a
 
@@ -82,7 +95,7 @@ def gemm_ceiling(threads, n=2048, reps=10) -> float:
     t = time.perf_counter()
     for _ in range(reps):
         a @ b
-    return 2 * n ** 3 * reps / (time.perf_counter() - t)
+    return 2 * n**3 * reps / (time.perf_counter() - t)
 
 
 def bare_step(arch, batch, threads, frozen=0):
@@ -94,8 +107,9 @@ def bare_step(arch, batch, threads, frozen=0):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     m = CaffeNet(arch).to(memory_format=torch.channels_last).train()
-    opt = torch.optim.SGD([p for b in m.blocks[frozen:] for p in b.parameters()], lr=0.001, momentum=0.9,
-                          weight_decay=5e-4)
+    opt = torch.optim.SGD(
+        [p for b in m.blocks[frozen:] for p in b.parameters()], lr=0.001, momentum=0.9, weight_decay=5e-4
+    )
     x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
     y = torch.randint(0, arch["num_classes"], (batch,))
 
@@ -165,9 +179,14 @@ def fake_prepared(root: Path, n_classes, per_class, size, n_val=10):
     tio.atomic_write_json(root / "meta.json", {"wnids": wnids, "mean": [0.5] * 3, "std": [0.25] * 3, "size": size})
     np.save(root / "mean_image.npy", np.full((size, size, 3), 127.0, dtype=np.float32))
     with open(root / "half.npz", "wb") as f:
-        np.savez(f, train_idx=np.arange(n_classes * per_class), train_y=np.repeat(np.arange(n_classes), per_class),
-                 val_idx=np.arange(n_classes * n_val), val_y=np.repeat(np.arange(n_classes), n_val),
-                 wnids=np.array(wnids))
+        np.savez(
+            f,
+            train_idx=np.arange(n_classes * per_class),
+            train_y=np.repeat(np.arange(n_classes), per_class),
+            val_idx=np.arange(n_classes * n_val),
+            val_y=np.repeat(np.arange(n_classes), n_val),
+            wnids=np.array(wnids),
+        )
     return root
 
 
@@ -183,20 +202,40 @@ def project_step(cfg, n_classes, per_class, threads, workdir: Path, net="baseA",
     prep = workdir / f"prep{size}-{n_classes}x{per_class}"
     if not (prep / "meta.json").exists():
         fake_prepared(prep, n_classes, per_class, size)
-    tcfg = dict(cfg["train"], epochs=epochs, iterations=0, checkpoint_every_s=1e9, eval_every_epochs=10 ** 6,
-                eval_every_iterations=0,  # a record per epoch: the per-epoch rates below
-                workers=0)  # CPU: batches built in the training process, as the default config does
+    tcfg = dict(
+        cfg["train"],
+        epochs=epochs,
+        iterations=0,
+        checkpoint_every_s=1e9,
+        eval_every_epochs=10**6,
+        eval_every_iterations=0,  # a record per epoch: the per-epoch rates below
+        workers=0,
+    )  # CPU: batches built in the training process, as the default config does
     out = workdir / f"{net}-{size}"
     t = time.perf_counter()
-    meta = train_network(net=net, prepared_dir=prep, half_file=prep / "half.npz", out_weights=out / "weights.pt",
-                         out_meta=out / "train.json", state_dir=out / "state", arch=arch_of(cfg, n_classes)
-                         | {"num_classes": n_classes}, train_cfg=tcfg, seed=1, base_weights=base, threads=threads,
-                         log=open(os.devnull, "w"))
+    meta = train_network(
+        net=net,
+        prepared_dir=prep,
+        half_file=prep / "half.npz",
+        out_weights=out / "weights.pt",
+        out_meta=out / "train.json",
+        state_dir=out / "state",
+        arch=arch_of(cfg, n_classes) | {"num_classes": n_classes},
+        train_cfg=tcfg,
+        seed=1,
+        base_weights=base,
+        threads=threads,
+        log=open(os.devnull, "w"),
+    )
     wall = time.perf_counter() - t
     rate = max(h["images_per_s"] for h in meta["history"][1:])
     imgs_epoch = (meta["n_train"] // cfg["train"]["batch_size"]) * cfg["train"]["batch_size"]
-    return {"images_per_s": rate, "epoch_seconds": imgs_epoch / rate,
-            "wall_s": wall, "weights": str(out / "weights.pt")}
+    return {
+        "images_per_s": rate,
+        "epoch_seconds": imgs_epoch / rate,
+        "wall_s": wall,
+        "weights": str(out / "weights.pt"),
+    }
 
 
 def data_path(cfg, n_classes, per_class, workdir: Path, batches=200) -> dict:
@@ -211,8 +250,9 @@ def data_path(cfg, n_classes, per_class, workdir: Path, batches=200) -> dict:
     images, idx, y = load_half(prep, prep / "half.npz")["train"]  # the trainer's own view of the arrays
     bs, crop = cfg["train"]["batch_size"], cfg["train"]["crop_size"]
     spe = max(1, len(idx) // bs)
-    ds = StepBatches(images, idx, y, seed=1, steps_per_epoch=spe, batch_size=bs, start=0, stop=batches, crop=crop,
-                     mirror=True)
+    ds = StepBatches(
+        images, idx, y, seed=1, steps_per_epoch=spe, batch_size=bs, start=0, stop=batches, crop=crop, mirror=True
+    )
     torch.set_num_threads(1)
     t = time.perf_counter()
     done = sent = 0
@@ -228,15 +268,20 @@ def dryrun_seconds(args) -> tuple[float, int]:
         d = Path(d)
         for f in ("Snakefile",):
             (d / f).write_bytes((REPO / f).read_bytes())
-        subprocess.run(["cp", "-r", str(REPO / "workflow"), str(REPO / "envs"), str(REPO / "config"), str(d)],
-                       check=True)
+        subprocess.run(
+            ["cp", "-r", str(REPO / "workflow"), str(REPO / "envs"), str(REPO / "config"), str(d)], check=True
+        )
         root = d / "ILSVRC2012"
         for part in ("train", "val"):
             for i in range(1000):
                 (root / part / f"n{i + 1:08d}").mkdir(parents=True)
         t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args,
-                            "--config", f"imagenet_root={root}"], cwd=d, capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args, "--config", f"imagenet_root={root}"],
+            cwd=d,
+            capture_output=True,
+            text=True,
+        )
         el = time.perf_counter() - t
         if r.returncode != 0:
             raise RuntimeError(r.stderr[-2000:])
@@ -252,11 +297,25 @@ def smoke_seconds(data, workdir: Path | None = None) -> float:
     temporary copy. The end-to-end tests run this same function, so the measurement is exercised in CI."""
     with tempfile.TemporaryDirectory() as d:
         if workdir is None:
-            subprocess.run(["cp", "-r", str(REPO / "Snakefile"), str(REPO / "workflow"), str(REPO / "envs"),
-                            str(REPO / "config"), d], check=True)
+            subprocess.run(
+                [
+                    "cp",
+                    "-r",
+                    str(REPO / "Snakefile"),
+                    str(REPO / "workflow"),
+                    str(REPO / "envs"),
+                    str(REPO / "config"),
+                    d,
+                ],
+                check=True,
+            )
         t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "snakemake", *SMOKE_ARGS, "--config", f"tiny_imagenet_path={data}"],
-                           cwd=workdir or d, capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "snakemake", *SMOKE_ARGS, "--config", f"tiny_imagenet_path={data}"],
+            cwd=workdir or d,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0:
             raise RuntimeError(r.stderr[-5000:])
         return time.perf_counter() - t
@@ -272,8 +331,13 @@ def main():
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     steps = 5 if a.quick else 40
-    res = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
-           "torch": torch.__version__, "threads": a.threads, "command": " ".join(sys.argv)}
+    res = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "torch": torch.__version__,
+        "threads": a.threads,
+        "command": " ".join(sys.argv),
+    }
     cfg, pcfg = default_config(), paper_config()
     n_classes, per_class = 50, (40 if a.quick else 300)
     with tempfile.TemporaryDirectory() as d:
@@ -289,8 +353,9 @@ def main():
         res["paper_host_per_worker"], res["paper_host_bytes_per_image"] = ph["images_per_s"], ph["bytes_per_image"]
         base_epoch = p["epoch_seconds"]
         res["forward_share"] = forward_share(arch, cfg["train"]["batch_size"], a.threads, steps)
-        res["bare_frozen_ratio"] = bare_frozen_ratios(arch, cfg["train"]["batch_size"], a.threads,
-                                                      steps // 2 if a.quick else 30)
+        res["bare_frozen_ratio"] = bare_frozen_ratios(
+            arch, cfg["train"]["batch_size"], a.threads, steps // 2 if a.quick else 30
+        )
         res["frozen_epoch_ratio"] = {}
         for n in (1, 2, 4, 7):
             q = project_step(cfg, n_classes, per_class, a.threads, d, net=f"A{n}B-frozen", base=p["weights"])
@@ -319,36 +384,58 @@ def main():
 
 def markdown(r) -> str:
     g = r["gemm_flops"]
-    lines = [f"Measured {r['date']} on {r['machine']}, torch {r['torch']}, {r['threads']} thread(s) per job: "
-             f"`{r['command']}`", "",
-             "| measurement | value | target |", "|---|---|---|"]
+    lines = [
+        f"Measured {r['date']} on {r['machine']}, torch {r['torch']}, {r['threads']} thread(s) per job: "
+        f"`{r['command']}`",
+        "",
+        "| measurement | value | target |",
+        "|---|---|---|",
+    ]
     for key, label in (("default", "default net (32 px)"), ("paper", "paper CaffeNet (227 px)")):
         proj, bare = r[f"{key}_project"], r[f"{key}_bare"]
         fl = r[f"{key}_flops_per_image_train"]
-        lines.append(f"| {label}: project training step / bare loop | {proj:,.0f} / {bare:,.0f} img/s = "
-                     f"{proj / bare:.2f}x | >= 0.9x |")
-        lines.append(f"| {label}: achieved FLOP/s vs GEMM ceiling ({g / 1e9:,.1f} GFLOP/s) | "
-                     f"{proj * fl / 1e9:,.2f} GFLOP/s = {100 * proj * fl / g:.1f}% | reported |")
-    lines.append(f"| data path alone / trainer consumption | {r['data_path']:,.0f} / {r['default_project']:,.0f} img/s "
-                 f"= {r['data_path'] / r['default_project']:.1f}x | >= 3x |")
+        lines.append(
+            f"| {label}: project training step / bare loop | {proj:,.0f} / {bare:,.0f} img/s = "
+            f"{proj / bare:.2f}x | >= 0.9x |"
+        )
+        lines.append(
+            f"| {label}: achieved FLOP/s vs GEMM ceiling ({g / 1e9:,.1f} GFLOP/s) | "
+            f"{proj * fl / 1e9:,.2f} GFLOP/s = {100 * proj * fl / g:.1f}% | reported |"
+        )
+    lines.append(
+        f"| data path alone / trainer consumption | {r['data_path']:,.0f} / {r['default_project']:,.0f} img/s "
+        f"= {r['data_path'] / r['default_project']:.1f}x | >= 3x |"
+    )
     if "paper_host_per_worker" in r:
         w, need = r["paper_host_per_worker"], 16_000  # a paper network in about 2 h on one GPU: 450k x 256 images
-        lines.append(f"| paper data path (227 px crops of 256 px images), host side of one worker | {w:,.0f} img/s; "
-                     f"{r['paper_host_bytes_per_image'] / 1e3:,.1f} kB per image to the device | reported |")
-        lines.append(f"| workers of such cores to feed {need:,} img/s (about 2 h per paper network) | "
-                     f"{need / w:.1f}, sending {need * r['paper_host_bytes_per_image'] / 1e9:.2f} GB/s | <= 14 on a 16-core node |")
+        lines.append(
+            f"| paper data path (227 px crops of 256 px images), host side of one worker | {w:,.0f} img/s; "
+            f"{r['paper_host_bytes_per_image'] / 1e3:,.1f} kB per image to the device | reported |"
+        )
+        lines.append(
+            f"| workers of such cores to feed {need:,} img/s (about 2 h per paper network) | "
+            f"{need / w:.1f}, sending {need * r['paper_host_bytes_per_image'] / 1e9:.2f} GB/s | <= 14 on a 16-core node |"
+        )
     if "forward_share" in r:
-        lines.append(f"| floor for frozen n=7: forward pass alone / full training step (bare loop) | "
-                     f"{r['forward_share']:.2f}x | (what any frozen job must still compute) |")
+        lines.append(
+            f"| floor for frozen n=7: forward pass alone / full training step (bare loop) | "
+            f"{r['forward_share']:.2f}x | (what any frozen job must still compute) |"
+        )
     for n, v in r.get("bare_frozen_ratio", {}).items():
-        lines.append(f"| floor for frozen n={n}: bare loop with layers 1-{n} frozen / bare loop | {v:.2f}x | "
-                     f"(no implementation does better) |")
+        lines.append(
+            f"| floor for frozen n={n}: bare loop with layers 1-{n} frozen / bare loop | {v:.2f}x | "
+            f"(no implementation does better) |"
+        )
     for n, v in r["frozen_epoch_ratio"].items():
         target = {"7": "<= 0.3x", "2": "<= 0.5x"}.get(str(n), "")
         lines.append(f"| frozen transfer n={n}: epoch time / base epoch time | {v:.2f}x | {target} |")
     if "dryrun_paper_s" in r:
-        lines.append(f"| `snakemake -n`, paper preset ({r['dryrun_paper_jobs']} jobs) | {r['dryrun_paper_s']:.1f} s | <= 20 s |")
-        lines.append(f"| `snakemake -n`, 10 seeds x 3 replicates ({r['dryrun_big_jobs']} jobs) | {r['dryrun_big_s']:.1f} s | <= 60 s |")
+        lines.append(
+            f"| `snakemake -n`, paper preset ({r['dryrun_paper_jobs']} jobs) | {r['dryrun_paper_s']:.1f} s | <= 20 s |"
+        )
+        lines.append(
+            f"| `snakemake -n`, 10 seeds x 3 replicates ({r['dryrun_big_jobs']} jobs) | {r['dryrun_big_s']:.1f} s | <= 60 s |"
+        )
     if "smoke_s" in r:
         lines.append(f"| smoke preset end to end (`--cores 2`) | {r['smoke_s']:.0f} s | <= 300 s |")
     return "\n".join(lines) + "\n"

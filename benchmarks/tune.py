@@ -12,6 +12,7 @@ and training speed.
 Needs the default preset's prepared arrays and halves (``snakemake --cores 2
 results/tiny-imagenet/halves/random-0/{A,B}.npz``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,12 @@ VARIANTS = {
     "milestones_paperbias": {"lr_milestones": [25, 30], "bias_lr_mult": 2.0, "bias_decay": False},
     "milestones_30_35_paperbias": {"lr_milestones": [30, 35], "bias_lr_mult": 2.0, "bias_decay": False},
     # the earlier width decision, re-checked on the dev slice: a narrower net with the chosen schedule
-    "narrow_milestones_paperbias": {"lr_milestones": [25, 30], "bias_lr_mult": 2.0, "bias_decay": False,
-                                    "_arch": {"widths": [16, 32, 48, 48, 32, 128, 128]}},
+    "narrow_milestones_paperbias": {
+        "lr_milestones": [25, 30],
+        "bias_lr_mult": 2.0,
+        "bias_decay": False,
+        "_arch": {"widths": [16, 32, 48, 48, 32, 128, 128]},
+    },
     "milestones_paperbias_bf16": {"lr_milestones": [25, 30], "bias_lr_mult": 2.0, "bias_decay": False, "amp": "bf16"},
     # ... with the paper's solver for biases (2x learning rate, no weight decay)
     "multistep_paperbias": {"lr_step_epochs": 15, "bias_lr_mult": 2.0, "bias_decay": False},
@@ -56,15 +61,30 @@ def one(job):
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         with open(os.devnull, "w") as log:
-            meta = train_network(net=f"base{half}", prepared_dir=res / "prepared", half_file=res / "halves/random-0" / f"{half}.npz",
-                                 out_weights=t / "w.pt", out_meta=t / "m.json", state_dir=t / "state",
-                                 arch=cfg["arch"], train_cfg=cfg["train"], seed=seed, threads=1, log=log)
+            meta = train_network(
+                net=f"base{half}",
+                prepared_dir=res / "prepared",
+                half_file=res / "halves/random-0" / f"{half}.npz",
+                out_weights=t / "w.pt",
+                out_meta=t / "m.json",
+                state_dir=t / "state",
+                arch=cfg["arch"],
+                train_cfg=cfg["train"],
+                seed=seed,
+                threads=1,
+                log=log,
+            )
     h = meta["history"]
     ips = [r["images_per_s"] for r in h if r.get("images_per_s")]
-    return {"variant": variant, "half": half, "seed": seed, "dev_top1": h[-1]["dev_top1"],
-            "last_fifth_change": last_fifth_change([r["epoch"] for r in h], [r["dev_top1"] for r in h])[1],
-            "train_seconds": meta["train_seconds"],
-            "images_per_s": sum(ips) / len(ips)}
+    return {
+        "variant": variant,
+        "half": half,
+        "seed": seed,
+        "dev_top1": h[-1]["dev_top1"],
+        "last_fifth_change": last_fifth_change([r["epoch"] for r in h], [r["dev_top1"] for r in h])[1],
+        "train_seconds": meta["train_seconds"],
+        "images_per_s": sum(ips) / len(ips),
+    }
 
 
 def main():
@@ -80,8 +100,20 @@ def main():
         return
     conf = yaml.safe_load((REPO / "config/config.yaml").read_text())
     res = REPO / "results" / conf["dataset"]
-    arch = {k: conf["model"][k] for k in ("widths", "conv1_kernel", "conv1_stride", "conv1_pad", "groups", "lrn",
-                                           "batchnorm", "dropout", "init")}
+    arch = {
+        k: conf["model"][k]
+        for k in (
+            "widths",
+            "conv1_kernel",
+            "conv1_stride",
+            "conv1_pad",
+            "groups",
+            "lrn",
+            "batchnorm",
+            "dropout",
+            "init",
+        )
+    }
     jobs = []
     for v in a.variants.split(","):
         train = {k: val for k, val in conf["train"].items()}
@@ -110,12 +142,16 @@ def summarize(df: pd.DataFrame, out: Path) -> str:
     rows = []
     for v, g in df.groupby("variant", sort=False):
         pooled = (g.groupby("half").dev_top1.var(ddof=1).mean()) ** 0.5
-        rows.append(f"| {v} | {100 * g.dev_top1.mean():.1f} % | "
-                    + " / ".join(f"{100 * x:.1f}" for x in g.sort_values(["half", "seed"]).dev_top1)
-                    + f" | {100 * pooled:.1f} pt | {100 * g.last_fifth_change.abs().max():.1f} pt | "
-                    f"{g.images_per_s.mean():.0f} | {len(g)} |")
-    text = ("| variant | dev top-1 (mean) | per net (A seeds, B seeds) | seed SD (pooled within half) | "
-            "largest abs. change over last fifth | img/s | nets |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        rows.append(
+            f"| {v} | {100 * g.dev_top1.mean():.1f} % | "
+            + " / ".join(f"{100 * x:.1f}" for x in g.sort_values(["half", "seed"]).dev_top1)
+            + f" | {100 * pooled:.1f} pt | {100 * g.last_fifth_change.abs().max():.1f} pt | "
+            f"{g.images_per_s.mean():.0f} | {len(g)} |"
+        )
+    text = (
+        "| variant | dev top-1 (mean) | per net (A seeds, B seeds) | seed SD (pooled within half) | "
+        "largest abs. change over last fifth | img/s | nets |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
     (out / "tune.md").write_text(text)
     print(text)
     return text

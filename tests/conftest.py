@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny fake Tiny ImageNet archive in the official layout."""
+
 from __future__ import annotations
 
 import io
@@ -29,6 +30,7 @@ def make_fake_tiny(path: Path, wnids=WNIDS, n_train=8, n_val=3, size=64, seed=0,
     root = "tiny-imagenet-200/"
     colours = {w: rng.integers(0, 190, 3) for w in wnids}
     with zipfile.ZipFile(path, "w") as z:
+
         def put(name, data):
             if name not in skip:
                 z.writestr(root + name, data)
@@ -65,7 +67,7 @@ def make_fake_folder(root: Path, classes=FOLDER_CLASSES, n_train=8, n_val=3, siz
             for i in range(count):
                 ext = "png" if i % 2 else "jpg"
                 w, h = (int(v) for v in rng.integers(sizes[0], sizes[1] + 1, 2))
-                arr = (rng.integers(0, 255, (h, w, 3), dtype=np.uint8) // 4 + colours[c].astype(np.uint8))
+                arr = rng.integers(0, 255, (h, w, 3), dtype=np.uint8) // 4 + colours[c].astype(np.uint8)
                 Image.fromarray(arr.astype(np.uint8)).save(d / f"{i}.{ext}")
     return root
 
@@ -98,10 +100,22 @@ def prepared(tmp_path, fake_tiny):
     return tmp_path
 
 
-SMALL_ARCH = {"widths": [8, 8, 8, 8, 8, 16, 16], "conv1_kernel": 3, "conv1_stride": 1, "conv1_pad": 1,
-              "groups": 2, "init": "kaiming"}
-SMALL_TRAIN = {"epochs": 2, "batch_size": 4, "lr": 0.01, "lr_step_epochs": 1, "crop_size": 16,
-               "checkpoint_every_s": 1e9}
+SMALL_ARCH = {
+    "widths": [8, 8, 8, 8, 8, 16, 16],
+    "conv1_kernel": 3,
+    "conv1_stride": 1,
+    "conv1_pad": 1,
+    "groups": 2,
+    "init": "kaiming",
+}
+SMALL_TRAIN = {
+    "epochs": 2,
+    "batch_size": 4,
+    "lr": 0.01,
+    "lr_step_epochs": 1,
+    "crop_size": 16,
+    "checkpoint_every_s": 1e9,
+}
 
 
 # ----------------------------------------------------------------------------- lanes and guards

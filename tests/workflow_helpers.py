@@ -1,4 +1,5 @@
 """Run Snakemake on a copy of the workflow in a temporary folder."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,9 @@ def snakemake(wd: Path, *args, env=None, timeout=900) -> subprocess.CompletedPro
     assert os.environ.get("TRANSFERLAB_TEST_LANE") != "unit", "a unit test started Snakemake: mark it workflow"
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=wd, capture_output=True, text=True,
-                          env=e, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=wd, capture_output=True, text=True, env=e, timeout=timeout
+    )
 
 
 def benchmarks_module():
@@ -81,8 +83,12 @@ def tiny_imagenet_path() -> str:
         return p
     raw = REPO / "data" / "raw" / "tiny-imagenet-200.zip"
     if not raw.exists():
-        r = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", str(raw.relative_to(REPO))],
-                           cwd=REPO, capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", "1", str(raw.relative_to(REPO))],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, f"could not obtain Tiny ImageNet:\n{r.stderr[-2000:]}"
         os.environ["TRANSFERLAB_DOWNLOADED_TINY"] = "1"  # the tests' one write into the working tree
     return str(raw)

@@ -1,4 +1,5 @@
 """Atomic file writes, checksummed checkpoints, provenance helpers."""
+
 from __future__ import annotations
 
 from transferlab.errors import CorruptCheckpoint
@@ -62,8 +63,13 @@ def code_revision() -> str:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
         if rev.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -103,5 +109,3 @@ def load_torch(path, verify: bool = True):
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure means corrupt
         raise CorruptCheckpoint(f"{path}: cannot be read ({e})") from e
-
-

@@ -1,5 +1,6 @@
 """The reporting layer: one number formatter, markdown tables through pandas, and the one way a table is
 written (csv, parquet, or csv with its markdown rendering; atomically, so never half-written)."""
+
 from __future__ import annotations
 
 import math

@@ -6,6 +6,7 @@ Runs in a temporary copy of the tracked files (mutmut writes its `mutants/` fold
 tree is never touched), with the unit tests of each module as the test selection, then prints the score and
 every surviving mutant's diff. `tests/mutation/targeted.py` plants the named bugs one by one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,17 +45,29 @@ def main() -> int:
             tracked_copy(d)
             tests = [t for t in MODULES[mod] if (d / t).exists()]  # (an older checkout may lack some)
             with open(d / "pyproject.toml", "a") as f:
-                f.write("\n[tool.mutmut]\n"
-                        'source_paths = ["transferlab"]\n'
-                        f'only_mutate = ["transferlab/{mod}.py"]\n'
-                        'also_copy = ["tests", "workflow", "config"]\n'
-                        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
-                        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n")
+                f.write(
+                    "\n[tool.mutmut]\n"
+                    'source_paths = ["transferlab"]\n'
+                    f'only_mutate = ["transferlab/{mod}.py"]\n'
+                    'also_copy = ["tests", "workflow", "config"]\n'
+                    'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+                    f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+                )
             env = dict(os.environ, PYTHONPATH=str(d))
-            run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(a.max_children)],
-                                 cwd=d, env=env, capture_output=True, text=True)
-            res = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=d, env=env,
-                                 capture_output=True, text=True)
+            run = subprocess.run(
+                [sys.executable, "-m", "mutmut", "run", "--max-children", str(a.max_children)],
+                cwd=d,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            res = subprocess.run(
+                [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+                cwd=d,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             counts = {"killed": 0, "survived": 0, "other": 0}
             survivors = []
             for line in res.stdout.splitlines():
@@ -74,12 +87,18 @@ def main() -> int:
             for k in total:
                 total[k] += counts[k]
             n = counts["killed"] + counts["survived"]
-            print(f"{mod}: {counts['killed']}/{n} killed ({100 * counts['killed'] / max(n, 1):.0f} %), "
-                  f"{counts['other']} other (timeout/suspicious/no tests)", flush=True)
+            print(
+                f"{mod}: {counts['killed']}/{n} killed ({100 * counts['killed'] / max(n, 1):.0f} %), "
+                f"{counts['other']} other (timeout/suspicious/no tests)",
+                flush=True,
+            )
             for s in survivors:
-                diff = subprocess.run([sys.executable, "-m", "mutmut", "show", s], cwd=d, env=env,
-                                      capture_output=True, text=True).stdout
-                changed = [ln for ln in diff.splitlines() if ln.startswith(("+", "-")) and not ln.startswith(("+++", "---"))]
+                diff = subprocess.run(
+                    [sys.executable, "-m", "mutmut", "show", s], cwd=d, env=env, capture_output=True, text=True
+                ).stdout
+                changed = [
+                    ln for ln in diff.splitlines() if ln.startswith(("+", "-")) and not ln.startswith(("+++", "---"))
+                ]
                 report.append(f"{s}: " + " | ".join(changed[:2]))
                 print(f"  survived {report[-1]}", flush=True)
             if a.keep:

@@ -1,5 +1,6 @@
 """Preparation at any size: memory bounded whatever the number of images, parallel decoding that gives the
 same bytes, and a killed or failed preparation that resumes without losing or redoing finished work."""
+
 from __future__ import annotations
 
 import json
@@ -103,8 +104,9 @@ def test_a_killed_preparation_resumes_to_the_same_bytes(tmp_path):
     data.prepare_arrays("imagefolder", src, CLASSES, ref, SIZE, log=open(os.devnull, "w"))
     out = tmp_path / "out"
     code = KILLABLE.format(repo=str(REPO), src=str(src), classes=CLASSES, out=str(out), size=SIZE)
-    p = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, TRANSFERLAB_PREPARE_SAVE_S="0"),
-                         stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [sys.executable, "-c", code], env=dict(os.environ, TRANSFERLAB_PREPARE_SAVE_S="0"), stderr=subprocess.DEVNULL
+    )
     record = out / data.PREP_STATE / "train_progress.npz"
     deadline = time.time() + 120
     done = 0
@@ -195,8 +197,11 @@ def test_parallel_decoders_do_not_rerun_the_main_script(tmp_path):
         f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom transferlab.data import datasets as data\n"
         "defined_by_the_parent.count += 1\n"  # a NameError wherever this script is run again
         f"data.prepare_arrays('imagefolder', {str(src)!r}, {CLASSES!r}, {str(tmp_path / 'out')!r}, 32, "
-        "threads=2, log=open('/dev/null', 'w'))\nprint('prepared')\n")
-    boot = f"import types, runpy, builtins\nbuiltins.defined_by_the_parent = types.SimpleNamespace(count=0)\n" \
-           f"runpy.run_path({str(script)!r}, run_name='__main__')\n"
+        "threads=2, log=open('/dev/null', 'w'))\nprint('prepared')\n"
+    )
+    boot = (
+        f"import types, runpy, builtins\nbuiltins.defined_by_the_parent = types.SimpleNamespace(count=0)\n"
+        f"runpy.run_path({str(script)!r}, run_name='__main__')\n"
+    )
     r = subprocess.run([sys.executable, "-c", boot], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "prepared" in r.stdout, r.stderr[-3000:]

@@ -1,4 +1,5 @@
 """Training killed (SIGKILL) or stopped (SIGTERM) in a subprocess: the rerun resumes to the same weights."""
+
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from conftest import REPO
 from unit.test_resume import LONG, _kwargs, _same, _weights
 from transferlab import io as tio
 from transferlab.training.train import EXIT_RESUMABLE, train_network
+
 
 def _script(kw):
     return (
@@ -54,5 +56,3 @@ def test_sigterm_writes_checkpoint_and_exits_resumable(prepared):
     assert "SIGTERM" in err
     st = tio.load_torch(prepared / "term" / "state" / "ckpt.pt")
     assert st["progress"]["global_step"] > 0
-
-

@@ -1,13 +1,21 @@
 """The batch pipeline (transferlab/data/batches.py): what crosses to the device, and that the device side equals
 the host-side definition bit for bit."""
+
 import pickle
 
 import numpy as np
 import pytest
 import torch
 
-from transferlab.data.batches import (DeviceTransform, StepBatches, crop_batch, epoch_order, eval_batches, loader,
-                                 seed_of)
+from transferlab.data.batches import (
+    DeviceTransform,
+    StepBatches,
+    crop_batch,
+    epoch_order,
+    eval_batches,
+    loader,
+    seed_of,
+)
 
 
 SIZE, CROP, BS, N = 20, 16, 12, 70
@@ -26,9 +34,10 @@ def arrays():
 def _host(images, idx, y, seed, spe, g, mean_image, mean, std, channels_last):
     """The host-side definition (what the trainer computed before the device side existed)."""
     e, b = divmod(g, spe)
-    rows = epoch_order(seed, e, len(idx))[b * BS:(b + 1) * BS]
-    x = torch.from_numpy(crop_batch(images, idx[rows], CROP, np.random.default_rng(seed_of(seed, e, b)), True,
-                                    mean_image)).permute(0, 3, 1, 2)
+    rows = epoch_order(seed, e, len(idx))[b * BS : (b + 1) * BS]
+    x = torch.from_numpy(
+        crop_batch(images, idx[rows], CROP, np.random.default_rng(seed_of(seed, e, b)), True, mean_image)
+    ).permute(0, 3, 1, 2)
     if not channels_last:
         x = x.contiguous()
     if mean_image is not None:
@@ -44,17 +53,22 @@ def test_device_side_equals_the_host_definition_bit_for_bit(arrays, mode, channe
     images, idx, y, mean_image = arrays
     mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
     spe = len(idx) // BS  # 4 steps per epoch: steps 0-9 cross two epoch boundaries
-    ds = StepBatches(images, idx, y, seed=11, steps_per_epoch=spe, batch_size=BS, start=2, stop=10, crop=CROP,
-                     mirror=True)
-    t = DeviceTransform("cpu", mean_image=mean_image) if mode == "mean_image" else DeviceTransform(
-        "cpu", mean=mean, std=std)
+    ds = StepBatches(
+        images, idx, y, seed=11, steps_per_epoch=spe, batch_size=BS, start=2, stop=10, crop=CROP, mirror=True
+    )
+    t = (
+        DeviceTransform("cpu", mean_image=mean_image)
+        if mode == "mean_image"
+        else DeviceTransform("cpu", mean=mean, std=std)
+    )
     flips = 0
     for i in range(len(ds)):
         xb, yb, oy, ox, flip = ds[i]
         assert xb.dtype == torch.uint8 and xb.shape == (BS, CROP, CROP, 3)  # uint8 crosses, not float32
         got = t(xb, channels_last, oy, ox, flip)
-        want, wy = _host(images, idx, y, 11, spe, 2 + i, mean_image if mode == "mean_image" else None, mean, std,
-                         channels_last)
+        want, wy = _host(
+            images, idx, y, 11, spe, 2 + i, mean_image if mode == "mean_image" else None, mean, std, channels_last
+        )
         assert got.dtype == torch.float32 and got.shape == want.shape
         assert torch.equal(got, want), (mode, i)
         assert got.is_contiguous(memory_format=torch.channels_last) == channels_last
@@ -87,8 +101,19 @@ def test_a_pickled_dataset_carries_no_pixels(arrays, tmp_path):
     images, idx, y, _ = arrays
     p = tmp_path / "train_images.npy"
     np.save(p, images)
-    ds = StepBatches(np.load(p, mmap_mode="r"), idx, y, seed=1, steps_per_epoch=4, batch_size=BS, start=0, stop=4,
-                     crop=CROP, mirror=False, images_path=p)
+    ds = StepBatches(
+        np.load(p, mmap_mode="r"),
+        idx,
+        y,
+        seed=1,
+        steps_per_epoch=4,
+        batch_size=BS,
+        start=0,
+        stop=4,
+        crop=CROP,
+        mirror=False,
+        images_path=p,
+    )
     blob = pickle.dumps(ds)
     assert len(blob) < images.nbytes // 4
     assert all(torch.equal(u, v) for u, v in zip(ds[1], pickle.loads(blob)[1]))

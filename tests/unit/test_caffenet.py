@@ -1,4 +1,5 @@
 """CaffeNet (transferlab.nets.caffenet): the paper's geometry and size, Caffe's LRN and dropout, architecture errors."""
+
 import pytest
 import torch
 
@@ -21,8 +22,15 @@ def test_paper_caffenet_geometry_and_size():
 
 @pytest.mark.parametrize("size, kernel, stride, pad", [(32, 5, 2, 2), (64, 5, 2, 2), (32, 3, 1, 1)])
 def test_small_nets(size, kernel, stride, pad):
-    arch = {"widths": [16, 32, 48, 48, 32, 128, 128], "input_size": size, "num_classes": 50,
-            "conv1_kernel": kernel, "conv1_stride": stride, "conv1_pad": pad, "init": "kaiming"}
+    arch = {
+        "widths": [16, 32, 48, 48, 32, 128, 128],
+        "input_size": size,
+        "num_classes": 50,
+        "conv1_kernel": kernel,
+        "conv1_stride": stride,
+        "conv1_pad": pad,
+        "init": "kaiming",
+    }
     m = CaffeNet(arch)
     assert m(torch.zeros(3, 3, size, size)).shape == (3, 50)
     assert m.block(6).layer.in_features == 32 * m.feature_shape[1] * m.feature_shape[2]
@@ -46,7 +54,10 @@ def test_architecture_follows_caffenet():
 def test_batchnorm_switch():
     m = CaffeNet(dict(PAPER, batchnorm=True, widths=[8, 8, 8, 8, 8, 16, 16], input_size=64))
     assert any(isinstance(x, torch.nn.BatchNorm2d) for x in m.modules())
-    assert not any(isinstance(x, torch.nn.BatchNorm2d) for x in CaffeNet(dict(PAPER, widths=[8, 8, 8, 8, 8, 16, 16], input_size=64)).modules())
+    assert not any(
+        isinstance(x, torch.nn.BatchNorm2d)
+        for x in CaffeNet(dict(PAPER, widths=[8, 8, 8, 8, 8, 16, 16], input_size=64)).modules()
+    )
 
 
 def test_fast_lrn_equals_torch_lrn():

@@ -1,4 +1,5 @@
 """transferlab.analysis.cka: the unbiased HSIC estimator, minibatch and full-batch linear CKA, the image order."""
+
 from __future__ import annotations
 
 import itertools
@@ -254,10 +255,18 @@ def test_cka_between_refuses_unknown_units_and_no_batches():
 # ------------------------------------------------------------------ rank statistics
 def test_the_module_loads_without_torch():
     """The analysis environment (claims, figures) has no torch: importing the module must not need it."""
-    code = ("import sys; sys.modules['torch'] = None; from transferlab.analysis.cka import image_order; "
-            "print(sorted(image_order(2).tolist()))")
-    r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    code = (
+        "import sys; sys.modules['torch'] = None; from transferlab.analysis.cka import image_order; "
+        "print(sorted(image_order(2).tolist()))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[0, 1]"
 
@@ -267,12 +276,17 @@ def figure_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     names = ["conv1", "conv2", "conv3"]
     cols = ["kind", "net", "treatment", "n", "unit", "cka", "replicate"]
     rows = [("bases", "baseA~baseB", "bases", 0, u, 1 - 0.2 * u + 0.01 * r, r) for u in (1, 2, 3) for r in (0, 1)]
-    rows += [("base_vs_ft", f"{k}{n}B-ft", t, n, u, 0.9 - 0.1 * u, 0)
-             for k, t in (("B", "selffer_ft"), ("A", "transfer_ft")) for n in (1, 2, 3) for u in range(1, n + 1)]
+    rows += [
+        ("base_vs_ft", f"{k}{n}B-ft", t, n, u, 0.9 - 0.1 * u, 0)
+        for k, t in (("B", "selffer_ft"), ("A", "transfer_ft"))
+        for n in (1, 2, 3)
+        for u in range(1, n + 1)
+    ]
     cka = pd.DataFrame(rows, columns=cols).assign(split="random-0")
     cka["unit_name"] = [names[u - 1] for u in cka["unit"]]
-    deltas = pd.DataFrame({"n": [1, 2, 3], "delta": [0.0, -0.01, -0.05], "lo": [-0.01, -0.02, -0.07],
-                           "hi": [0.01, 0.0, -0.03]})
+    deltas = pd.DataFrame(
+        {"n": [1, 2, 3], "delta": [0.0, -0.01, -0.05], "lo": [-0.01, -0.02, -0.07], "hi": [0.01, 0.0, -0.03]}
+    )
     return cka, deltas
 
 
@@ -311,8 +325,10 @@ def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
         paths[name] = tmp_path / f"{name}.pt"
         save_torch({"arch": arch, "state_dict": build_model(arch).state_dict()}, paths[name])
     paths["A2B-ft"] = paths["baseA"]
-    pairs = [{"kind": "bases", "a": "baseA", "b": "baseB", "n": 0, "units": [1, 2, 3]},
-             {"kind": "base_vs_ft", "a": "baseA", "b": "A2B-ft", "n": 2, "units": [1, 2]}]
+    pairs = [
+        {"kind": "bases", "a": "baseA", "b": "baseB", "n": 0, "units": [1, 2, 3]},
+        {"kind": "base_vs_ft", "a": "baseA", "b": "A2B-ft", "n": 2, "units": [1, 2]},
+    ]
     batches = list(val_batches(prepared / "prepared", 16, "channel", 7))
     n_val = len(np.load(prepared / "prepared/val_labels.npy"))
     assert sum(len(b) for b in batches) == n_val and min(len(b) for b in batches) > 3
@@ -345,7 +361,8 @@ def _saved_nets(tmp_path, seeds: dict) -> dict:
 NETS = {"baseA": 0, "baseB": 1, "A1B-ft": 2, "A2B-ft": 3, "B1B-ft": 4, "B2B-ft": 5}
 PAIRS = [{"kind": "bases", "a": "baseA", "b": "baseB", "n": 0, "units": [1, 2, 3]}] + [
     {"kind": "base_vs_ft", "a": f"base{net[0]}", "b": net, "n": int(net[1]), "units": list(range(1, int(net[1]) + 1))}
-    for net in ("A1B-ft", "A2B-ft", "B1B-ft", "B2B-ft")]
+    for net in ("A1B-ft", "A2B-ft", "B1B-ft", "B2B-ft")
+]
 
 
 def test_measure_holds_two_networks_at_a_time_and_matches_each_pair_alone(prepared, tmp_path, monkeypatch):
@@ -427,9 +444,18 @@ def test_the_workflow_measurement_runs_on_the_jobs_claimed_device(prepared, tmp_
 
     monkeypatch.setattr(devices, "job_device", fake_job_device)
     monkeypatch.setattr(cka, "measure", spy)
-    t = cka.measure_split(weights=paths, pairs=PAIRS, prepared_dir=prepared / "prepared",
-                          meta_file=tmp_path / "train.json", batch_size=7, units=["conv1", "conv2", "conv3"],
-                          split="random-0", replicate=0, out=tmp_path / "cka.parquet", device="cuda")
+    t = cka.measure_split(
+        weights=paths,
+        pairs=PAIRS,
+        prepared_dir=prepared / "prepared",
+        meta_file=tmp_path / "train.json",
+        batch_size=7,
+        units=["conv1", "conv2", "conv3"],
+        split="random-0",
+        replicate=0,
+        out=tmp_path / "cka.parquet",
+        device="cuda",
+    )
     assert claims == [["cuda", "released"]] and used == [("cpu:0", torch.device("cpu"), "held")]
     expected = real_measure(paths, PAIRS, list(cka.val_batches(prepared / "prepared", 16, "channel", 7)))
     np.testing.assert_array_equal(t.cka.to_numpy(), expected.cka.to_numpy())

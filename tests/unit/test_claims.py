@@ -1,4 +1,5 @@
 """The scorecard on hand-made results where the answer is known: values, intervals, verdicts."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,10 +15,18 @@ BASES = {"A": 0.60, "B": 0.50}  # baseA and baseB 10 points apart: pairing error
 def effects(paper_like: bool, n: int) -> dict:
     """Accuracy of each treatment relative to its own base."""
     if paper_like:
-        return {"selffer": -0.08 if n in (3, 4, 5) else 0.0, "transfer": 0.0 if n <= 2 else -0.03 * (n - 1),
-                "selffer_ft": 0.0, "transfer_ft": 0.05}
-    return {"selffer": 0.08 if n in (3, 4, 5) else 0.0, "transfer": -0.15 + 0.03 * n,
-            "selffer_ft": -0.10, "transfer_ft": -0.15}
+        return {
+            "selffer": -0.08 if n in (3, 4, 5) else 0.0,
+            "transfer": 0.0 if n <= 2 else -0.03 * (n - 1),
+            "selffer_ft": 0.0,
+            "transfer_ft": 0.05,
+        }
+    return {
+        "selffer": 0.08 if n in (3, 4, 5) else 0.0,
+        "transfer": -0.15 + 0.03 * n,
+        "selffer_ft": -0.10,
+        "transfer_ft": -0.15,
+    }
 
 
 def table(paper_like=True, targets=("B", "A"), reps=(0, 1), unit_sd=0.0, n_val=N_VAL, seed=0):
@@ -30,8 +39,19 @@ def table(paper_like=True, targets=("B", "A"), reps=(0, 1), unit_sd=0.0, n_val=N
     def add(exp, split, rep, net, treatment, n, acc, target):
         acc = float(np.clip(acc + (rng.normal(0, unit_sd) if unit_sd else 0.0), 0.01, 0.99))
         c = rng.random(n_val) < acc
-        rows.append({"experiment": exp, "split": split, "replicate": rep, "network": net, "treatment": treatment,
-                     "n": n, "target_task": target, "top1": c.mean(), "n_val": n_val})
+        rows.append(
+            {
+                "experiment": exp,
+                "split": split,
+                "replicate": rep,
+                "network": net,
+                "treatment": treatment,
+                "n": n,
+                "target_task": target,
+                "top1": c.mean(),
+                "n_val": n_val,
+            }
+        )
         correct[(split, rep, net)] = c
 
     for rep in reps:
@@ -40,10 +60,46 @@ def table(paper_like=True, targets=("B", "A"), reps=(0, 1), unit_sd=0.0, n_val=N
             add("random_split", "random-0", rep, f"base{tgt}", "base", 0, BASES[tgt], tgt)
             for n in range(1, 8):
                 e = effects(paper_like, n)
-                add("random_split", "random-0", rep, f"{tgt}{n}{tgt}-frozen", "selffer", n, BASES[tgt] + e["selffer"], tgt)
-                add("random_split", "random-0", rep, f"{tgt}{n}{tgt}-ft", "selffer_ft", n, BASES[tgt] + e["selffer_ft"], tgt)
-                add("random_split", "random-0", rep, f"{src}{n}{tgt}-frozen", "transfer", n, BASES[tgt] + e["transfer"], tgt)
-                add("random_split", "random-0", rep, f"{src}{n}{tgt}-ft", "transfer_ft", n, BASES[tgt] + e["transfer_ft"], tgt)
+                add(
+                    "random_split",
+                    "random-0",
+                    rep,
+                    f"{tgt}{n}{tgt}-frozen",
+                    "selffer",
+                    n,
+                    BASES[tgt] + e["selffer"],
+                    tgt,
+                )
+                add(
+                    "random_split",
+                    "random-0",
+                    rep,
+                    f"{tgt}{n}{tgt}-ft",
+                    "selffer_ft",
+                    n,
+                    BASES[tgt] + e["selffer_ft"],
+                    tgt,
+                )
+                add(
+                    "random_split",
+                    "random-0",
+                    rep,
+                    f"{src}{n}{tgt}-frozen",
+                    "transfer",
+                    n,
+                    BASES[tgt] + e["transfer"],
+                    tgt,
+                )
+                add(
+                    "random_split",
+                    "random-0",
+                    rep,
+                    f"{src}{n}{tgt}-ft",
+                    "transfer_ft",
+                    n,
+                    BASES[tgt] + e["transfer_ft"],
+                    tgt,
+                )
         for tgt, b, net in (("natural", 0.6, "A"), ("man-made", 0.45, "B")):
             add("natman", "natman", rep, f"base{net}", "base", 0, b, tgt)
             src = "B" if net == "A" else "A"
@@ -140,7 +196,7 @@ def test_training_noise_widens_the_interval():
     noisy, cn = table(True, reps=(0, 1, 2), unit_sd=0.03, seed=3)
     tq = scorecard(quiet, cq, n_boot=100).set_index("claim")
     tn = scorecard(noisy, cn, n_boot=100).set_index("claim")
-    width = lambda t: (t.ci_high - t.ci_low)  # noqa: E731
+    width = lambda t: t.ci_high - t.ci_low  # noqa: E731
     assert (width(tn) > width(tq)).sum() >= 6, pd.concat([width(tq), width(tn)], axis=1)
 
 
@@ -164,7 +220,9 @@ def test_missing_experiments_say_not_run_and_markdown_lists_all_claims():
     df, correct = table(True)
     df = df[df.experiment == "random_split"]
     t = scorecard(df, correct, n_boot=50)
-    assert set(t.set_index("claim").loc[["dissimilar_transfers_worse", "transfer_beats_random"], "verdict"]) == {"not run"}
+    assert set(t.set_index("claim").loc[["dissimilar_transfers_worse", "transfer_beats_random"], "verdict"]) == {
+        "not run"
+    }
     md = to_markdown(t)
     assert md.count("\n") == len(CLAIMS) + 4  # the restart line, a blank line, header, rule, one row per claim
     rows = [row for row in md_rows(md) if "**not run**" in row]
@@ -181,8 +239,10 @@ def test_a_claim_not_run_says_why():
     t = scorecard(ends, correct, n_boot=0).set_index("claim")
     for claim in ("fragile_coadaptation", "finetuning_removes_dip"):
         assert t.loc[claim, "verdict"] == "not run"
-        assert t.loc[claim, "scope"].startswith("not run: the layers it reads were not trained (") and "3,4,5" in \
-            t.loc[claim, "scope"]
+        assert (
+            t.loc[claim, "scope"].startswith("not run: the layers it reads were not trained (")
+            and "3,4,5" in t.loc[claim, "scope"]
+        )
 
 
 def test_unpack_roundtrip():
@@ -224,15 +284,23 @@ def _by_hand(df: pd.DataFrame) -> dict:
         elif exp == "random_weights":
             out["rw1"].append(u.loc[("random", 1)] / base - 1)
     m = {k: float(np.mean(v)) for k, v in out.items()}
-    return {"general_layers_1_2": m["c1"], "fragile_coadaptation": m["c2"], "finetuning_removes_dip": m["c3"],
-            "transfer_falls_with_depth": m["c4"], "transfer_ft_boost": m["c5"],
-            "dissimilar_transfers_worse": m["rs7"] - m["nm7"], "transfer_beats_random": m["rs1"] - m["rw1"],
-            "restart_gain": m["restart"]}
+    return {
+        "general_layers_1_2": m["c1"],
+        "fragile_coadaptation": m["c2"],
+        "finetuning_removes_dip": m["c3"],
+        "transfer_falls_with_depth": m["c4"],
+        "transfer_ft_boost": m["c5"],
+        "dissimilar_transfers_worse": m["rs7"] - m["nm7"],
+        "transfer_beats_random": m["rs1"] - m["rw1"],
+        "restart_gain": m["restart"],
+    }
 
 
-@pytest.mark.parametrize("targets, reps", [(("B",), (0,)), (("B", "A"), (0,)), (("B",), (0, 1, 2)),
-                                           (("B", "A"), (0, 1, 2))],
-                         ids=["one-direction-one-rep", "both-directions", "one-direction-3-reps", "both-3-reps"])
+@pytest.mark.parametrize(
+    "targets, reps",
+    [(("B",), (0,)), (("B", "A"), (0,)), (("B",), (0, 1, 2)), (("B", "A"), (0, 1, 2))],
+    ids=["one-direction-one-rep", "both-directions", "one-direction-3-reps", "both-3-reps"],
+)
 def test_claim_values_equal_a_by_hand_computation(targets, reps):
     # network-level noise of 3 points, baseA and baseB 10 points apart: any pairing or averaging slip shows
     df, _ = table(True, targets=targets, reps=reps, unit_sd=0.03, n_val=500, seed=7)
@@ -240,9 +308,20 @@ def test_claim_values_equal_a_by_hand_computation(targets, reps):
     for claim, value in _by_hand(df).items():
         assert t.loc[claim, "value"] == pytest.approx(value, abs=1e-12), claim
     assert t.loc["transfer_ft_boost", "context_value"] == pytest.approx(
-        np.mean([r.top1 - df[(df.treatment == "base") & (df.experiment == "random_split") & (df.replicate == r.replicate)
-                                & (df.target_task == r.target_task)].top1.item()
-                 for r in df[df.treatment == "transfer_ft"].itertuples()]), abs=1e-12)
+        np.mean(
+            [
+                r.top1
+                - df[
+                    (df.treatment == "base")
+                    & (df.experiment == "random_split")
+                    & (df.replicate == r.replicate)
+                    & (df.target_task == r.target_task)
+                ].top1.item()
+                for r in df[df.treatment == "transfer_ft"].itertuples()
+            ]
+        ),
+        abs=1e-12,
+    )
     n_units = len(targets) * len(reps)
     assert t.loc["general_layers_1_2", "units"] == (f"{n_units} units" if n_units > 1 else "1 unit")
 
@@ -298,10 +377,37 @@ def test_heterogeneity_reads_training_noise_beyond_image_noise():
 def test_scorecard_columns_and_the_claim5_context():
     df, correct = table(True, n_val=5000)  # BnB+(7) = base up to image noise: no restart gain
     t = scorecard(df, correct, n_boot=50)
-    assert list(t.columns) == ["claim", "finding", "quote", "statistic", "value", "ci_low", "ci_high", "se", "df", "mde",
-                               "kind", "threshold", "holds_if", "why", "scale", "units", "unit_values", "unit_sd", "i2",
-                               "scope", "pairing", "verdict", "verdict_familywise", "familywise_low",
-                               "familywise_high", "context", "context_value", "context_ci_low", "context_ci_high"]
+    assert list(t.columns) == [
+        "claim",
+        "finding",
+        "quote",
+        "statistic",
+        "value",
+        "ci_low",
+        "ci_high",
+        "se",
+        "df",
+        "mde",
+        "kind",
+        "threshold",
+        "holds_if",
+        "why",
+        "scale",
+        "units",
+        "unit_values",
+        "unit_sd",
+        "i2",
+        "scope",
+        "pairing",
+        "verdict",
+        "verdict_familywise",
+        "familywise_low",
+        "familywise_high",
+        "context",
+        "context_value",
+        "context_ci_low",
+        "context_ci_high",
+    ]
     assert list(t.claim) == ["restart_gain"] + [c.key for c in CLAIMS]
     c5 = t.set_index("claim").loc["transfer_ft_boost"]
     assert c5.context == "AnB+ − own base" and c5.context_ci_low < c5.context_value < c5.context_ci_high
@@ -313,14 +419,21 @@ def test_claim5_without_shared_units_compares_each_treatment_with_its_own_base()
     """AnB+ only on target B, BnB+ only on target A (the paper's released design): Welch on AnB+ − base
     against BnB+ − base, said in the pairing column."""
     df, _ = table(True, reps=(0, 1), unit_sd=0.01, n_val=2000, seed=9)
-    df = df[~((df.treatment == "transfer_ft") & (df.target_task == "A"))
-            & ~((df.treatment == "selffer_ft") & (df.target_task == "B"))]
+    df = df[
+        ~((df.treatment == "transfer_ft") & (df.target_task == "A"))
+        & ~((df.treatment == "selffer_ft") & (df.target_task == "B"))
+    ]
     t = scorecard(df, None, n_boot=0).set_index("claim")
     rs = df[df.experiment == "random_split"]
     base = rs[rs.treatment == "base"].set_index(["replicate", "target_task"]).top1
-    gain = lambda tr: np.mean([rs[(rs.treatment == tr) & (rs.replicate == r) & (rs.target_task == g)].top1.mean()  # noqa: E731
-                               - base[(r, g)] for r, g in base.index if ((rs.treatment == tr) & (rs.replicate == r)
-                                                                         & (rs.target_task == g)).any()])
+    gain = lambda tr: np.mean(
+        [
+            rs[(rs.treatment == tr) & (rs.replicate == r) & (rs.target_task == g)].top1.mean()  # noqa: E731
+            - base[(r, g)]
+            for r, g in base.index
+            if ((rs.treatment == tr) & (rs.replicate == r) & (rs.target_task == g)).any()
+        ]
+    )
     assert t.loc["transfer_ft_boost", "value"] == pytest.approx(gain("transfer_ft") - gain("selffer_ft"), abs=1e-12)
     assert t.loc["transfer_ft_boost", "pairing"] == "two groups, each through its own base"
     assert t.loc["transfer_ft_boost", "units"] == "2 units vs 2 units"
@@ -331,8 +444,12 @@ def test_a_one_sided_claim_without_an_effect_is_inconclusive():
     df, correct = table(True, n_val=2000)
     ft = df.treatment == "transfer_ft"
     for r in df[ft].itertuples():
-        twin = df[(df.treatment == "selffer_ft") & (df.replicate == r.replicate) & (df.target_task == r.target_task)
-                  & (df.n == r.n)].iloc[0]
+        twin = df[
+            (df.treatment == "selffer_ft")
+            & (df.replicate == r.replicate)
+            & (df.target_task == r.target_task)
+            & (df.n == r.n)
+        ].iloc[0]
         correct[(r.split, r.replicate, r.network)] = correct[(twin.split, twin.replicate, twin.network)].copy()
         df.loc[r.Index, "top1"] = twin.top1
     t = scorecard(df, correct, n_boot=100).set_index("claim")

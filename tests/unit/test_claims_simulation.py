@@ -13,6 +13,7 @@ are scored by :func:`transferlab.analysis.claims.scorecard` exactly as a real ru
   this replaced gave 28 % at 2 units and 11 % at 4.
 - A +3-point effect on 8 units (unit SD 2 points) is found (``holds``) in at least 80 % of runs.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,10 +43,31 @@ def simulate(k: int, unit_sd: float, rng: np.random.Generator, effect5: float = 
     def add(exp, split, net, treatment, n, acc, target):
         acc = float(np.clip(acc + rng.normal(0, NET_SD), 0.02, 0.98))
         bits = rng.random(N_IMG) < acc
-        ev.append({"experiment": exp, "split": split, "replicate": 0, "network": net, "treatment": treatment, "n": n,
-                   "target_task": target, "top1": float(bits.mean()), "n_val": N_IMG, "transfer_points": 7})
-        pred.append({"experiment": exp, "split": split, "replicate": 0, "network": net, "target_task": target,
-                     "n_val": N_IMG, "correct_top1": np.packbits(bits).tobytes().hex()})
+        ev.append(
+            {
+                "experiment": exp,
+                "split": split,
+                "replicate": 0,
+                "network": net,
+                "treatment": treatment,
+                "n": n,
+                "target_task": target,
+                "top1": float(bits.mean()),
+                "n_val": N_IMG,
+                "transfer_points": 7,
+            }
+        )
+        pred.append(
+            {
+                "experiment": exp,
+                "split": split,
+                "replicate": 0,
+                "network": net,
+                "target_task": target,
+                "n_val": N_IMG,
+                "correct_top1": np.packbits(bits).tobytes().hex(),
+            }
+        )
 
     for u in range(k):
         split = f"random-{u}"
@@ -67,8 +89,14 @@ def simulate(k: int, unit_sd: float, rng: np.random.Generator, effect5: float = 
     return pd.DataFrame(ev), pd.DataFrame(pred)
 
 
-NULL_CLAIMS = ["general_layers_1_2", "fragile_coadaptation", "finetuning_removes_dip", "transfer_falls_with_depth",
-               "transfer_ft_boost", "dissimilar_transfers_worse"]
+NULL_CLAIMS = [
+    "general_layers_1_2",
+    "fragile_coadaptation",
+    "finetuning_removes_dip",
+    "transfer_falls_with_depth",
+    "transfer_ft_boost",
+    "dissimilar_transfers_worse",
+]
 # what a wrong firm verdict is under each claim's null: the equivalence claims at their margin must not hold
 WRONG = {c: {"holds", "does not hold"} for c in NULL_CLAIMS}
 WRONG["general_layers_1_2"] = WRONG["finetuning_removes_dip"] = {"holds"}
@@ -111,8 +139,10 @@ def test_a_three_point_effect_on_eight_units_is_found():
     found = 0
     for _ in range(runs):
         ev, pred = simulate(8, 0.02, rng, effect5=0.03)
-        found += scorecard(ev, correctness_map(pred), n_boot=0).set_index("claim").loc["transfer_ft_boost",
-                                                                                       "verdict"] == "holds"
+        found += (
+            scorecard(ev, correctness_map(pred), n_boot=0).set_index("claim").loc["transfer_ft_boost", "verdict"]
+            == "holds"
+        )
     assert found / runs >= 0.80, f"power {found / runs:.2f} for +3 pt on 8 units (unit SD 2 pt)"
 
 

@@ -1,6 +1,7 @@
 """Catalog conventions (`snakemake --lint`: tests/workflow/test_lint.py): `snakefmt --check .` passes; every rule that
 runs a script declares a conda env that would work under `--sdm conda` (third-party packages pinned as in
 pyproject.toml, no local path); the scripts import the project from the repository, installed or not."""
+
 from __future__ import annotations
 
 import ast
@@ -212,8 +213,17 @@ run(types.SimpleNamespace(log=[], rule="make_split"), fail)
 
 
 def test_readme_counts_the_malformed_inputs_the_suite_tests():
-    r = run(sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-            str(REPO / "tests/workflow/test_bad_input.py"), cwd=REPO)
+    r = run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "--collect-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(REPO / "tests/workflow/test_bad_input.py"),
+        cwd=REPO,
+    )
     n = sum("::" in line for line in r.stdout.splitlines())
     assert n > 20, r.stdout[-2000:]
     assert f"{n} malformed inputs (`tests/workflow/test_bad_input.py`" in (REPO / "docs/development.md").read_text()
@@ -228,8 +238,11 @@ def test_every_targeted_mutation_still_applies():
     targeted = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("targeted", targeted)  # its dataclass looks its module up
     spec.loader.exec_module(targeted)
-    stale = [(m.name, m.file, (REPO / m.file).read_text().count(m.old)) for m in targeted.MUTATIONS
-             if (REPO / m.file).read_text().count(m.old) != 1]
+    stale = [
+        (m.name, m.file, (REPO / m.file).read_text().count(m.old))
+        for m in targeted.MUTATIONS
+        if (REPO / m.file).read_text().count(m.old) != 1
+    ]
     assert not stale, f"mutations whose snippet is not found exactly once (name, file, count): {stale}"
     missing = [(m.name, t) for m in targeted.MUTATIONS for t in m.tests if not (REPO / t).exists()]
     assert not missing, f"mutations naming test files that do not exist: {missing}"
@@ -261,7 +274,9 @@ def _package_imports() -> dict[str, set[str]]:
                     continue
                 deps.add(target)
             elif isinstance(node, ast.Import):
-                deps.update(a.name.removeprefix("transferlab.") for a in node.names if a.name.startswith("transferlab."))
+                deps.update(
+                    a.name.removeprefix("transferlab.") for a in node.names if a.name.startswith("transferlab.")
+                )
         graph[module] = {d for d in deps if d} - {module}
     return graph
 
@@ -327,10 +342,12 @@ def test_the_package_import_graph_has_no_cycle():
 def test_each_layer_offers_its_public_names(layer):
     """Every name a layer's __init__ lists is there, in the module it names, and importing the layer
     imports none of its modules (a plotting job pays only for what it uses)."""
-    code = (f"import sys, transferlab.{layer} as L\n"
-            f"loaded = [m for m in sys.modules if m.startswith('transferlab.{layer}.')]\n"
-            "missing = [n for n in L.__all__ if getattr(L, n, None) is None]\n"
-            "print(loaded, missing)")
+    code = (
+        f"import sys, transferlab.{layer} as L\n"
+        f"loaded = [m for m in sys.modules if m.startswith('transferlab.{layer}.')]\n"
+        "missing = [n for n in L.__all__ if getattr(L, n, None) is None]\n"
+        "print(loaded, missing)"
+    )
     r = run(sys.executable, "-c", code, cwd=REPO)
     assert r.returncode == 0 and r.stdout.split("] ")[0] == "[", r.stdout + r.stderr
     assert r.stdout.strip().endswith("[]"), f"names listed but not found: {r.stdout}"
@@ -348,11 +365,13 @@ def test_the_module_map_in_the_docs_lists_every_module():
 def test_a_caffenet_job_does_not_import_torchvision():
     """The family registry imports a family's module when first used: torchvision (the residual family's, a
     second or more to import) stays out of every CaffeNet training and evaluation job."""
-    code = ("import sys, transferlab.training.train, transferlab.training.evaluate, transferlab.run.design\n"
-            "from transferlab.nets.models import build_model\n"
-            "build_model({'widths': [8] * 5 + [16, 16], 'input_size': 32, 'num_classes': 3, 'conv1_kernel': 3,"
-            " 'conv1_stride': 1, 'conv1_pad': 1, 'groups': 2, 'init': 'kaiming'})\n"
-            "print('torchvision' in sys.modules)")
+    code = (
+        "import sys, transferlab.training.train, transferlab.training.evaluate, transferlab.run.design\n"
+        "from transferlab.nets.models import build_model\n"
+        "build_model({'widths': [8] * 5 + [16, 16], 'input_size': 32, 'num_classes': 3, 'conv1_kernel': 3,"
+        " 'conv1_stride': 1, 'conv1_pad': 1, 'groups': 2, 'init': 'kaiming'})\n"
+        "print('torchvision' in sys.modules)"
+    )
     r = run(sys.executable, "-c", code, cwd=REPO)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stdout + r.stderr
 
@@ -366,7 +385,8 @@ def test_module_docstrings_are_a_few_lines():
             long[str(path.relative_to(REPO))] = doc.count("\n") + 1
     assert not long, f"module docstrings over 6 lines: {long}"
     library = (REPO / "docs/library.md").read_text()
-    pointers = re.findall(r"The detail: docs/library\.md, `([^`]+)`", "".join(
-        p.read_text() for p in (REPO / "transferlab").rglob("*.py")))
+    pointers = re.findall(
+        r"The detail: docs/library\.md, `([^`]+)`", "".join(p.read_text() for p in (REPO / "transferlab").rglob("*.py"))
+    )
     missing = [p for p in pointers if f"## `{p}`" not in library or not (REPO / p).exists()]
     assert not missing, f"docstrings pointing to no section of docs/library.md: {missing}"

@@ -140,8 +140,11 @@ def test_per_class_cap_for_dataset_size(prepared, tmp_path):
 
 
 def test_unreadable_image_is_named(tmp_path):
-    broken = rewrite_zip(make_fake_tiny(tmp_path / "t.zip"), tmp_path / "broken.zip",
-                         lambda name, b: b"not a jpeg" if name.endswith(f"{WNIDS[1]}_4.JPEG") else b)
+    broken = rewrite_zip(
+        make_fake_tiny(tmp_path / "t.zip"),
+        tmp_path / "broken.zip",
+        lambda name, b: b"not a jpeg" if name.endswith(f"{WNIDS[1]}_4.JPEG") else b,
+    )
     with pytest.raises(data.DatasetError, match=f"{WNIDS[1]}_4.JPEG"):
         data.prepare_arrays("tiny-imagenet", broken, sorted(WNIDS), tmp_path / "p", 20, log=DEVNULL)
     assert not (tmp_path / "p" / "meta.json").exists()  # nothing marked complete

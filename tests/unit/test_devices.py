@@ -24,8 +24,10 @@ def test_four_jobs_get_four_different_gpus(tmp_path, monkeypatch):
 
 def test_claims_across_processes(tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
-    code = ("import sys, time\nfrom transferlab.training.devices import claim_device\n"
-            f"c = claim_device('cuda', {str(tmp_path)!r}, n_devices=2)\nprint(c.device, flush=True)\ntime.sleep(30)\n")
+    code = (
+        "import sys, time\nfrom transferlab.training.devices import claim_device\n"
+        f"c = claim_device('cuda', {str(tmp_path)!r}, n_devices=2)\nprint(c.device, flush=True)\ntime.sleep(30)\n"
+    )
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         other = p.stdout.readline().strip()
@@ -52,9 +54,14 @@ def test_scheduler_isolated_and_explicit_devices(tmp_path, monkeypatch):
 
 def test_cuda_detection_imports_torch_only_where_a_gpu_driver_is(tmp_path, monkeypatch):
     """Snakemake asks at parse time (device auto): without a GPU driver the answer costs no torch import."""
-    code = ("import sys\nfrom transferlab.training import devices\ndevices.GPU_DRIVER_FILES = ()\n"
-            "print(devices.cuda_available(), 'torch' in sys.modules)\n")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == ["False", "False"]
+    code = (
+        "import sys\nfrom transferlab.training import devices\ndevices.GPU_DRIVER_FILES = ()\n"
+        "print(devices.cuda_available(), 'torch' in sys.modules)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == [
+        "False",
+        "False",
+    ]
     import torch
 
     monkeypatch.setattr(devices, "GPU_DRIVER_FILES", (str(tmp_path),))
@@ -219,20 +226,28 @@ def test_a_job_without_cuda_runs_on_the_cpu_or_says_why_not(tmp_path, monkeypatc
         assert dev == "cpu"
     with devices.job_device("cpu", io.StringIO(), tmp_path) as dev:
         assert dev == "cpu"
-    with pytest.raises(NoFreeDevice, match=r"device 'cuda' was requested but torch sees no CUDA device here "
-                                           r"\(CUDA_VISIBLE_DEVICES ''\)"):
+    with pytest.raises(
+        NoFreeDevice,
+        match=r"device 'cuda' was requested but torch sees no CUDA device here "
+        r"\(CUDA_VISIBLE_DEVICES ''\)",
+    ):
         with devices.job_device("cuda", io.StringIO(), tmp_path):
             pass
     assert current == [] and not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("device, cluster_gpus, cuda_here, cluster, says", [
-    ("auto", None, False, True, True),  # the login node of a GPU or CPU cluster: not said, so say it
-    ("auto", None, False, False, False),  # a laptop: nothing to say
-    ("auto", None, True, True, False),  # the submit host sees CUDA
-    ("auto", True, False, True, False), ("auto", False, False, True, False),  # said
-    ("cuda", None, False, True, False), ("cpu", None, False, True, False),  # an explicit device
-])
+@pytest.mark.parametrize(
+    "device, cluster_gpus, cuda_here, cluster, says",
+    [
+        ("auto", None, False, True, True),  # the login node of a GPU or CPU cluster: not said, so say it
+        ("auto", None, False, False, False),  # a laptop: nothing to say
+        ("auto", None, True, True, False),  # the submit host sees CUDA
+        ("auto", True, False, True, False),
+        ("auto", False, False, True, False),  # said
+        ("cuda", None, False, True, False),
+        ("cpu", None, False, True, False),  # an explicit device
+    ],
+)
 def test_the_cpu_training_note_is_for_an_unsaid_cluster_fallback_only(device, cluster_gpus, cuda_here, cluster, says):
     note = devices.cpu_training_note(device, cluster_gpus, cuda_here, cluster)
     assert (note is not None) == says

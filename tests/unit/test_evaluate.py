@@ -1,4 +1,5 @@
 """Evaluation: a network's top-1/top-5, its per-image correctness vector, the collected table, and damaged inputs."""
+
 from __future__ import annotations
 
 import io
@@ -17,16 +18,33 @@ from transferlab.training.evaluate import COLUMNS, collect, evaluate_network
 from transferlab.training.train import train_network
 
 
-RECORD = {"dataset": "tiny-imagenet", "architecture": "caffenet", "transfer_points": 7, "experiment": "random_split", "split": "random-0", "replicate": 0,
-          "base_task": "A", "target_task": "A"}
+RECORD = {
+    "dataset": "tiny-imagenet",
+    "architecture": "caffenet",
+    "transfer_points": 7,
+    "experiment": "random_split",
+    "split": "random-0",
+    "replicate": 0,
+    "base_task": "A",
+    "target_task": "A",
+}
 
 
 @pytest.fixture
 def trained(prepared):
     root = prepared
-    train_network(net="baseA", prepared_dir=root / "prepared", half_file=root / "A.npz",
-                  out_weights=root / "net/weights.pt", out_meta=root / "net/train.json", state_dir=root / "state",
-                  arch=SMALL_ARCH, train_cfg=SMALL_TRAIN, seed=3, log=io.StringIO())
+    train_network(
+        net="baseA",
+        prepared_dir=root / "prepared",
+        half_file=root / "A.npz",
+        out_weights=root / "net/weights.pt",
+        out_meta=root / "net/train.json",
+        state_dir=root / "state",
+        arch=SMALL_ARCH,
+        train_cfg=SMALL_TRAIN,
+        seed=3,
+        log=io.StringIO(),
+    )
     return root
 
 
@@ -40,9 +58,14 @@ def _constant_predictor(root, cls: int):
 
 
 def _evaluate(root, name="baseA.json"):
-    return evaluate_network(weights=root / "net/weights.pt", meta_file=root / "net/train.json",
-                            prepared_dir=root / "prepared", half_file=root / "A.npz", out=root / "eval" / name,
-                            record=RECORD)
+    return evaluate_network(
+        weights=root / "net/weights.pt",
+        meta_file=root / "net/train.json",
+        prepared_dir=root / "prepared",
+        half_file=root / "A.npz",
+        out=root / "eval" / name,
+        record=RECORD,
+    )
 
 
 def _bits(row) -> np.ndarray:
@@ -72,11 +95,19 @@ def test_correctness_vector_agrees_with_top1_for_a_trained_net(trained):
 def test_collect_builds_the_table_and_the_predictions(trained):
     _constant_predictor(trained, 1)
     a = _evaluate(trained, "a.json")
-    b = evaluate_network(weights=trained / "net/weights.pt", meta_file=trained / "net/train.json",
-                         prepared_dir=trained / "prepared", half_file=trained / "A.npz", out=trained / "eval/b.json",
-                         record=dict(RECORD, replicate=1))
-    df = collect([trained / "eval/b.json", trained / "eval/a.json"], trained / "evaluation.parquet",
-                 trained / "predictions.parquet")
+    b = evaluate_network(
+        weights=trained / "net/weights.pt",
+        meta_file=trained / "net/train.json",
+        prepared_dir=trained / "prepared",
+        half_file=trained / "A.npz",
+        out=trained / "eval/b.json",
+        record=dict(RECORD, replicate=1),
+    )
+    df = collect(
+        [trained / "eval/b.json", trained / "eval/a.json"],
+        trained / "evaluation.parquet",
+        trained / "predictions.parquet",
+    )
     assert list(df.columns) == list(COLUMNS) and len(df) == 2
     assert df.replicate.tolist() == [0, 1]  # sorted, whatever the order of the records
     assert dict(df.dtypes.astype(str))["n"] == "int64" and df.top1.tolist() == [a["top1"], b["top1"]]
@@ -107,10 +138,18 @@ def test_corrupt_prepared_arrays_name_the_file(trained, name):
 def test_a_net_trained_on_separable_classes_scores_far_above_chance(prepared):
     """The fake classes differ by a colour tint: ten epochs learn it (measured: 9 of 9 validation images; chance
     is 3 of 9, and a net that answers one class scores exactly that)."""
-    train_network(net="baseA", prepared_dir=prepared / "prepared", half_file=prepared / "A.npz",
-                  out_weights=prepared / "net/weights.pt", out_meta=prepared / "net/train.json",
-                  state_dir=prepared / "state", arch=SMALL_ARCH,
-                  train_cfg=dict(SMALL_TRAIN, epochs=10, lr_step_epochs=1000), seed=3, log=io.StringIO())
+    train_network(
+        net="baseA",
+        prepared_dir=prepared / "prepared",
+        half_file=prepared / "A.npz",
+        out_weights=prepared / "net/weights.pt",
+        out_meta=prepared / "net/train.json",
+        state_dir=prepared / "state",
+        arch=SMALL_ARCH,
+        train_cfg=dict(SMALL_TRAIN, epochs=10, lr_step_epochs=1000),
+        seed=3,
+        log=io.StringIO(),
+    )
     row = _evaluate(prepared)
     assert row["top1"] >= 7 / 9, row["top1"]
 
@@ -141,8 +180,14 @@ def test_evaluation_runs_on_the_jobs_claimed_device(trained, monkeypatch):
     monkeypatch.setattr(tevaluate, "job_device", fake_job_device)
     monkeypatch.setattr(tevaluate, "evaluate", spy)
     monkeypatch.setattr(tevaluate, "load_model", load_and_watch)
-    row = evaluate_network(weights=trained / "net/weights.pt", meta_file=trained / "net/train.json",
-                           prepared_dir=trained / "prepared", half_file=trained / "A.npz", out=trained / "eval/gpu.json",
-                           record=RECORD, device="cuda")
+    row = evaluate_network(
+        weights=trained / "net/weights.pt",
+        meta_file=trained / "net/train.json",
+        prepared_dir=trained / "prepared",
+        half_file=trained / "A.npz",
+        out=trained / "eval/gpu.json",
+        record=RECORD,
+        device="cuda",
+    )
     assert claims == [["cuda", "released"]] and used == [("cpu:0", ["cpu:0"], "cpu:0", "held")]
     assert row == on_cpu

@@ -1,4 +1,5 @@
 """The GPU-oriented paths, exercised on CPU: worker processes, bf16 autocast, memory formats."""
+
 import io
 
 import torch
@@ -11,10 +12,18 @@ from transferlab.nets.transfer import build_derived
 
 
 def _train(root, name, **cfg):
-    train_network(net="baseA", prepared_dir=root / "prepared", half_file=root / "A.npz",
-                  out_weights=root / name / "weights.pt", out_meta=root / name / "train.json",
-                  state_dir=root / name / "state", arch=SMALL_ARCH, train_cfg=dict(SMALL_TRAIN, **cfg), seed=4,
-                  log=io.StringIO())
+    train_network(
+        net="baseA",
+        prepared_dir=root / "prepared",
+        half_file=root / "A.npz",
+        out_weights=root / name / "weights.pt",
+        out_meta=root / name / "train.json",
+        state_dir=root / name / "state",
+        arch=SMALL_ARCH,
+        train_cfg=dict(SMALL_TRAIN, **cfg),
+        seed=4,
+        log=io.StringIO(),
+    )
     return tio.load_torch(root / name / "weights.pt")["state_dict"]
 
 

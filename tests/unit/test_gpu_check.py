@@ -1,5 +1,6 @@
 """benchmarks/gpu_check.py, the one command for a lent GPU, at tiny sizes on the CPU: every measurement it
 reports is produced by the project's own trainer and data path, and its resume check can fail."""
+
 import json
 import subprocess
 import sys
@@ -8,11 +9,15 @@ import sys
 from conftest import REPO
 
 
-
 def _run(tmp_path, *extra, env=None):
     out = tmp_path / "gpu_check.json"
-    r = subprocess.run([sys.executable, str(REPO / "benchmarks/gpu_check.py"), "--tiny", "--device", "cpu",
-                        "--out", str(out), *extra], capture_output=True, text=True, timeout=300, env=env)
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/gpu_check.py"), "--tiny", "--device", "cpu", "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(out.read_text()), r.stdout
 
@@ -42,7 +47,8 @@ def test_gpu_check_reports_a_resume_that_differs(tmp_path):
         "    _orig(self)\n"
         "    if self.progress.resumes:\n"
         "        self.seed += 1\n"
-        "t._Training.resume_or_start = resume_or_start\n")
+        "t._Training.resume_or_start = resume_or_start\n"
+    )
     env = dict(os.environ, PYTHONPATH=f"{shim}{os.pathsep}{REPO}")
     res, table = _run(tmp_path, env=env)
     assert res["resume_identical"] is False and "| NO |" in table

@@ -1,5 +1,6 @@
 """The user's own data: an image folder of any class names and image sizes (``dataset: imagefolder``),
 and the user's own A/B halves (config ``splits``), checked with one clear error each."""
+
 import io
 import json
 import os
@@ -53,16 +54,31 @@ def test_imagenet_is_the_image_folder_reader_requiring_wordnet_ids(folder):
         data.open_source("imagenet", folder)
 
 
-@pytest.mark.parametrize("remove, message", [
-    (["val"], "image folder root {root} must hold train/<class>/*.JPEG and val/<class>/*.JPEG (torchvision "
-              "ImageFolder layout); found train/: True, val/: False"),
-    (["train"], "found train/: False, val/: True"),
-    (["val/cloud"], "{root}/val: no validation folder for 1 class(es) of train/, e.g. ['cloud']; expected "
-                    "val/<class>/ for every train/<class>/"),
-    ([f"train/elm/{i}.{'png' if i % 2 else 'jpg'}" for i in range(8)],
-     "{root}/train: no images for 1 class(es), e.g. ['elm']; expected train/<class>/*.JPEG (or .jpg, .png)"),
-    (["val/fork/0.jpg", "val/fork/1.png", "val/fork/2.jpg"], "{root}/val: no images for 1 class(es), e.g. ['fork']"),
-], ids=["no_val", "no_train", "class_missing_from_val", "train_class_without_images", "val_class_without_images"])
+@pytest.mark.parametrize(
+    "remove, message",
+    [
+        (
+            ["val"],
+            "image folder root {root} must hold train/<class>/*.JPEG and val/<class>/*.JPEG (torchvision "
+            "ImageFolder layout); found train/: True, val/: False",
+        ),
+        (["train"], "found train/: False, val/: True"),
+        (
+            ["val/cloud"],
+            "{root}/val: no validation folder for 1 class(es) of train/, e.g. ['cloud']; expected "
+            "val/<class>/ for every train/<class>/",
+        ),
+        (
+            [f"train/elm/{i}.{'png' if i % 2 else 'jpg'}" for i in range(8)],
+            "{root}/train: no images for 1 class(es), e.g. ['elm']; expected train/<class>/*.JPEG (or .jpg, .png)",
+        ),
+        (
+            ["val/fork/0.jpg", "val/fork/1.png", "val/fork/2.jpg"],
+            "{root}/val: no images for 1 class(es), e.g. ['fork']",
+        ),
+    ],
+    ids=["no_val", "no_train", "class_missing_from_val", "train_class_without_images", "val_class_without_images"],
+)
 def test_imagefolder_layout_errors(tmp_path, remove, message):
     import shutil
 
@@ -94,8 +110,10 @@ def _split_file(tmp_path, content):
 
 def test_custom_split_accepted_and_written(tmp_path):
     f = _split_file(tmp_path, {"A": ["dog", "apple", "elm"], "B": ["fork", "bicycle", "cloud"]})
-    assert splits.check_custom_split("dissimilar", f, CLASSES) == {"A": ["apple", "dog", "elm"],
-                                                                   "B": ["bicycle", "cloud", "fork"]}
+    assert splits.check_custom_split("dissimilar", f, CLASSES) == {
+        "A": ["apple", "dog", "elm"],
+        "B": ["bicycle", "cloud", "fork"],
+    }
     (tmp_path / "classes.json").write_text(json.dumps({"wnids": CLASSES}))
     out = splits.write_custom_split(tmp_path / "classes.json", "dissimilar", f, tmp_path / "out.json")
     assert json.loads((tmp_path / "out.json").read_text()) == out and out["kind"] == "custom"
@@ -105,25 +123,46 @@ def test_custom_split_accepted_and_written(tmp_path):
 
 
 BAD_SPLITS = [
-    ({"A": ["apple", "bicycle", "cloud", "dog"], "B": ["dog", "elm", "fork"]},
-     "halves A and B are not disjoint: 1 class(es) in both, [\"dog\"]"),
-    ({"A": ["apple", "bicycle"], "B": ["dog", "elm", "fork"]},
-     "not complete: 1 of the dataset's 6 selected classes are in neither half, [\"cloud\"]; expected every class in "
-     "exactly one half"),
-    ({"A": ["apple", "bicycle", "cloud", "zebra"], "B": ["dog", "elm", "fork"]},
-     "1 class(es) that are not among the dataset's 6 selected classes: [\"zebra\"]"),
+    (
+        {"A": ["apple", "bicycle", "cloud", "dog"], "B": ["dog", "elm", "fork"]},
+        'halves A and B are not disjoint: 1 class(es) in both, ["dog"]',
+    ),
+    (
+        {"A": ["apple", "bicycle"], "B": ["dog", "elm", "fork"]},
+        'not complete: 1 of the dataset\'s 6 selected classes are in neither half, ["cloud"]; expected every class in '
+        "exactly one half",
+    ),
+    (
+        {"A": ["apple", "bicycle", "cloud", "zebra"], "B": ["dog", "elm", "fork"]},
+        '1 class(es) that are not among the dataset\'s 6 selected classes: ["zebra"]',
+    ),
     ({"A": [], "B": CLASSES}, "half A is empty; expected at least one class in each half"),
     ({"A": CLASSES, "B": []}, "half B is empty; expected at least one class in each half"),
-    ({"A": ["apple", "apple", "bicycle", "cloud"], "B": ["dog", "elm", "fork"]}, "half A lists [\"apple\"] more than once"),
+    (
+        {"A": ["apple", "apple", "bicycle", "cloud"], "B": ["dog", "elm", "fork"]},
+        'half A lists ["apple"] more than once',
+    ),
     ({"A": CLASSES[:3]}, 'expected an object with exactly the keys "A" and "B" (class lists), got [\'A\']'),
     ({"A": "apple", "B": CLASSES[1:]}, 'half A must be a list of class names (strings), got "apple"'),
     ("{not json", "not valid JSON"),
 ]
 
 
-@pytest.mark.parametrize("content, message", BAD_SPLITS,
-                         ids=["not_disjoint", "not_complete", "unknown_class", "empty_A", "empty_B", "twice",
-                              "no_B", "not_a_list", "not_json"])
+@pytest.mark.parametrize(
+    "content, message",
+    BAD_SPLITS,
+    ids=[
+        "not_disjoint",
+        "not_complete",
+        "unknown_class",
+        "empty_A",
+        "empty_B",
+        "twice",
+        "no_B",
+        "not_a_list",
+        "not_json",
+    ],
+)
 def test_bad_custom_split(tmp_path, content, message):
     f = _split_file(tmp_path, content)
     with pytest.raises(splits.SplitError) as e:
@@ -134,8 +173,11 @@ def test_bad_custom_split(tmp_path, content, message):
 
 def test_custom_split_classes_outside_the_selection_are_named_with_it(tmp_path):
     f = _split_file(tmp_path, {"A": ["apple"], "B": ["bicycle", "cloud"]})
-    with pytest.raises(splits.SplitError, match=r"not among the dataset's 2 selected classes \(data.classes=2, "
-                                                r"class_seed=0\): \[\"apple\"\]"):
+    with pytest.raises(
+        splits.SplitError,
+        match=r"not among the dataset's 2 selected classes \(data.classes=2, "
+        r"class_seed=0\): \[\"apple\"\]",
+    ):
         splits.check_custom_split("dissimilar", f, ["bicycle", "cloud"], " (data.classes=2, class_seed=0)")
 
 
@@ -168,11 +210,15 @@ def test_figure3_draws_the_users_split(tmp_path):
     from transferlab.training.evaluate import COLUMNS
     from transferlab.analysis.plots import fig3, fig3_frames
 
-    rows = [row("custom_split", "base", 0, 0.6, target="A", split="dissimilar"),
-            row("custom_split", "base", 0, 0.5, target="B", split="dissimilar")]
+    rows = [
+        row("custom_split", "base", 0, 0.6, target="A", split="dissimilar"),
+        row("custom_split", "base", 0, 0.5, target="B", split="dissimilar"),
+    ]
     for n in range(1, 8):
-        rows += [row("custom_split", "transfer", n, 0.6 - 0.02 * n, target="A", base_task="B", split="dissimilar"),
-                 row("custom_split", "transfer", n, 0.5 - 0.01 * n, target="B", base_task="A", split="dissimilar")]
+        rows += [
+            row("custom_split", "transfer", n, 0.6 - 0.02 * n, target="A", base_task="B", split="dissimilar"),
+            row("custom_split", "transfer", n, 0.5 - 0.01 * n, target="B", base_task="A", split="dissimilar"),
+        ]
     df = pd.DataFrame(rows).astype(COLUMNS)
     fr = fig3_frames(df)
     assert set(fr) == {"custom_split"}

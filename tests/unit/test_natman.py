@@ -5,10 +5,23 @@ import pytest
 
 from transferlab.data import splits
 
-NATURAL = {"n02123045": "tabby cat", "n09472597": "volcano", "n07753592": "banana", "n07802026": "hay",
-           "n01443537": "goldfish", "n07734744": "mushroom", "n09256479": "coral reef"}
-MAN_MADE = {"n07873807": "pizza", "n07920052": "espresso", "n06794110": "street sign",
-            "n15075141": "toilet tissue", "n02814860": "beacon", "n03404251": "fur coat"}
+NATURAL = {
+    "n02123045": "tabby cat",
+    "n09472597": "volcano",
+    "n07753592": "banana",
+    "n07802026": "hay",
+    "n01443537": "goldfish",
+    "n07734744": "mushroom",
+    "n09256479": "coral reef",
+}
+MAN_MADE = {
+    "n07873807": "pizza",
+    "n07920052": "espresso",
+    "n06794110": "street sign",
+    "n15075141": "toilet tissue",
+    "n02814860": "beacon",
+    "n03404251": "fur coat",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +56,11 @@ def test_one_sided_split_is_rejected(wn):
 
 
 def test_missing_wordnet_gives_install_advice(tmp_path):
-    code = ("import nltk\nnltk.download = lambda *a, **k: False\n"
-            "from transferlab.data.splits import load_wordnet, SplitError\n"
-            "try:\n    load_wordnet()\nexcept SplitError as e:\n    print(e); raise SystemExit(3)\n")
+    code = (
+        "import nltk\nnltk.download = lambda *a, **k: False\n"
+        "from transferlab.data.splits import load_wordnet, SplitError\n"
+        "try:\n    load_wordnet()\nexcept SplitError as e:\n    print(e); raise SystemExit(3)\n"
+    )
     env = {"NLTK_DATA": str(tmp_path), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 3, r.stdout + r.stderr

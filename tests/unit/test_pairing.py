@@ -1,5 +1,6 @@
 """The pairing rule (transferlab.analysis.pairing): every network against the base of its own training unit, by hand on
 a small table; units, Figure 2's base level, paired means, and the errors of an incomplete or mixed table."""
+
 import pandas as pd
 import pytest
 
@@ -8,20 +9,31 @@ from transferlab.analysis.pairing import base_level, paired, paired_means, trans
 
 
 def _row(split, rep, target, network, treatment, n, top1, experiment="random_split", points=7):
-    return {"experiment": experiment, "split": split, "replicate": rep, "target_task": target, "network": network,
-            "treatment": treatment, "n": n, "top1": top1, "transfer_points": points}
+    return {
+        "experiment": experiment,
+        "split": split,
+        "replicate": rep,
+        "target_task": target,
+        "network": network,
+        "treatment": treatment,
+        "n": n,
+        "top1": top1,
+        "transfer_points": points,
+    }
 
 
 def _table():
-    return pd.DataFrame([
-        _row("random-0", 0, "B", "baseB", "base", 0, 0.50),
-        _row("random-0", 0, "B", "A3B-frozen", "transfer", 3, 0.42),
-        _row("random-0", 0, "B", "B3B-frozen", "selffer", 3, 0.49),
-        _row("random-0", 0, "A", "baseA", "base", 0, 0.60),  # targets nothing: no unit
-        _row("random-1", 0, "B", "baseB", "base", 0, 0.40),
-        _row("random-1", 0, "B", "A3B-frozen", "transfer", 3, 0.36),
-        _row("random-1", 0, "B", "B3B-frozen", "selffer", 3, 0.41),
-    ])
+    return pd.DataFrame(
+        [
+            _row("random-0", 0, "B", "baseB", "base", 0, 0.50),
+            _row("random-0", 0, "B", "A3B-frozen", "transfer", 3, 0.42),
+            _row("random-0", 0, "B", "B3B-frozen", "selffer", 3, 0.49),
+            _row("random-0", 0, "A", "baseA", "base", 0, 0.60),  # targets nothing: no unit
+            _row("random-1", 0, "B", "baseB", "base", 0, 0.40),
+            _row("random-1", 0, "B", "A3B-frozen", "transfer", 3, 0.36),
+            _row("random-1", 0, "B", "B3B-frozen", "selffer", 3, 0.41),
+        ]
+    )
 
 
 def test_each_network_is_compared_with_its_own_units_base():

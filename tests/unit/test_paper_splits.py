@@ -10,6 +10,7 @@ in the half's sorted class list. We rebuild those files from our own code path
 ``tests/data/ilsvrc2012_val_labels.txt.gz``: the class index (sorted-wnid order, as Caffe's
 ``val.txt``) of each of the 50,000 ILSVRC2012 validation images, ``ILSVRC2012_val_00000001`` first.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -28,10 +29,14 @@ WNIDS = (HERE.parent / "transferlab/reference/imagenet1k_wnids.txt").read_text()
 
 # The authors' published digests of half<seed>{A,B}_valid/files.txt and halfnatman{A,B}_valid/files.txt
 PUBLISHED = {
-    (0, "A"): "2f10009e20d77eb7007cf70674958b94", (0, "B"): "cce39b383d681345c873faf2c0c28d33",
-    (1, "A"): "9ab48b6420504e32ff4498e7d8569f8b", (1, "B"): "57522f5e2aa69547846089f5197c8a6b",
-    (2, "A"): "03d05b6565ab9176baccdd05d746bfd1", (2, "B"): "18de8b37378e07e60dc602b6130eeeb2",
-    (3, "A"): "46086440ddde128f169f23331998499d", (3, "B"): "e5f9f0895fd0d49a8ac0b804ec891282",
+    (0, "A"): "2f10009e20d77eb7007cf70674958b94",
+    (0, "B"): "cce39b383d681345c873faf2c0c28d33",
+    (1, "A"): "9ab48b6420504e32ff4498e7d8569f8b",
+    (1, "B"): "57522f5e2aa69547846089f5197c8a6b",
+    (2, "A"): "03d05b6565ab9176baccdd05d746bfd1",
+    (2, "B"): "18de8b37378e07e60dc602b6130eeeb2",
+    (3, "A"): "46086440ddde128f169f23331998499d",
+    (3, "B"): "e5f9f0895fd0d49a8ac0b804ec891282",
 }
 PUBLISHED_NATMAN = {"A": "4fb63c72229ba07106a558127192cb9f", "B": "f03be5732fb6bc7928ee53397b043613"}
 MASHED_POTATO = "n07711569"  # the one class where our WordNet rule and the paper's lists differ

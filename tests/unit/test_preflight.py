@@ -1,5 +1,6 @@
 """The preflight check of a CUDA run (transferlab.training.preflight), with CUDA mocked: the driver against torch's CUDA
 build, an unusable GPU, the torch.compile probe and its eager fallback, and what the trainer is told."""
+
 from __future__ import annotations
 
 import io
@@ -14,20 +15,22 @@ from transferlab.errors import PreflightError
 from transferlab.training.preflight import compile_allowed, driver_problem
 
 
-
 # ------------------------------------------------------------------ the driver against torch's CUDA
-@pytest.mark.parametrize("torch_cuda, driver, driver_cuda, problem", [
-    ("13.0", "580.65.06", (13, 0), None),  # R580: the oldest driver of CUDA 13
-    ("13.0", "580.65.05", (13, 0), ">= 580.65.06 (R580); this node's driver is 580.65.05"),  # to the patch level
-    ("13.0", "580.95.05", None, None),
-    ("13.0", "575.57.08", (12, 9), ">= 580.65.06 (R580); this node's driver is 575.57.08"),
-    ("13.0", "550.54.15", (12, 4), ">= 580.65.06 (R580); this node's driver is 550.54.15"),
-    ("12.6", "550.54.15", (12, 4), None),  # minor-version compatibility within CUDA 12
-    ("12.6", "470.256.02", (11, 4), ">= 525.60.13 (R525); this node's driver is 470.256.02"),
-    ("13.0", None, (12, 8), "driver supports CUDA up to 12.8"),  # no version string: the driver's CUDA says it
-    ("14.0", None, (14, 0), None),  # a CUDA newer than the table: the driver's CUDA decides
-    (None, "580.65.06", (13, 0), "CPU-only build"),
-])
+@pytest.mark.parametrize(
+    "torch_cuda, driver, driver_cuda, problem",
+    [
+        ("13.0", "580.65.06", (13, 0), None),  # R580: the oldest driver of CUDA 13
+        ("13.0", "580.65.05", (13, 0), ">= 580.65.06 (R580); this node's driver is 580.65.05"),  # to the patch level
+        ("13.0", "580.95.05", None, None),
+        ("13.0", "575.57.08", (12, 9), ">= 580.65.06 (R580); this node's driver is 575.57.08"),
+        ("13.0", "550.54.15", (12, 4), ">= 580.65.06 (R580); this node's driver is 550.54.15"),
+        ("12.6", "550.54.15", (12, 4), None),  # minor-version compatibility within CUDA 12
+        ("12.6", "470.256.02", (11, 4), ">= 525.60.13 (R525); this node's driver is 470.256.02"),
+        ("13.0", None, (12, 8), "driver supports CUDA up to 12.8"),  # no version string: the driver's CUDA says it
+        ("14.0", None, (14, 0), None),  # a CUDA newer than the table: the driver's CUDA decides
+        (None, "580.65.06", (13, 0), "CPU-only build"),
+    ],
+)
 def test_a_driver_too_old_for_torchs_cuda_is_one_sentence(torch_cuda, driver, driver_cuda, problem):
     found = driver_problem("2.14.1", torch_cuda, driver, driver_cuda)
     if problem is None:
@@ -37,10 +40,16 @@ def test_a_driver_too_old_for_torchs_cuda_is_one_sentence(torch_cuda, driver, dr
         assert torch_cuda is None or f"built for CUDA {torch_cuda}" in found
 
 
-@pytest.mark.parametrize("line, version", [
-    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  Sun Jul 27 07:09:15 UTC 2025", "580.65.06"),
-    ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  575.57.08  Release Build  (dvs-builder@U16)", "575.57.08"),
-])
+@pytest.mark.parametrize(
+    "line, version",
+    [
+        ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  Sun Jul 27 07:09:15 UTC 2025", "580.65.06"),
+        (
+            "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  575.57.08  Release Build  (dvs-builder@U16)",
+            "575.57.08",
+        ),
+    ],
+)
 def test_the_driver_version_is_read_off_the_kernel_module(tmp_path, monkeypatch, line, version):
     (tmp_path / "version").write_text(line + "\nGCC version:  gcc version 12.2.0\n")
     monkeypatch.setattr(pf, "PROC_VERSION", tmp_path / "version")
@@ -58,9 +67,14 @@ def gpu_node(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.version, "cuda", "13.0")
     monkeypatch.setattr(pf, "driver_version", lambda: "580.95.05")
     monkeypatch.setattr(pf, "driver_cuda_version", lambda: (13, 0))
-    for name, fn in {"is_available": lambda: True, "device_count": lambda: 1, "set_device": lambda d: None,
-                     "get_device_name": lambda d=None: "NVIDIA H100", "get_device_capability": lambda d=None: (9, 0),
-                     "get_device_properties": lambda i: types.SimpleNamespace(uuid="GPU-1234")}.items():
+    for name, fn in {
+        "is_available": lambda: True,
+        "device_count": lambda: 1,
+        "set_device": lambda d: None,
+        "get_device_name": lambda d=None: "NVIDIA H100",
+        "get_device_capability": lambda d=None: (9, 0),
+        "get_device_properties": lambda i: types.SimpleNamespace(uuid="GPU-1234"),
+    }.items():
         monkeypatch.setattr(torch.cuda, name, fn)
     ops = []
     monkeypatch.setattr(pf, "tiny_op", ops.append)
@@ -69,24 +83,41 @@ def gpu_node(monkeypatch, tmp_path):
 
 def test_a_working_node_passes_and_records_what_it_found(gpu_node):
     tried = []
-    info = pf.preflight(out=gpu_node.out, device="cuda", compile_requested=True, log=gpu_node.log,
-                        probe=lambda dev: tried.append(dev) or (True, None))
+    info = pf.preflight(
+        out=gpu_node.out,
+        device="cuda",
+        compile_requested=True,
+        log=gpu_node.log,
+        probe=lambda dev: tried.append(dev) or (True, None),
+    )
     assert gpu_node.ops == ["cuda:0"] and tried == ["cuda:0"]  # on the job's own GPU
     on_disk = json.loads(gpu_node.out.read_text())
     assert on_disk == info and on_disk["compile_ok"] is True and on_disk["driver"] == "580.95.05"
-    assert (on_disk["torch_cuda"], on_disk["driver_min"], on_disk["device_name"]) == ("13.0", "580.65.06", "NVIDIA H100")
+    assert (on_disk["torch_cuda"], on_disk["driver_min"], on_disk["device_name"]) == (
+        "13.0",
+        "580.65.06",
+        "NVIDIA H100",
+    )
     assert "eager" not in gpu_node.log.getvalue()
 
 
 def test_without_compile_the_probe_is_not_run(gpu_node):
-    info = pf.preflight(out=gpu_node.out, compile_requested=False, log=gpu_node.log,
-                        probe=lambda dev: pytest.fail("compile probed although train.compile is false"))
+    info = pf.preflight(
+        out=gpu_node.out,
+        compile_requested=False,
+        log=gpu_node.log,
+        probe=lambda dev: pytest.fail("compile probed although train.compile is false"),
+    )
     assert info["compile_ok"] is None and info["compile_requested"] is False
 
 
 def test_a_failed_compile_falls_back_to_eager_with_one_line(gpu_node):
-    info = pf.preflight(out=gpu_node.out, compile_requested=True, log=gpu_node.log,
-                        probe=lambda dev: (False, "BackendCompilerFailed: InvalidCxxCompiler: No working C++ compiler found"))
+    info = pf.preflight(
+        out=gpu_node.out,
+        compile_requested=True,
+        log=gpu_node.log,
+        probe=lambda dev: (False, "BackendCompilerFailed: InvalidCxxCompiler: No working C++ compiler found"),
+    )
     assert info["compile_ok"] is False and "No working C++ compiler" in info["compile_error"]
     eager = [line for line in gpu_node.log.getvalue().splitlines() if "eager" in line]
     assert len(eager) == 1 and "training will run eager" in eager[0] and "No working C++ compiler" in eager[0]
@@ -97,16 +128,22 @@ def test_a_driver_too_old_stops_the_run_before_any_gpu_work(gpu_node, monkeypatc
     monkeypatch.setattr(pf, "driver_version", lambda: "575.57.08")
     monkeypatch.setattr(pf, "driver_cuda_version", lambda: (12, 9))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # what torch says on such a driver
-    with pytest.raises(PreflightError, match=r"CUDA 13\.0, which needs NVIDIA driver >= 580\.65\.06 \(R580\); "
-                                             r"this node's driver is 575\.57\.08"):
+    with pytest.raises(
+        PreflightError,
+        match=r"CUDA 13\.0, which needs NVIDIA driver >= 580\.65\.06 \(R580\); "
+        r"this node's driver is 575\.57\.08",
+    ):
         pf.preflight(out=gpu_node.out, log=gpu_node.log)
     assert gpu_node.ops == [] and not gpu_node.out.exists()
 
 
 def test_unusable_cuda_stops_the_run_saying_what_was_seen(gpu_node, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(PreflightError, match=r"torch\.cuda\.is_available\(\) is False .*driver 580\.95\.05, "
-                                             r"CUDA_VISIBLE_DEVICES=2\); expected a GPU node"):
+    with pytest.raises(
+        PreflightError,
+        match=r"torch\.cuda\.is_available\(\) is False .*driver 580\.95\.05, "
+        r"CUDA_VISIBLE_DEVICES=2\); expected a GPU node",
+    ):
         pf.preflight(out=gpu_node.out, log=gpu_node.log)
     assert not gpu_node.out.exists()
 
@@ -167,9 +204,18 @@ def test_the_trainer_runs_eager_when_the_preflight_says_compile_failed(prepared,
     report = tmp_path / "preflight.json"
     report.write_text(json.dumps({"compile_ok": False, "compile_error": "no C compiler", "host": "node7"}))
     log = io.StringIO()
-    meta = train_network(net="baseA", prepared_dir=str(prepared / "prepared"), half_file=str(prepared / "A.npz"),
-                         out_weights=str(tmp_path / "w.pt"), out_meta=str(tmp_path / "m.json"),
-                         state_dir=str(tmp_path / "st"), arch=SMALL_ARCH, train_cfg=dict(SMALL_TRAIN, compile=True),
-                         seed=3, preflight=str(report), log=log)
+    meta = train_network(
+        net="baseA",
+        prepared_dir=str(prepared / "prepared"),
+        half_file=str(prepared / "A.npz"),
+        out_weights=str(tmp_path / "w.pt"),
+        out_meta=str(tmp_path / "m.json"),
+        state_dir=str(tmp_path / "st"),
+        arch=SMALL_ARCH,
+        train_cfg=dict(SMALL_TRAIN, compile=True),
+        seed=3,
+        preflight=str(report),
+        log=log,
+    )
     assert meta["train"]["compile"] is True
     assert sum("training runs eager" in line for line in log.getvalue().splitlines()) == 1

@@ -1,4 +1,5 @@
 """Residual nets as transfer units: built from torchvision, copied and frozen unit by unit, batch norm included."""
+
 import io
 
 import pytest
@@ -22,10 +23,20 @@ NARROW = {"family": "resnet", "variant": "cifar", "widths": [8, 16], "blocks": [
 
 def _train(root, net, half, base=None, arch=NARROW, **over):
     cfg = dict(SMALL_TRAIN, **over.pop("train", {}))
-    train_network(net=net, prepared_dir=root / "prepared", half_file=root / f"{half}.npz",
-                  out_weights=root / net / "weights.pt", out_meta=root / net / "train.json",
-                  state_dir=root / "state" / net, arch=dict(arch), train_cfg=cfg, seed=over.pop("seed", 1),
-                  base_weights=base, log=QUIET, **over)
+    train_network(
+        net=net,
+        prepared_dir=root / "prepared",
+        half_file=root / f"{half}.npz",
+        out_weights=root / net / "weights.pt",
+        out_meta=root / net / "train.json",
+        state_dir=root / "state" / net,
+        arch=dict(arch),
+        train_cfg=cfg,
+        seed=over.pop("seed", 1),
+        base_weights=base,
+        log=QUIET,
+        **over,
+    )
     return tio.load_torch(root / net / "weights.pt")["state_dict"]
 
 
@@ -54,7 +65,12 @@ def test_units_are_stem_blocks_head_and_set_the_transfer_points():
     assert all(isinstance(m.block(u), tvr.BasicBlock) for u in (2, 3, 4))  # torchvision's own block
     assert m.block(3).downsample is not None and m.block(4).downsample is None  # stride 2 + projection
     assert [o.shape[1:] for o in m.unit_outputs(torch.zeros(2, 3, 16, 16))] == [
-        (8, 16, 16), (8, 16, 16), (16, 8, 8), (16, 8, 8), (3,)]
+        (8, 16, 16),
+        (8, 16, 16),
+        (16, 8, 8),
+        (16, 8, 8),
+        (3,),
+    ]
 
 
 def test_resnet18_is_torchvisions_resnet18_cut_into_units():
@@ -74,8 +90,18 @@ def test_config_sections_map_to_architectures():
     section = {"widths": [8, 16], "blocks": [1, 2], "stem_stride": 1}  # as the schema fills it
     assert arch_from_config({"architecture": "resnet", "resnet": section}) == NARROW
     assert arch_from_config({"architecture": "resnet18"}) == {"family": "resnet", "variant": "resnet18"}
-    cfg = {"architecture": "caffenet", "widths": [1] * 7, "conv1_kernel": 3, "conv1_stride": 1, "conv1_pad": 1,
-           "groups": 1, "lrn": True, "batchnorm": False, "dropout": 0.5, "init": "kaiming"}
+    cfg = {
+        "architecture": "caffenet",
+        "widths": [1] * 7,
+        "conv1_kernel": 3,
+        "conv1_stride": 1,
+        "conv1_pad": 1,
+        "groups": 1,
+        "lrn": True,
+        "batchnorm": False,
+        "dropout": 0.5,
+        "init": "kaiming",
+    }
     assert "family" not in arch_from_config(cfg)  # CaffeNet's arch and hashes are as before families existed
 
 

@@ -1,4 +1,5 @@
 """Kill, stop and corrupt training jobs; they must resume to the same weights."""
+
 import io
 import json
 import os
@@ -14,9 +15,17 @@ LONG = dict(SMALL_TRAIN, epochs=40, checkpoint_every_s=1e-6)
 
 
 def _kwargs(root, name, cfg=LONG):
-    return dict(net="baseA", prepared_dir=str(root / "prepared"), half_file=str(root / "A.npz"),
-                out_weights=str(root / name / "weights.pt"), out_meta=str(root / name / "train.json"),
-                state_dir=str(root / name / "state"), arch=SMALL_ARCH, train_cfg=cfg, seed=3)
+    return dict(
+        net="baseA",
+        prepared_dir=str(root / "prepared"),
+        half_file=str(root / "A.npz"),
+        out_weights=str(root / name / "weights.pt"),
+        out_meta=str(root / name / "train.json"),
+        state_dir=str(root / name / "state"),
+        arch=SMALL_ARCH,
+        train_cfg=cfg,
+        seed=3,
+    )
 
 
 def _weights(root, name):
@@ -88,8 +97,10 @@ def test_corrupt_checkpoint_falls_back_then_restarts(prepared, capsys):
     assert _same(_weights(prepared, "ref"), _weights(prepared, "bad"))
 
 
-@pytest.mark.parametrize("runtime_min, budget_s", [(None, None), (0, None), ("", None), (1, 30.0), (5, 240.0),
-                                                   (30, 1620.0), (120, 6600.0), (1440, 85800.0)])
+@pytest.mark.parametrize(
+    "runtime_min, budget_s",
+    [(None, None), (0, None), ("", None), (1, 30.0), (5, 240.0), (30, 1620.0), (120, 6600.0), (1440, 85800.0)],
+)
 def test_time_budget_from_the_runtime_resource(runtime_min, budget_s):
     # Slurm's `runtime` (minutes) less a margin of 10 %, at least 60 s and at most 10 min, never below half
     from transferlab.training.train import time_budget_from_runtime
@@ -140,6 +151,7 @@ def test_a_kill_anywhere_in_a_checkpoint_write_leaves_a_loadable_checkpoint(tmp_
                 raise Killed
             calls["n"] += 1
             return fn(*a, **k)
+
         return wrapped
 
     monkeypatch.setattr(T.os, "replace", counting(real_replace))

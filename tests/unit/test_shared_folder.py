@@ -1,4 +1,5 @@
 """Results in a project folder a research group shares: files get the umask's mode, not 0o600."""
+
 import os
 import stat
 

@@ -1,4 +1,5 @@
 """The README's summary and docs/results.md are generated from the committed snapshot of a real run."""
+
 import shutil
 
 import numpy as np
@@ -16,7 +17,8 @@ SNAP = REPO / "docs/default-run"
 def test_readme_is_what_the_snapshot_generates():
     assert update_readme(REPO / "README.md", SNAP, check=True), (
         "README.md, docs/results.md or docs/design.md differs from docs/default-run: run "
-        "`python -m transferlab.run.snapshot readme`")
+        "`python -m transferlab.run.snapshot readme`"
+    )
 
 
 def test_a_changed_number_in_the_snapshot_is_caught(tmp_path):
@@ -70,8 +72,9 @@ def test_the_power_lines_quote_the_papers_own_statistics():
     assert splits == 4 and sd == pytest.approx(0.00538, abs=5e-5)
     assert f"claim 2 {100 * mde['fragile_coadaptation']:.2f} pt" in text
     # four splits (3 df): (t.975 + t.80) · SD · sqrt((1/3 + 1/2) / 2) / 2
-    assert mde["fragile_coadaptation"] == pytest.approx((3.18245 + 0.97847) * sd * np.sqrt((1 / 3 + 1 / 2) / 2) / 2,
-                                                        rel=1e-4)
+    assert mde["fragile_coadaptation"] == pytest.approx(
+        (3.18245 + 0.97847) * sd * np.sqrt((1 / 3 + 1 / 2) / 2) / 2, rel=1e-4
+    )
 
 
 def test_the_section_shows_the_papers_scorecard_beside_ours():
@@ -88,4 +91,5 @@ def test_the_papers_committed_scorecard_is_what_the_code_computes(tmp_path):
     write(tmp_path)
     for f in ("claims.csv", "claims.md"):
         assert (tmp_path / f).read_text() == (REPO / "docs/paper-data" / f).read_text(), (
-            f"docs/paper-data/{f} is stale: run python -m transferlab.analysis.paper docs/paper-data")
+            f"docs/paper-data/{f} is stale: run python -m transferlab.analysis.paper docs/paper-data"
+        )

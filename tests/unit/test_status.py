@@ -1,11 +1,11 @@
 """python -m transferlab.run.status: done, running (time left), waiting and the end of the run, from the logs."""
+
 import json
 import os
 import time
 
 
 from transferlab.run.status import scan, summary
-
 
 
 def _done(res, name, seconds):
@@ -22,8 +22,10 @@ def _running(res, name, step, total, left, age=0.0):
     log = res / "logs/train" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     net = name.rsplit("/", 1)[1]
-    log.write_text(f"training {net}: ...\n2026-12-02 10:00:00 {net} epoch 3/10 step {step}/{total} loss 2.0 "
-                   f"train_top1 0.2 lr 1.00e-02 900 img/s elapsed 0:01:00 left {left}\n")
+    log.write_text(
+        f"training {net}: ...\n2026-12-02 10:00:00 {net} epoch 3/10 step {step}/{total} loss 2.0 "
+        f"train_top1 0.2 lr 1.00e-02 900 img/s elapsed 0:01:00 left {left}\n"
+    )
     t = time.time() - age
     os.utime(log, (t, t))
 
@@ -39,8 +41,14 @@ def test_status_counts_and_estimates_the_end(tmp_path):
     nets = {n.name: n for n in scan(res)}
     assert nets["random-0/r0/A4B-frozen"].state == "running" and nets["random-1/r0/baseA"].state == "stalled"
     assert 110 <= nets["random-0/r0/A4B-frozen"].left_s <= 120
-    waiting = ["random-0/r0/A4B-frozen", "random-0/r0/B4B-frozen", "random-1/r0/baseA", "random-1/r0/baseB",
-               "random-1/r0/A7B-ft", "random-0/r0/A1B-frozen"]  # the last one was finished and is planned again
+    waiting = [
+        "random-0/r0/A4B-frozen",
+        "random-0/r0/B4B-frozen",
+        "random-1/r0/baseA",
+        "random-1/r0/baseB",
+        "random-1/r0/A7B-ft",
+        "random-0/r0/A1B-frozen",
+    ]  # the last one was finished and is planned again
     now = time.time()
     text = summary(list(nets.values()), waiting, now)
     assert text.splitlines()[0] == "done 2, running 2, stalled 1, waiting 3"

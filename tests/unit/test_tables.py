@@ -1,4 +1,5 @@
 """Table 1 arithmetic and the figures, from hand-made results tables."""
+
 import pandas as pd
 import pytest
 
@@ -11,29 +12,60 @@ from transferlab.analysis.tables import published_bases, published_means, table1
 
 
 def row(experiment, treatment, n, top1, target="B", base_task=None, split="random-0", rep=0, k=300, points=7):
-    return {"dataset": "x", "architecture": "caffenet", "transfer_points": points, "experiment": experiment, "split": split, "replicate": rep, "network": "?",
-            "treatment": treatment, "base_task": base_task or target, "target_task": target, "n": n,
-            "fine_tuned": treatment.endswith("_ft"), "top1": top1, "top5": min(1.0, top1 + 0.2), "dev_top1": top1,
-            "val_loss": 1.0, "n_val": 100, "n_train": 10 * k, "n_classes": 10, "train_per_class": k, "epochs": 1,
-            "train_seconds": 1.0, "device": "cpu", "seed": 1, "config_hash": "h", "code_revision": "r"}
+    return {
+        "dataset": "x",
+        "architecture": "caffenet",
+        "transfer_points": points,
+        "experiment": experiment,
+        "split": split,
+        "replicate": rep,
+        "network": "?",
+        "treatment": treatment,
+        "base_task": base_task or target,
+        "target_task": target,
+        "n": n,
+        "fine_tuned": treatment.endswith("_ft"),
+        "top1": top1,
+        "top5": min(1.0, top1 + 0.2),
+        "dev_top1": top1,
+        "val_loss": 1.0,
+        "n_val": 100,
+        "n_train": 10 * k,
+        "n_classes": 10,
+        "train_per_class": k,
+        "epochs": 1,
+        "train_seconds": 1.0,
+        "device": "cpu",
+        "seed": 1,
+        "config_hash": "h",
+        "code_revision": "r",
+    }
 
 
 @pytest.fixture
 def results():
     rows = [row("random_split", "base", 0, 0.50), row("random_split", "base", 0, 0.60, target="A")]
     for n in range(1, 8):
-        rows += [row("random_split", "selffer", n, 0.50 - 0.01 * (n in (3, 4, 5))),
-                 row("random_split", "selffer_ft", n, 0.50 + 0.01 * n),
-                 row("random_split", "transfer", n, 0.50 - 0.02 * n, base_task="A"),
-                 row("random_split", "transfer_ft", n, 0.52 + 0.01 * n, base_task="A")]
-    rows += [row("natman", "base", 0, 0.7, target="natural", split="natman"),
-             row("natman", "base", 0, 0.4, target="man-made", split="natman")]
+        rows += [
+            row("random_split", "selffer", n, 0.50 - 0.01 * (n in (3, 4, 5))),
+            row("random_split", "selffer_ft", n, 0.50 + 0.01 * n),
+            row("random_split", "transfer", n, 0.50 - 0.02 * n, base_task="A"),
+            row("random_split", "transfer_ft", n, 0.52 + 0.01 * n, base_task="A"),
+        ]
+    rows += [
+        row("natman", "base", 0, 0.7, target="natural", split="natman"),
+        row("natman", "base", 0, 0.4, target="man-made", split="natman"),
+    ]
     for n in range(1, 8):
-        rows += [row("natman", "transfer", n, 0.7 - 0.03 * n, target="natural", base_task="man-made", split="natman"),
-                 row("natman", "transfer", n, 0.4 - 0.03 * n, target="man-made", base_task="natural", split="natman")]
+        rows += [
+            row("natman", "transfer", n, 0.7 - 0.03 * n, target="natural", base_task="man-made", split="natman"),
+            row("natman", "transfer", n, 0.4 - 0.03 * n, target="man-made", base_task="natural", split="natman"),
+        ]
     rows += [row("random_weights", "base", 0, 0.45, target="all", split="all")]
-    rows += [row("random_weights", "random", n, 0.45 - 0.05 * n, target="all", base_task="random", split="all")
-             for n in range(1, 8)]
+    rows += [
+        row("random_weights", "random", n, 0.45 - 0.05 * n, target="all", base_task="random", split="all")
+        for n in range(1, 8)
+    ]
     rows += [row("dataset_size", "base", 0, 0.1 * k / 50, target="all", split=f"all-k{k}", k=k) for k in (50, 100, 200)]
     df = pd.DataFrame(rows)
     for c, t in COLUMNS.items():
@@ -92,8 +124,9 @@ def test_fig2_without_random_split_is_a_clear_error(results, tmp_path):
 def test_reference_tables_ship_with_the_package():
     m = published_means()
     assert set(m.experiment) == {"random-split", "natural-to-man-made", "man-made-to-natural", "random-weights"}
-    assert m[(m.experiment == "random-split") & (m.treatment == "transfer") & (m.layers == "frozen") & (m.n == 7)
-             ].mean_top1.iloc[0] == pytest.approx(0.5419)
+    assert m[
+        (m.experiment == "random-split") & (m.treatment == "transfer") & (m.layers == "frozen") & (m.n == 7)
+    ].mean_top1.iloc[0] == pytest.approx(0.5419)
     assert len(published_bases()) == 11
 
 
@@ -157,15 +190,20 @@ def test_table1_both_directions_and_replicates_by_hand():
             for n in range(1, 8):
                 self_ft[(rep, tgt, n)] = base[(rep, tgt)] + rng.normal(0.01, 0.02)
                 tr_ft[(rep, tgt, n)] = base[(rep, tgt)] + rng.normal(0.03, 0.02)
-                rows += [row("random_split", "selffer_ft", n, self_ft[(rep, tgt, n)], target=tgt, rep=rep),
-                         row("random_split", "transfer_ft", n, tr_ft[(rep, tgt, n)], target=tgt, base_task=src, rep=rep)]
+                rows += [
+                    row("random_split", "selffer_ft", n, self_ft[(rep, tgt, n)], target=tgt, rep=rep),
+                    row("random_split", "transfer_ft", n, tr_ft[(rep, tgt, n)], target=tgt, base_task=src, rep=rep),
+                ]
     df = pd.DataFrame(rows)
     t = table1(df).set_index("layers")
     for name, ns in (("1-7", range(1, 8)), ("3-7", range(3, 8)), ("5-7", range(5, 8))):
         keys = [(rep, tgt, n) for rep in (0, 1) for tgt in "AB" for n in ns]
-        assert t.loc[name, "boost_over_base"] == pytest.approx(np.mean([tr_ft[k] - base[k[:2]] for k in keys]), abs=1e-12)
-        assert t.loc[name, "boost_over_selffer_ft"] == pytest.approx(np.mean([tr_ft[k] - self_ft[k] for k in keys]),
-                                                                     abs=1e-12)
+        assert t.loc[name, "boost_over_base"] == pytest.approx(
+            np.mean([tr_ft[k] - base[k[:2]] for k in keys]), abs=1e-12
+        )
+        assert t.loc[name, "boost_over_selffer_ft"] == pytest.approx(
+            np.mean([tr_ft[k] - self_ft[k] for k in keys]), abs=1e-12
+        )
         assert t.loc[name, "networks"] == len(keys) and t.loc[name, "units"] == 4
 
 
@@ -179,11 +217,19 @@ def plateau(results):
 def test_table1_markdown_header_and_caption(results):
     text = to_markdown(table1(plateau(results)))
     md = text.splitlines()
-    assert md_rows(text)[0] == ["layers aggregated", "AnB+ − own base (paired)", "AnB+ − BnB+ (paired)", "networks",
-                                "units", "paper's networks, same statistic: over base", "paper's networks: over BnB+"]
+    assert md_rows(text)[0] == [
+        "layers aggregated",
+        "AnB+ − own base (paired)",
+        "AnB+ − BnB+ (paired)",
+        "networks",
+        "units",
+        "paper's networks, same statistic: over base",
+        "paper's networks: over BnB+",
+    ]
     assert set(md[1]) <= set("|:-") and len(md) == 7 and md[5] == ""
     assert md[6].startswith("Our columns: each AnB+ network minus the base of its own split") and md[6].endswith(
-        "mean of all 8 bases, unpaired.)")
+        "mean of all 8 bases, unpaired.)"
+    )
 
 
 def test_table1_says_over_base_is_confounded_when_the_restart_gains(results):
@@ -224,4 +270,5 @@ def test_figure_intervals_are_the_scorecards(results):
     four = paired(pd.concat([rs[rs.target_task == "B"], *extra, rep], ignore_index=True))
     iv4 = delta_intervals(four).set_index(["treatment", "n"])
     assert iv4.loc[("transfer", 7), "high"] - iv4.loc[("transfer", 7), "low"] == pytest.approx(
-        iv.loc[("transfer", 7), "high"] - iv.loc[("transfer", 7), "low"])
+        iv.loc[("transfer", 7), "high"] - iv.loc[("transfer", 7), "low"]
+    )

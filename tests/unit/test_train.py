@@ -1,6 +1,7 @@
 """The trainer: a dev slice for tuning carved from the training images and monitored instead of the validation
 images, the random-weights init, the dataset-size networks' equal iteration count, multi-step schedules, the
 progress line."""
+
 import os
 
 import numpy as np
@@ -27,8 +28,9 @@ def test_dev_slice_is_carved_from_training_images(prepared, tmp_path):
     assert len(res["dev_idx"]) == 3 * k and len(res["train_idx"]) == 5 * k  # 8 training images per class
     assert not set(res["dev_idx"]) & set(res["train_idx"])
     labels = np.load(prepared / "prepared/train_labels.npy")
-    full, _ = data.half_index(labels, data.json.loads((prepared / "prepared/meta.json").read_text())["wnids"],
-                              res["wnids"])
+    full, _ = data.half_index(
+        labels, data.json.loads((prepared / "prepared/meta.json").read_text())["wnids"], res["wnids"]
+    )
     assert set(res["dev_idx"]) | set(res["train_idx"]) == set(full)
     assert np.bincount(res["dev_y"]).tolist() == [3] * k
     loaded = data.load_half(prepared / "prepared", out)
@@ -51,11 +53,19 @@ def test_dev_slice_larger_than_a_class_is_a_clear_error(prepared, tmp_path):
 
 
 def _train(prepared, tmp_path, half_file, net="baseA", base=None, **cfg):
-    return train.train_network(net=net, prepared_dir=prepared / "prepared", half_file=half_file,
-                               out_weights=tmp_path / f"{net}.pt", out_meta=tmp_path / f"{net}.json",
-                               state_dir=tmp_path / f"state-{net}", arch=SMALL_ARCH,
-                               train_cfg={**SMALL_TRAIN, **cfg}, seed=1, base_weights=base,
-                               log=open(os.devnull, "w"))
+    return train.train_network(
+        net=net,
+        prepared_dir=prepared / "prepared",
+        half_file=half_file,
+        out_weights=tmp_path / f"{net}.pt",
+        out_meta=tmp_path / f"{net}.json",
+        state_dir=tmp_path / f"state-{net}",
+        arch=SMALL_ARCH,
+        train_cfg={**SMALL_TRAIN, **cfg},
+        seed=1,
+        base_weights=base,
+        log=open(os.devnull, "w"),
+    )
 
 
 def test_training_monitors_the_dev_slice_never_the_validation_images(prepared, tmp_path, monkeypatch):
@@ -114,8 +124,15 @@ def test_progress_round_trips_and_reads_checkpoints_of_the_code_before():
     ``acc``) resumes with the same sums."""
     p = train.Progress(epoch=2, batch=3, global_step=23, loss_sum=4.5, correct=7, images=32, resumes=[10])
     assert train.Progress.from_dict(p.to_dict()) == p
-    old = {"epoch": 2, "batch": 3, "global_step": 23, "history": [], "train_seconds": 1.0, "acc": [4.5, 7, 32],
-           "resumes": [10]}
+    old = {
+        "epoch": 2,
+        "batch": 3,
+        "global_step": 23,
+        "history": [],
+        "train_seconds": 1.0,
+        "acc": [4.5, 7, 32],
+        "resumes": [10],
+    }
     q = train.Progress.from_dict(old)
     assert (q.loss_sum, q.correct, q.images, q.global_step) == (4.5, 7, 32, 23)
 
@@ -124,7 +141,7 @@ def test_the_stop_policy_says_why():
     import signal
     import time
 
-    assert train.StopPolicy(time.time()).why(10 ** 6) is None
+    assert train.StopPolicy(time.time()).why(10**6) is None
     assert train.StopPolicy(time.time() - 5, time_budget_s=1).why(0) == "time budget"
     assert train.StopPolicy(time.time(), stop_after_steps=3).why(2) is None
     assert train.StopPolicy(time.time(), stop_after_steps=3).why(3) == "stop_after_steps"

@@ -17,10 +17,20 @@ QUIET = io.StringIO()
 
 def _train(root, net, half, base=None, **over):
     cfg = dict(SMALL_TRAIN, **over.pop("train", {}))
-    train_network(net=net, prepared_dir=root / "prepared", half_file=root / f"{half}.npz",
-                  out_weights=root / net / "weights.pt", out_meta=root / net / "train.json",
-                  state_dir=root / "state" / net, arch=dict(SMALL_ARCH, **over.pop("arch", {})), train_cfg=cfg,
-                  seed=over.pop("seed", 1), base_weights=base, log=QUIET, **over)
+    train_network(
+        net=net,
+        prepared_dir=root / "prepared",
+        half_file=root / f"{half}.npz",
+        out_weights=root / net / "weights.pt",
+        out_meta=root / net / "train.json",
+        state_dir=root / "state" / net,
+        arch=dict(SMALL_ARCH, **over.pop("arch", {})),
+        train_cfg=cfg,
+        seed=over.pop("seed", 1),
+        base_weights=base,
+        log=QUIET,
+        **over,
+    )
     return tio.load_torch(root / net / "weights.pt")["state_dict"]
 
 
@@ -99,8 +109,9 @@ def test_random_frozen_layers_stay_at_their_init(prepared):
 
 def test_base_from_other_architecture_is_rejected(bases):
     with pytest.raises(ConfigError, match="another architecture"):
-        _train(bases, "A2B-frozen", "B", base=bases / "baseA" / "weights.pt",
-               arch={"widths": [16, 16, 16, 16, 16, 16, 16]})
+        _train(
+            bases, "A2B-frozen", "B", base=bases / "baseA" / "weights.pt", arch={"widths": [16, 16, 16, 16, 16, 16, 16]}
+        )
     assert not (bases / "A2B-frozen" / "weights.pt").exists()
 
 

@@ -1,5 +1,6 @@
 """Transfer units (transferlab.nets.units): freezing units 1..n is one rule with one owner: no gradient, no autograd
 graph, batch-norm statistics as copied; derived networks check what they copied."""
+
 import pytest
 import torch
 

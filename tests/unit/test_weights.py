@@ -1,4 +1,5 @@
 """conv1 weights as a table (conv1.parquet) and back; the filter numbers and figure drawn from it alone."""
+
 import runpy
 from types import SimpleNamespace
 
@@ -12,14 +13,23 @@ from transferlab.analysis.plots import fig_filters
 from transferlab.analysis.weights import conv1_table, conv1_weights, filter_table, first_conv, lowfreq_share
 from workflow_helpers import REPO
 
-ARCH = {"widths": [24, 48, 64, 64, 48, 512, 512], "conv1_kernel": 5, "conv1_stride": 2, "input_size": 32,
-        "num_classes": 20, "init": "kaiming"}
+ARCH = {
+    "widths": [24, 48, 64, 64, 48, 512, 512],
+    "conv1_kernel": 5,
+    "conv1_stride": 2,
+    "input_size": 32,
+    "num_classes": 20,
+    "init": "kaiming",
+}
 
 
 def test_conv1_table_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    weights = {"baseB": rng.normal(size=(6, 3, 5, 5)), "baseA": rng.normal(size=(6, 3, 5, 5)),
-               "fresh init": rng.normal(size=(4, 3, 3, 3))}
+    weights = {
+        "baseB": rng.normal(size=(6, 3, 5, 5)),
+        "baseA": rng.normal(size=(6, 3, 5, 5)),
+        "fresh init": rng.normal(size=(4, 3, 3, 3)),
+    }
     t = conv1_table(weights)
     assert list(t.columns) == ["network", "filter", "channel", "row", "col", "weight"]
     assert len(t) == 2 * 6 * 3 * 25 + 4 * 3 * 9

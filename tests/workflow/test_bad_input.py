@@ -1,5 +1,6 @@
 """Malformed inputs: each gives one clear error naming the problem, a non-zero exit, no partial
 output marked complete, and no earlier result damaged."""
+
 import hashlib
 import io
 import json
@@ -22,9 +23,12 @@ CONFIG_CASES = [
     ("dataset: cifar10\n", 'dataset = "cifar10": expected one of "tiny-imagenet", "imagenet"'),
     ("experiments:\n  random_split:\n    layers: [0, 1]\n", "experiments.random_split.layers[0] = 0: expected >= 1"),
     # the architecture sets the range (CaffeNet: 7 transfer points), checked when the workflow is read
-    ("experiments:\n  natman:\n    layers: [9]\n", "config experiments.natman.layers: [9] outside 1..7: "
-     "model.architecture caffenet has 8 transfer units (conv1, conv2, conv3, conv4, conv5, fc6, fc7, fc8), and the "
-     "last is always new"),
+    (
+        "experiments:\n  natman:\n    layers: [9]\n",
+        "config experiments.natman.layers: [9] outside 1..7: "
+        "model.architecture caffenet has 8 transfer units (conv1, conv2, conv3, conv4, conv5, fc6, fc7, fc8), and the "
+        "last is always new",
+    ),
     ("train:\n  lr: -0.1\n", "train.lr = -0.1: expected > 0"),
     ("train:\n  epocs: 3\n", "train.epocs = 3: unknown key; did you mean 'epochs'?"),
     ("model:\n  widths: [1, 2, 3]\n", "model.widths = [1, 2, 3]: expected at least 7 item(s)"),
@@ -32,14 +36,36 @@ CONFIG_CASES = [
     ("data:\n  train_per_class: -5\n", "data.train_per_class = -5: expected >= 0"),
     ("train:\n  crop_size: 64\n", "config train.crop_size=64 is larger than data.image_size=20"),
     ("dataset: imagenet\n", "config imagenet_root is empty: with dataset=imagenet give the ILSVRC2012 folder"),
-    ("dataset: imagenet\nimagenet_root: /no/such/folder\n",
-     "config imagenet_root='/no/such/folder' is not a folder; expected ILSVRC2012 in ImageFolder layout"),
-    ("tiny_imagenet_path: /no/such/tiny.zip\n",
-     "tiny_imagenet_path='/no/such/tiny.zip' does not exist; expected tiny-imagenet-200.zip or its extracted folder"),
-    ("experiments:\n  random_split:\n    seeds: []\n", "experiments.random_split.seeds = []: expected at least 1 item(s)"),
+    (
+        "dataset: imagenet\nimagenet_root: /no/such/folder\n",
+        "config imagenet_root='/no/such/folder' is not a folder; expected ILSVRC2012 in ImageFolder layout",
+    ),
+    (
+        "tiny_imagenet_path: /no/such/tiny.zip\n",
+        "tiny_imagenet_path='/no/such/tiny.zip' does not exist; expected tiny-imagenet-200.zip or its extracted folder",
+    ),
+    (
+        "experiments:\n  random_split:\n    seeds: []\n",
+        "experiments.random_split.seeds = []: expected at least 1 item(s)",
+    ),
 ]
-CONFIG_IDS = ["bogus", "replicates", "dataset", "layers", "natman.layers", "lr", "epocs", "widths", "device",
-              "train_per_class", "crop_size", "imagenet_root", "imagenet_root_missing", "tiny_path", "seeds"]
+CONFIG_IDS = [
+    "bogus",
+    "replicates",
+    "dataset",
+    "layers",
+    "natman.layers",
+    "lr",
+    "epocs",
+    "widths",
+    "device",
+    "train_per_class",
+    "crop_size",
+    "imagenet_root",
+    "imagenet_root_missing",
+    "tiny_path",
+    "seeds",
+]
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +102,9 @@ SHORT_ERROR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args, yaml_text, wanted", SHORT_ERROR_CASES,
-                         ids=["bogus_key", "train.lrr", "train.lr", "replicates"])
+@pytest.mark.parametrize(
+    "args, yaml_text, wanted", SHORT_ERROR_CASES, ids=["bogus_key", "train.lrr", "train.lr", "replicates"]
+)
 def test_config_error_is_short(wd, args, yaml_text, wanted):
     """One line per problem (key, value, what was expected), no schema or config dump."""
     (wd / "short.yaml").write_text(yaml_text)
@@ -100,8 +127,11 @@ def _broken(tmp_path, kind):
     elif kind == "empty_class":
         make_fake_tiny(z, skip={f"train/{WNIDS[1]}/images/{WNIDS[1]}_{i}.JPEG" for i in range(8)})
     elif kind == "bad_image":
-        rewrite_zip(make_fake_tiny(tmp_path / "good.zip"), z,
-                    lambda name, b: b"garbage" if name.endswith(f"{WNIDS[3]}_2.JPEG") else b)
+        rewrite_zip(
+            make_fake_tiny(tmp_path / "good.zip"),
+            z,
+            lambda name, b: b"garbage" if name.endswith(f"{WNIDS[3]}_2.JPEG") else b,
+        )
     elif kind == "not_a_wnid":
         make_fake_tiny(z, wnids=WNIDS[:3] + ["cat_dog"])
     elif kind == "unknown_to_wordnet":
@@ -124,8 +154,17 @@ def test_bad_dataset(tmp_path, kind, target, message):
     w = workdir(tmp_path)
     z = _broken(tmp_path, kind)
     (w / "all.yaml").write_text("data:\n  classes: 0\n  val_per_class: 0\n")
-    r = snakemake(w, "--cores", "1", target, "--configfile", "config/smoke.yaml", "all.yaml",
-                  "--config", f"tiny_imagenet_path={z}")
+    r = snakemake(
+        w,
+        "--cores",
+        "1",
+        target,
+        "--configfile",
+        "config/smoke.yaml",
+        "all.yaml",
+        "--config",
+        f"tiny_imagenet_path={z}",
+    )
     assert r.returncode != 0
     err = r.stdout + r.stderr
     assert message in err, err[-3000:]
@@ -149,15 +188,32 @@ def test_split_without_the_half(prepared, tmp_path):
 
 
 def test_corrupt_base_checkpoint_is_named(prepared):
-    kw = dict(prepared_dir=prepared / "prepared", half_file=prepared / "A.npz", arch=SMALL_ARCH, train_cfg=SMALL_TRAIN,
-              seed=1, log=io.StringIO())
-    train_network(net="baseB", out_weights=prepared / "bB/weights.pt", out_meta=prepared / "bB/train.json",
-                  state_dir=prepared / "bB/state", **kw)
+    kw = dict(
+        prepared_dir=prepared / "prepared",
+        half_file=prepared / "A.npz",
+        arch=SMALL_ARCH,
+        train_cfg=SMALL_TRAIN,
+        seed=1,
+        log=io.StringIO(),
+    )
+    train_network(
+        net="baseB",
+        out_weights=prepared / "bB/weights.pt",
+        out_meta=prepared / "bB/train.json",
+        state_dir=prepared / "bB/state",
+        **kw,
+    )
     w = prepared / "bB/weights.pt"
     w.write_bytes(w.read_bytes()[:-100])
     with pytest.raises(tio.CorruptCheckpoint, match="checksum mismatch"):
-        train_network(net="B2A-frozen", out_weights=prepared / "x/weights.pt", out_meta=prepared / "x/train.json",
-                      state_dir=prepared / "x/state", base_weights=w, **kw)
+        train_network(
+            net="B2A-frozen",
+            out_weights=prepared / "x/weights.pt",
+            out_meta=prepared / "x/train.json",
+            state_dir=prepared / "x/state",
+            base_weights=w,
+            **kw,
+        )
     assert not (prepared / "x/weights.pt").exists()
 
 
@@ -168,24 +224,42 @@ def test_base_of_another_architecture_is_named(prepared):
     arch = dict(SMALL_ARCH, widths=[16] * 7, num_classes=3, input_size=16)
     tio.save_torch({"arch": arch, "state_dict": CaffeNet(arch).state_dict()}, other)
     with pytest.raises(ConfigError, match="another architecture"):
-        train_network(net="A2B-frozen", prepared_dir=prepared / "prepared", half_file=prepared / "B.npz",
-                      out_weights=prepared / "y/weights.pt", out_meta=prepared / "y/train.json",
-                      state_dir=prepared / "y/state", arch=SMALL_ARCH, train_cfg=SMALL_TRAIN, seed=1,
-                      base_weights=other, log=io.StringIO())
+        train_network(
+            net="A2B-frozen",
+            prepared_dir=prepared / "prepared",
+            half_file=prepared / "B.npz",
+            out_weights=prepared / "y/weights.pt",
+            out_meta=prepared / "y/train.json",
+            state_dir=prepared / "y/state",
+            arch=SMALL_ARCH,
+            train_cfg=SMALL_TRAIN,
+            seed=1,
+            base_weights=other,
+            log=io.StringIO(),
+        )
 
 
 def test_unknown_training_setting(prepared):
     with pytest.raises(ConfigError, match="unknown training settings"):
-        train_network(net="baseA", prepared_dir=prepared / "prepared", half_file=prepared / "A.npz",
-                      out_weights=prepared / "z/weights.pt", out_meta=prepared / "z/train.json",
-                      state_dir=prepared / "z/state", arch=SMALL_ARCH, train_cfg={"epocs": 2}, seed=1,
-                      log=io.StringIO())
+        train_network(
+            net="baseA",
+            prepared_dir=prepared / "prepared",
+            half_file=prepared / "A.npz",
+            out_weights=prepared / "z/weights.pt",
+            out_meta=prepared / "z/train.json",
+            state_dir=prepared / "z/state",
+            arch=SMALL_ARCH,
+            train_cfg={"epocs": 2},
+            seed=1,
+            log=io.StringIO(),
+        )
 
 
 def test_val_annotation_with_unknown_class(tmp_path):
-    out = rewrite_zip(make_fake_tiny(tmp_path / "t.zip"), tmp_path / "u.zip",
-                      lambda name, b: b.replace(WNIDS[0].encode(), b"n09999999", 1)
-                      if name.endswith("val_annotations.txt") else b)
+    out = rewrite_zip(
+        make_fake_tiny(tmp_path / "t.zip"),
+        tmp_path / "u.zip",
+        lambda name, b: b.replace(WNIDS[0].encode(), b"n09999999", 1) if name.endswith("val_annotations.txt") else b,
+    )
     with pytest.raises(data.DatasetError, match="n09999999"):
         data.TinyImageNet(out)
-

@@ -1,4 +1,5 @@
 """The benchmark suite's dry-run measurements run (speed targets live in BENCHMARKS.md, not here)."""
+
 from conftest import REPO
 from workflow_helpers import benchmarks_module
 

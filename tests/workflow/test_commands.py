@@ -1,4 +1,5 @@
 """Commands of README.md typed literally in the project root (dry-runs): `--profile slurm`, GPU resources."""
+
 import os
 import re
 
@@ -27,8 +28,19 @@ def _home(tmp_path, user_profile=None):
 
 
 def _profile_slurm(wd, fake_tiny, env, *config):
-    r = snakemake(wd, "--profile", "slurm", "-n", "--slurm-no-account", "--configfile", "config/smoke.yaml",
-                  "--config", f"tiny_imagenet_path={fake_tiny}", *config, env=env)
+    r = snakemake(
+        wd,
+        "--profile",
+        "slurm",
+        "-n",
+        "--slurm-no-account",
+        "--configfile",
+        "config/smoke.yaml",
+        "--config",
+        f"tiny_imagenet_path={fake_tiny}",
+        *config,
+        env=env,
+    )
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
     return out
@@ -73,13 +85,21 @@ def _fake_cuda(tmp_path, cuda):
     """Environment in which Snakemake's parse-time CUDA detection (transferlab.training.devices.cuda_available) says ``cuda``."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(f"import transferlab.training.devices\ntransferlab.devices.cuda_available = lambda: {cuda}\n")
+    (site / "sitecustomize.py").write_text(
+        f"import transferlab.training.devices\ntransferlab.devices.cuda_available = lambda: {cuda}\n"
+    )
     return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}  # this checkout's transferlab, whatever the venv has
 
 
-@pytest.mark.parametrize("device, cuda, gpu", [
-    (None, True, "1"), ("auto", False, "0"), ("cuda", False, "1"), ("cpu", True, "0"),
-])
+@pytest.mark.parametrize(
+    "device, cuda, gpu",
+    [
+        (None, True, "1"),
+        ("auto", False, "0"),
+        ("cuda", False, "1"),
+        ("cpu", True, "0"),
+    ],
+)
 def test_training_jobs_declare_a_gpu_where_there_is_one(wd, fake_tiny, tmp_path, device, cuda, gpu):
     """`snakemake --cores 8 --resources gpu=4` on a 4-GPU machine trains four networks at once: with the
     default device (auto) every training job declares gpu=1 where Snakemake sees CUDA, else gpu=0."""

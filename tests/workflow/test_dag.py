@@ -1,4 +1,5 @@
 """Dry-runs: exact job counts per rule, the ImageNet DAG, config errors before any job runs."""
+
 import re
 
 import pytest
@@ -9,17 +10,42 @@ from workflow_helpers import dry_run_jobs, job_counts, snakemake, workdir
 
 
 COMMON = {
-    "list_classes": 1, "make_random_split": 1, "make_natman_split": 1, "make_whole_split": 1,
-    "prepare_data": 1, "prepare_half": 7, "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1,
-    "plot_dataset_size": 1, "make_table1": 1, "collect_curves": 1, "make_claims": 1, "make_convergence": 1,
-    "plot_curves": 1, "collect_conv1": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1,
-    "write_config": 1, "measure_cka": 1, "collect_cka": 1, "plot_cka": 1, "all": 1,
+    "list_classes": 1,
+    "make_random_split": 1,
+    "make_natman_split": 1,
+    "make_whole_split": 1,
+    "prepare_data": 1,
+    "prepare_half": 7,
+    "collect_metrics": 1,
+    "plot_fig2": 1,
+    "plot_fig3": 1,
+    "plot_dataset_size": 1,
+    "make_table1": 1,
+    "collect_curves": 1,
+    "make_claims": 1,
+    "make_convergence": 1,
+    "plot_curves": 1,
+    "collect_conv1": 1,
+    "plot_filters": 1,
+    "measure_weight_change": 1,
+    "plot_reference": 1,
+    "write_config": 1,
+    "measure_cka": 1,
+    "collect_cka": 1,
+    "plot_cka": 1,
+    "all": 1,
 }
 # default: three random splits, target B only, n = 1, 4, 7 (3 x (2 bases + 12 derived)), natman at n = 1, 7
 # in both directions (2 + 4), random weights at n = 1, 2 with two replicates (2 x (1 + 2)), no dataset size
-DEFAULT = {**{k: v for k, v in COMMON.items() if k != "plot_dataset_size"}, "make_random_split": 3,
-           "prepare_half": 3 * 2 + 2 + 1, "measure_cka": 3, "train_base": 3 * 2 + 2 + 2,
-           "train_derived": 3 * 12 + 4 + 4, "evaluate_net": 3 * 14 + 6 + 6}
+DEFAULT = {
+    **{k: v for k, v in COMMON.items() if k != "plot_dataset_size"},
+    "make_random_split": 3,
+    "prepare_half": 3 * 2 + 2 + 1,
+    "measure_cka": 3,
+    "train_base": 3 * 2 + 2 + 2,
+    "train_derived": 3 * 12 + 4 + 4,
+    "evaluate_net": 3 * 14 + 6 + 6,
+}
 # smoke: one direction, one replicate (the same rules on tiny data)
 SMOKE = {**COMMON, "train_base": 2 + 2 + 1 + 2, "train_derived": 28 + 14 + 7, "evaluate_net": 30 + 16 + 8 + 2}
 
@@ -85,7 +111,8 @@ def test_both_directions_and_seeds_scale_the_dag(wd, fake_zip):
     (wd / "more.yaml").write_text(
         "replicates: 2\nexperiments:\n  random_split:\n    seeds: [0, 1, 2, 3]\n    both_directions: true\n"
         "    layers: [1, 2, 3, 4, 5, 6, 7]\n"
-        "  natman: {enabled: false}\n  random_weights: {enabled: false}\n  dataset_size: {enabled: false}\n")
+        "  natman: {enabled: false}\n  random_weights: {enabled: false}\n  dataset_size: {enabled: false}\n"
+    )
     counts = _dry(wd, "--configfile", "more.yaml", "--config", f"tiny_imagenet_path={fake_zip}")
     # per split seed and replicate: 2 bases + 2 directions x 7 layers x 4 treatments
     assert counts["train_base"] == 4 * 2 * 2
@@ -108,8 +135,17 @@ def test_imagenet_dag(wd, tmp_path):
     counts = _dry(wd, "--config", "dataset=imagenet", f"imagenet_root={root}")
     assert counts == DEFAULT
     (wd / "all_classes.yaml").write_text("data:\n  classes: 0\n")
-    r = snakemake(wd, "--cores", "1", "results/imagenet/splits/random-0.json", "--configfile", "all_classes.yaml",
-                  "--config", "dataset=imagenet", f"imagenet_root={root}")
+    r = snakemake(
+        wd,
+        "--cores",
+        "1",
+        "results/imagenet/splits/random-0.json",
+        "--configfile",
+        "all_classes.yaml",
+        "--config",
+        "dataset=imagenet",
+        f"imagenet_root={root}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     import json
 
@@ -217,9 +253,12 @@ def test_resnet_presets_dag(wd, fake_zip, tmp_path):
 
 def test_layers_beyond_the_architecture_are_refused(wd, fake_zip):
     (wd / "deep.yaml").write_text("experiments:\n  natman:\n    layers: [1, 4]\n")
-    r = snakemake(wd, "-n", "--configfile", "config/smoke-resnet.yaml", "deep.yaml", "--config",
-                  f"tiny_imagenet_path={fake_zip}")
+    r = snakemake(
+        wd, "-n", "--configfile", "config/smoke-resnet.yaml", "deep.yaml", "--config", f"tiny_imagenet_path={fake_zip}"
+    )
     assert r.returncode != 0
-    assert ("config experiments.natman.layers: [4] outside 1..3: model.architecture resnet has 4 transfer units "
-            "(stem, layer1.0, layer2.0, head), and the last is always new") in r.stdout + r.stderr
+    assert (
+        "config experiments.natman.layers: [4] outside 1..3: model.architecture resnet has 4 transfer units "
+        "(stem, layer1.0, layer2.0, head), and the last is always new"
+    ) in r.stdout + r.stderr
     assert not (wd / "results").exists()

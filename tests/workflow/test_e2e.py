@@ -1,4 +1,5 @@
 """The smoke preset end to end on real Tiny ImageNet images: parquet, Figure 2, reruns."""
+
 import json
 import os
 import re
@@ -16,7 +17,6 @@ from transferlab.analysis.claims import unpack
 from workflow_helpers import REPO, benchmarks_module, dry_run_jobs, job_counts, snakemake, tiny_imagenet_path, workdir
 
 
-
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     """The smoke preset end to end, through the benchmark suite's own measurement (BENCHMARKS.md's smoke time)."""
@@ -32,9 +32,25 @@ def test_parquet_has_one_plausible_row_per_network(smoke_run):
     wd, _ = smoke_run
     df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
     assert len(df) == 56
-    required = ["dataset", "experiment", "split", "replicate", "treatment", "base_task", "target_task", "n",
-                "fine_tuned", "top1", "top5", "val_loss", "epochs", "train_seconds", "device", "config_hash",
-                "code_revision"]
+    required = [
+        "dataset",
+        "experiment",
+        "split",
+        "replicate",
+        "treatment",
+        "base_task",
+        "target_task",
+        "n",
+        "fine_tuned",
+        "top1",
+        "top5",
+        "val_loss",
+        "epochs",
+        "train_seconds",
+        "device",
+        "config_hash",
+        "code_revision",
+    ]
     assert set(required) <= set(df.columns)
     assert not df[required].isna().any().any()
     assert df["top1"].between(0, 1).all() and (df["top5"] >= df["top1"]).all()
@@ -118,13 +134,32 @@ def test_figures_from_copied_result_tables_alone(smoke_run, tmp_path):
     assert r.returncode == 0, out[-3000:]
     drawn = {f for job in dry_run_jobs(out) for f in job.get("output", "").split(", ") if f}
     assert {job["rule"] for job in dry_run_jobs(out)} == {
-        "plot_fig2", "plot_fig3", "plot_dataset_size", "make_table1", "make_claims", "make_convergence",
-        "plot_curves", "plot_filters", "plot_reference", "plot_cka", "figures"}
+        "plot_fig2",
+        "plot_fig3",
+        "plot_dataset_size",
+        "make_table1",
+        "make_claims",
+        "make_convergence",
+        "plot_curves",
+        "plot_filters",
+        "plot_reference",
+        "plot_cka",
+        "figures",
+    }
     for f in drawn:
         assert (fresh / f).stat().st_size > 0, f
     assert sorted(p.name for p in (fresh / "results/tiny-imagenet").iterdir()) == [
-        "cka.parquet", "claims.csv", "claims.md", "conv1.parquet", "curves.parquet", "evaluation.parquet", "figures",
-        "logs", "predictions.parquet", "tables"]
+        "cka.parquet",
+        "claims.csv",
+        "claims.md",
+        "conv1.parquet",
+        "curves.parquet",
+        "evaluation.parquet",
+        "figures",
+        "logs",
+        "predictions.parquet",
+        "tables",
+    ]
     for f in ("claims.csv", "tables/filters.csv", "tables/table1.csv", "tables/convergence.csv", "tables/cka.csv"):
         assert (fresh / "results/tiny-imagenet" / f).read_text() == (wd / "results/tiny-imagenet" / f).read_text(), f
 
@@ -151,8 +186,10 @@ def test_scorecard_curves_and_inside_views(smoke_run):
     assert set(wc.network) == {"A4B-ft", "B4B-ft"} and sorted(wc.layer.unique()) == [1, 2, 3, 4]
     # recomputed from the weights: each fine-tuned net against the base it copied (A4B-ft: baseA)
     nets = res / "nets/random-0/r0"
-    w = {n: tio.load_torch(nets / n / "weights.pt")["state_dict"] for n in ("baseA", "baseB", "A4B-ft", "B4B-ft",
-                                                                             "A4B-frozen")}
+    w = {
+        n: tio.load_torch(nets / n / "weights.pt")["state_dict"]
+        for n in ("baseA", "baseB", "A4B-ft", "B4B-ft", "A4B-frozen")
+    }
     for r in wc.itertuples():
         k = f"blocks.{r.layer - 1}.layer.weight"
         base = w["base" + r.network[0]][k]
@@ -193,17 +230,54 @@ CHANGE_CASES = [
     ("bootstrap: 100\n", {"make_claims": 1, "write_config": 1, "all": 1}),  # the figures do not read it
     ("inspect_n: 3\n", {"measure_weight_change": 1, "write_config": 1, "all": 1}),
     # a second random-weights replicate: its base and 7 nets, evaluated; no existing network retrains
-    ("experiments:\n  random_weights:\n    replicates: 2\n",
-     {"train_base": 1, "train_derived": 7, "evaluate_net": 8, "write_config": 1, "collect_metrics": 1,
-      "collect_curves": 1, "make_claims": 1, "make_convergence": 1, "make_table1": 1, "plot_curves": 1,
-      "plot_dataset_size": 1, "plot_fig2": 1, "plot_fig3": 1, "plot_reference": 1, "plot_cka": 1, "all": 1}),
+    (
+        "experiments:\n  random_weights:\n    replicates: 2\n",
+        {
+            "train_base": 1,
+            "train_derived": 7,
+            "evaluate_net": 8,
+            "write_config": 1,
+            "collect_metrics": 1,
+            "collect_curves": 1,
+            "make_claims": 1,
+            "make_convergence": 1,
+            "make_table1": 1,
+            "plot_curves": 1,
+            "plot_dataset_size": 1,
+            "plot_fig2": 1,
+            "plot_fig3": 1,
+            "plot_reference": 1,
+            "plot_cka": 1,
+            "all": 1,
+        },
+    ),
     # a training setting: every network retrains (56), nothing upstream of training (data, splits) reruns
-    ("train:\n  lr: 0.02\n", {"train_base": 7, "train_derived": 49, "evaluate_net": 56, "write_config": 1,
-                              "collect_conv1": 1, "collect_curves": 1, "measure_weight_change": 1,
-                              "plot_filters": 1, "collect_metrics": 1, "plot_curves": 1, "make_claims": 1,
-                              "make_convergence": 1, "make_table1": 1, "plot_dataset_size": 1, "plot_fig2": 1,
-                              "plot_fig3": 1, "plot_reference": 1, "measure_cka": 1, "collect_cka": 1,
-                              "plot_cka": 1, "all": 1}),
+    (
+        "train:\n  lr: 0.02\n",
+        {
+            "train_base": 7,
+            "train_derived": 49,
+            "evaluate_net": 56,
+            "write_config": 1,
+            "collect_conv1": 1,
+            "collect_curves": 1,
+            "measure_weight_change": 1,
+            "plot_filters": 1,
+            "collect_metrics": 1,
+            "plot_curves": 1,
+            "make_claims": 1,
+            "make_convergence": 1,
+            "make_table1": 1,
+            "plot_dataset_size": 1,
+            "plot_fig2": 1,
+            "plot_fig3": 1,
+            "plot_reference": 1,
+            "measure_cka": 1,
+            "collect_cka": 1,
+            "plot_cka": 1,
+            "all": 1,
+        },
+    ),
 ]
 
 

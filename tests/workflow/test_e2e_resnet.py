@@ -1,5 +1,6 @@
 """The residual family's smoke preset end to end on real Tiny ImageNet images: the DAG, tables, scorecard
 and figures follow its transfer points; frozen units hold their base's weights and batch-norm statistics."""
+
 import time
 
 import pandas as pd

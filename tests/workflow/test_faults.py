@@ -1,4 +1,5 @@
 """Faults on one machine, at the workflow level: SIGKILL Snakemake mid-training, rerun."""
+
 import os
 import re
 import signal
@@ -55,8 +56,9 @@ def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path, re
     ref = reference
 
     wd = workdir(tmp_path / "kill")
-    proc = _train_until_first_checkpoint(wd, data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         start_new_session=True)
+    proc = _train_until_first_checkpoint(
+        wd, data, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the training job, no chance to clean up
     proc.wait()
@@ -79,8 +81,9 @@ def test_sigterm_to_the_training_job_is_retried_by_snakemake_and_resumes(tmp_pat
     data = tiny_imagenet_path()
     wd = workdir(tmp_path / "term")
     proc = _train_until_first_checkpoint(wd, data, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    trainers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                if any("train.py" in part for part in c.cmdline())]
+    trainers = [
+        c for c in psutil.Process(proc.pid).children(recursive=True) if any("train.py" in part for part in c.cmdline())
+    ]
     assert len(trainers) == 1, [c.cmdline() for c in psutil.Process(proc.pid).children(recursive=True)]
     trainers[0].send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=600)

@@ -1,5 +1,6 @@
 """`snakemake figures` draws from the result tables alone: without them it stops with one sentence; with
 them (copied back from a cluster, older than every script) it schedules no data, training or evaluation job."""
+
 import os
 
 import pytest
@@ -10,8 +11,18 @@ from workflow_helpers import job_counts, snakemake, workdir
 RES = "results/tiny-imagenet"
 TABLES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet", "cka.parquet"]
 # every figure, derived table and the scorecard of the default preset, and nothing else
-FIGURES = {"plot_fig2": 1, "plot_fig3": 1, "make_table1": 1, "make_claims": 1,
-           "make_convergence": 1, "plot_curves": 1, "plot_filters": 1, "plot_reference": 1, "plot_cka": 1, "figures": 1}
+FIGURES = {
+    "plot_fig2": 1,
+    "plot_fig3": 1,
+    "make_table1": 1,
+    "make_claims": 1,
+    "make_convergence": 1,
+    "plot_curves": 1,
+    "plot_filters": 1,
+    "plot_reference": 1,
+    "plot_cka": 1,
+    "figures": 1,
+}
 
 
 @pytest.fixture
@@ -37,7 +48,8 @@ def test_without_results_figures_stops_with_one_sentence(wd):
     assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
     assert error_lines(r) == [
         "snakemake figures draws from the result tables of a finished run, and "
-        + ", ".join(f"{RES}/{t}" for t in TABLES) + " are missing: run the workflow first (snakemake)."
+        + ", ".join(f"{RES}/{t}" for t in TABLES)
+        + " are missing: run the workflow first (snakemake)."
     ], r.stderr
     assert "Job stats" not in r.stdout and r.stdout.rstrip().endswith("Building DAG of jobs...")
     assert not (wd / "results").exists()
@@ -48,9 +60,11 @@ def test_figures_names_the_missing_tables(wd):
     r = snakemake(wd, "-n", "figures")
     assert r.returncode == 1
     [line] = error_lines(r)
-    assert line.endswith(f"and {RES}/curves.parquet, {RES}/conv1.parquet, {RES}/cka.parquet are missing: run the "
-                         "workflow first "
-                         "(snakemake)."), line
+    assert line.endswith(
+        f"and {RES}/curves.parquet, {RES}/conv1.parquet, {RES}/cka.parquet are missing: run the "
+        "workflow first "
+        "(snakemake)."
+    ), line
 
 
 def test_figures_from_tables_alone_never_trains(wd):

@@ -2,6 +2,7 @@
 with `cluster_gpus: true` every job of the GPU rules (training, evaluation, CKA, the preflight check) declares
 gpu=1 and its sbatch command carries --gpus=1; unset, none does, no preflight job is planned, and the run says
 once that training will run on CPUs; the presets meant for GPUs ask for them without any setting."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -25,10 +26,23 @@ def runs(tmp_path_factory):
     z = make_fake_tiny(tmp / "tiny.zip")
     profile = ["--profile", "profiles/slurm", "--slurm-no-account"]
     out = {}
-    for name, (args, config) in {"unset": (profile, []), "true": (profile, ["cluster_gpus=true"]),
-                                 "false": (profile, ["cluster_gpus=false"]), "local": ([], [])}.items():
-        r = snakemake(wd, "-n", *args, "--configfile", "config/smoke.yaml", "--config", f"tiny_imagenet_path={z}",
-                      "device=auto", *config)
+    for name, (args, config) in {
+        "unset": (profile, []),
+        "true": (profile, ["cluster_gpus=true"]),
+        "false": (profile, ["cluster_gpus=false"]),
+        "local": ([], []),
+    }.items():
+        r = snakemake(
+            wd,
+            "-n",
+            *args,
+            "--configfile",
+            "config/smoke.yaml",
+            "--config",
+            f"tiny_imagenet_path={z}",
+            "device=auto",
+            *config,
+        )
         out[name] = r.stdout + r.stderr
         assert r.returncode == 0, out[name][-3000:]
     return out
@@ -89,8 +103,14 @@ def sbatch(resources: dict[str, str], threads: int = 1) -> str:
     from snakemake_executor_plugin_slurm.utils import set_gres_string
 
     job = SimpleNamespace(resources=_Resources(resources), threads=threads)
-    params = {"run_uuid": "uuid", "slurm_logfile": "slurm.log", "comment_str": "job", "account": "", "partition": "",
-              "workdir": ""}
+    params = {
+        "run_uuid": "uuid",
+        "slurm_logfile": "slurm.log",
+        "comment_str": "job",
+        "account": "",
+        "partition": "",
+        "workdir": "",
+    }
     return get_submit_command(job, params) + set_gres_string(job)
 
 
@@ -130,10 +150,22 @@ def test_gpu_presets_ask_for_gpus_under_the_slurm_profile(preset, tmp_path):
     """config/paper.yaml, config/full.yaml and config/resnet18.yaml (device: cuda) on a submit host without
     CUDA: every GPU job asks for one, one preflight check runs first, and nothing is said."""
     wd = workdir(tmp_path)
-    data = (f"tiny_imagenet_path={make_fake_tiny(tmp_path / 'tiny.zip')}" if preset == "full"
-            else f"imagenet_root={fake_ilsvrc(tmp_path / 'ILSVRC2012')}")
-    r = snakemake(wd, "-n", "--profile", "profiles/slurm", "--slurm-no-account", "--configfile",
-                  f"config/{preset}.yaml", "--config", data)
+    data = (
+        f"tiny_imagenet_path={make_fake_tiny(tmp_path / 'tiny.zip')}"
+        if preset == "full"
+        else f"imagenet_root={fake_ilsvrc(tmp_path / 'ILSVRC2012')}"
+    )
+    r = snakemake(
+        wd,
+        "-n",
+        "--profile",
+        "profiles/slurm",
+        "--slurm-no-account",
+        "--configfile",
+        f"config/{preset}.yaml",
+        "--config",
+        data,
+    )
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
     assert _gpus(out) == {rule: {"1"} for rule in GPU_RULES}

@@ -1,5 +1,6 @@
 """The linter and a workflow that parses where the project is not installed (the rest of the conventions:
 tests/unit/test_conventions.py)."""
+
 from __future__ import annotations
 
 import shutil
@@ -48,5 +49,3 @@ def test_workflow_parses_where_the_project_is_not_installed(tmp_path):
     r = run(sys.executable, "-S", "-c", PARSE, site, "-n", "--config", f"tiny_imagenet_path={z}", cwd=wd)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert job_counts(r.stdout + r.stderr)["train_derived"] == 44  # the default design (tests/test_dag.py)
-
-

@@ -1,5 +1,6 @@
 """The user's own data through Snakemake: an image folder (``dataset: imagefolder``) with the user's own A/B
 split (config ``splits``): the dry-run's exact job counts, the parse-time errors, and a tiny run end to end."""
+
 import json
 import time
 
@@ -21,7 +22,8 @@ def _setup(tmp_path, classes, split_a, override=""):
     (wd / "dissimilar.json").write_text(json.dumps({"A": split_a, "B": [c for c in classes if c not in split_a]}))
     (wd / "own.yaml").write_text(
         f"dataset: imagefolder\nimagefolder_root: {json.dumps(str(root))}\nsplits:\n  dissimilar: dissimilar.json\n"
-        + override)
+        + override
+    )
     return wd
 
 
@@ -37,12 +39,33 @@ def test_custom_split_dag(tmp_path):
     assert r.returncode == 0, out[-3000:]
     counts = job_counts(out)
     assert counts == {
-        "list_classes": 1, "make_random_split": 1, "make_custom_split": 1, "make_whole_split": 1,
-        "prepare_data": 1, "prepare_half": 2 + 2 + 1 + 2, "collect_metrics": 1, "plot_fig2": 1, "plot_fig3": 1,
-        "plot_dataset_size": 1, "make_table1": 1, "collect_curves": 1, "make_claims": 1, "make_convergence": 1,
-        "plot_curves": 1, "collect_conv1": 1, "plot_filters": 1, "measure_weight_change": 1, "plot_reference": 1,
-        "write_config": 1, "measure_cka": 1, "collect_cka": 1, "plot_cka": 1, "all": 1,
-        "train_base": 2 + 2 + 1 + 2, "train_derived": 28 + 14 + 7, "evaluate_net": 30 + 16 + 8 + 2,
+        "list_classes": 1,
+        "make_random_split": 1,
+        "make_custom_split": 1,
+        "make_whole_split": 1,
+        "prepare_data": 1,
+        "prepare_half": 2 + 2 + 1 + 2,
+        "collect_metrics": 1,
+        "plot_fig2": 1,
+        "plot_fig3": 1,
+        "plot_dataset_size": 1,
+        "make_table1": 1,
+        "collect_curves": 1,
+        "make_claims": 1,
+        "make_convergence": 1,
+        "plot_curves": 1,
+        "collect_conv1": 1,
+        "plot_filters": 1,
+        "measure_weight_change": 1,
+        "plot_reference": 1,
+        "write_config": 1,
+        "measure_cka": 1,
+        "collect_cka": 1,
+        "plot_cka": 1,
+        "all": 1,
+        "train_base": 2 + 2 + 1 + 2,
+        "train_derived": 28 + 14 + 7,
+        "evaluate_net": 30 + 16 + 8 + 2,
     }
     # the custom split's own jobs, read off their outputs
     jobs = dry_run_jobs(out)
@@ -50,10 +73,12 @@ def test_custom_split_dag(tmp_path):
     for job in jobs:
         if "/dissimilar" in job.get("output", ""):
             mine[job["rule"]] = mine.get(job["rule"], 0) + 1
-    assert mine == {"make_custom_split": 1, "prepare_half": 2, "train_base": 2, "train_derived": 14,
-                    "evaluate_net": 16}
-    derived = sorted(j["output"].split(", ")[1].split("/")[-2] for j in jobs
-                     if j["rule"] == "train_derived" and "/dissimilar/" in j["output"])
+    assert mine == {"make_custom_split": 1, "prepare_half": 2, "train_base": 2, "train_derived": 14, "evaluate_net": 16}
+    derived = sorted(
+        j["output"].split(", ")[1].split("/")[-2]
+        for j in jobs
+        if j["rule"] == "train_derived" and "/dissimilar/" in j["output"]
+    )
     assert derived == sorted(f"{s}{n}{t}-frozen" for n in range(1, 8) for s, t in (("A", "B"), ("B", "A")))
     assert all(j["output"].startswith("results/imagefolder/") for j in jobs if "output" in j)
     # Figure 3 draws the user's split, even with natman and random weights off
@@ -86,11 +111,18 @@ def test_natman_on_wordnet_folder_names_is_planned(tmp_path):
     assert counts["train_base"] == 2 + 2 + 2 + 1 + 2
 
 
-@pytest.mark.parametrize("split_a, override, message", [
-    (ANIMALS + ["cup"], "", "halves A and B are not disjoint"),
-    (ANIMALS, "data:\n  classes: 8\n",
-     "class(es) that are not among the dataset's 8 selected classes (data.classes=8, class_seed=0)"),
-], ids=["not_disjoint", "outside_the_selection"])
+@pytest.mark.parametrize(
+    "split_a, override, message",
+    [
+        (ANIMALS + ["cup"], "", "halves A and B are not disjoint"),
+        (
+            ANIMALS,
+            "data:\n  classes: 8\n",
+            "class(es) that are not among the dataset's 8 selected classes (data.classes=8, class_seed=0)",
+        ),
+    ],
+    ids=["not_disjoint", "outside_the_selection"],
+)
 def test_bad_custom_split_stops_at_parse_time(tmp_path, split_a, override, message):
     wd = _setup(tmp_path, CLASSES10, ANIMALS, NO_NATMAN + override)
     if split_a != ANIMALS:
@@ -124,9 +156,16 @@ def test_image_folder_end_to_end(tmp_path):
     wd = _setup(tmp_path, classes, ["apple", "dog", "elm"], SHORT)
     t0 = time.time()
     res = wd / "results/imagefolder"
-    r = snakemake(wd, "--cores", "2", "results/imagefolder/evaluation.parquet", "results/imagefolder/claims.csv",
-                  "--configfile",
-                  "config/smoke.yaml", "own.yaml")
+    r = snakemake(
+        wd,
+        "--cores",
+        "2",
+        "results/imagefolder/evaluation.parquet",
+        "results/imagefolder/claims.csv",
+        "--configfile",
+        "config/smoke.yaml",
+        "own.yaml",
+    )
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
     df = pd.read_parquet(res / "evaluation.parquet")
@@ -141,5 +180,7 @@ def test_image_folder_end_to_end(tmp_path):
     assert sorted(random_split["A"] + random_split["B"]) == classes
     assert json.loads((res / "prepared/meta.json").read_text())["size"] == 20
     claims = pd.read_csv(res / "claims.csv").set_index("claim")
-    assert claims.loc["dissimilar_transfers_worse", "verdict"] == "not run"  # claim 6 is natman's; the user's split does not stand in for it
+    assert (
+        claims.loc["dissimilar_transfers_worse", "verdict"] == "not run"
+    )  # claim 6 is natman's; the user's split does not stand in for it
     print(f"image folder end to end: {time.time() - t0:.0f} s")

@@ -1,6 +1,7 @@
 """The paper preset end to end at toy scale: config/paper.yaml with tests/data/paper-toy.yaml on a generated
 ILSVRC2012-layout folder holding all 1000 WordNet ids (three tiny training images and one validation image
 each): splits (random halves, natural/man-made by WordNet), both directions, random weights, dataset size, evaluation, CKA, figures and the scorecard."""
+
 import json
 import time
 
@@ -11,7 +12,6 @@ from PIL import Image
 
 from conftest import REPO
 from workflow_helpers import snakemake, workdir
-
 
 
 def ilsvrc_folder(root, train_per_class=3, val_per_class=1, size=12):
@@ -35,8 +35,17 @@ def test_paper_preset_end_to_end_at_toy_scale(tmp_path):
     (wd / "tests/data").mkdir(parents=True)
     (wd / "tests/data/paper-toy.yaml").write_text((REPO / "tests/data/paper-toy.yaml").read_text())
     t0 = time.time()
-    r = snakemake(wd, "--cores", "2", "--configfile", "config/paper.yaml", "tests/data/paper-toy.yaml",
-                  "--config", f"imagenet_root={root}", timeout=1800)
+    r = snakemake(
+        wd,
+        "--cores",
+        "2",
+        "--configfile",
+        "config/paper.yaml",
+        "tests/data/paper-toy.yaml",
+        "--config",
+        f"imagenet_root={root}",
+        timeout=1800,
+    )
     elapsed = time.time() - t0
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
     res = wd / "results/imagenet"
@@ -56,9 +65,20 @@ def test_paper_preset_end_to_end_at_toy_scale(tmp_path):
     # the halves of all 1000 ILSVRC2012 classes: 500/500, and WordNet's 450 natural / 550 man-made
     natman = json.loads((res / "splits/natman.json").read_text())
     assert (len(natman["A"]), len(natman["B"])) == (450, 550)
-    assert [len(v) for k, v in json.loads((res / "splits/random-0.json").read_text()).items() if k in "AB"] == [500, 500]
-    for f in ("figures/fig2.png", "figures/fig3.png", "figures/dataset_size.png", "figures/claims.png",
-              "figures/cka.png", "figures/reference.png", "tables/table1.md", "claims.md"):
+    assert [len(v) for k, v in json.loads((res / "splits/random-0.json").read_text()).items() if k in "AB"] == [
+        500,
+        500,
+    ]
+    for f in (
+        "figures/fig2.png",
+        "figures/fig3.png",
+        "figures/dataset_size.png",
+        "figures/claims.png",
+        "figures/cka.png",
+        "figures/reference.png",
+        "tables/table1.md",
+        "claims.md",
+    ):
         assert (res / f).stat().st_size > 500, f
     assert len(pd.read_parquet(res / "cka.parquet")) > 0
     claims = pd.read_csv(res / "claims.csv")

@@ -1,6 +1,7 @@
 """Results redraw anywhere: the committed snapshot of the default run, put back into results/<dataset> with
 `python -m transferlab.run.snapshot restore`, gives every figure through `snakemake figures` and the report
 through `snakemake --report`, with no network trained and no checkpoint read."""
+
 import re
 
 import yaml
@@ -11,9 +12,20 @@ from workflow_helpers import snakemake, workdir
 
 
 FIGURES = ("fig2.png", "fig3.png", "claims.png", "cka.png", "curves.png", "filters.png", "reference.png")
-ITEMS = ("Figure 2", "Figure 3", "Table 1", "scorecard (table)", "scorecard (figure)", "conv1 filters",
-         "weight change by fine-tuning", "learning curves", "CKA and transferability", "this run vs the paper",
-         "convergence of the bases", "configuration used")
+ITEMS = (
+    "Figure 2",
+    "Figure 3",
+    "Table 1",
+    "scorecard (table)",
+    "scorecard (figure)",
+    "conv1 filters",
+    "weight change by fine-tuning",
+    "learning curves",
+    "CKA and transferability",
+    "this run vs the paper",
+    "convergence of the bases",
+    "configuration used",
+)
 
 
 def test_the_committed_snapshot_redraws_every_figure_and_the_report(tmp_path):

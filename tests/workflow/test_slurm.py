@@ -3,6 +3,7 @@
 Starts a one-node cluster on localhost (tests/slurm/start_cluster.sh installs Debian's slurm-wlm
 and munge if needed; root only) and stops the daemons it started at the end.
 """
+
 import os
 import re
 import shutil
@@ -24,14 +25,39 @@ pytestmark = pytest.mark.slurm
 # root, where `slurm` links to profiles/slurm): no accounting database (status via squeue), no accounts,
 # and resources that fit a 2-core node.
 SLURM_ARGS = [
-    "--profile", "slurm", "--slurm-no-account", "--slurm-status-command", "squeue",
-    "--slurm-init-seconds-before-status-checks", "2", "--jobs", "10", "--latency-wait", "5",
-    "--default-resources", "slurm_partition=ci", "runtime=20", "mem_mb=600", "cpus_per_task=1",
-    "--set-resources", "prepare_data:cpus_per_task=1", "prepare_data:mem_mb=1500",
-    "train_base:cpus_per_task=1", "train_base:mem_mb=1500", "train_derived:cpus_per_task=1",
-    "train_derived:mem_mb=1500", "evaluate_net:cpus_per_task=1", "evaluate_net:mem_mb=1000",
-    "measure_cka:cpus_per_task=1", "measure_cka:mem_mb=1500",
-    "--set-threads", "train_base=1", "train_derived=1", "evaluate_net=1", "measure_cka=1", "prepare_data=1",
+    "--profile",
+    "slurm",
+    "--slurm-no-account",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--jobs",
+    "10",
+    "--latency-wait",
+    "5",
+    "--default-resources",
+    "slurm_partition=ci",
+    "runtime=20",
+    "mem_mb=600",
+    "cpus_per_task=1",
+    "--set-resources",
+    "prepare_data:cpus_per_task=1",
+    "prepare_data:mem_mb=1500",
+    "train_base:cpus_per_task=1",
+    "train_base:mem_mb=1500",
+    "train_derived:cpus_per_task=1",
+    "train_derived:mem_mb=1500",
+    "evaluate_net:cpus_per_task=1",
+    "evaluate_net:mem_mb=1000",
+    "measure_cka:cpus_per_task=1",
+    "measure_cka:mem_mb=1500",
+    "--set-threads",
+    "train_base=1",
+    "train_derived=1",
+    "evaluate_net=1",
+    "measure_cka=1",
+    "prepare_data=1",
 ]
 
 
@@ -44,8 +70,10 @@ def cluster():
     # (`make test-slurm`); in CI (CI=true, which .ci/run sets) it always runs, and a machine that cannot host
     # Slurm fails here, saying why.
     if not RUN_SLURM:
-        pytest.skip("Slurm lane not run: it installs slurm-wlm and munge and starts a one-node cluster as root; "
-                    "`make test-slurm` runs it (CI always does)")
+        pytest.skip(
+            "Slurm lane not run: it installs slurm-wlm and munge and starts a one-node cluster as root; "
+            "`make test-slurm` runs it (CI always does)"
+        )
     assert os.geteuid() == 0 and (shutil.which("apt-get") or shutil.which("slurmctld")), (
         "the Slurm test starts a one-node cluster: it needs root on a Debian-like machine (apt-get installs "
         "slurm-wlm and munge); run the other tests with `pytest -m 'not slurm' tests`"
@@ -76,8 +104,16 @@ def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
     wd = workdir(tmp_path)
     (wd / "small.yaml").write_text(SMALL)
     t0 = time.time()
-    r = snakemake(wd, *SLURM_ARGS, "--configfile", "config/smoke.yaml", "small.yaml", "--config",
-                  f"tiny_imagenet_path={tiny_imagenet_path()}", timeout=2400)
+    r = snakemake(
+        wd,
+        *SLURM_ARGS,
+        "--configfile",
+        "config/smoke.yaml",
+        "small.yaml",
+        "--config",
+        f"tiny_imagenet_path={tiny_imagenet_path()}",
+        timeout=2400,
+    )
     elapsed = time.time() - t0
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
     out = r.stdout + r.stderr
@@ -86,15 +122,18 @@ def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
     # random split: 2 bases + A1B, B1B frozen and fine-tuned; natman 2 + 2; random weights 1 + 1; dataset size 1
     assert len(df) == 13 and set(df.experiment) == {"random_split", "natman", "random_weights", "dataset_size"}
     assert (wd / "results/tiny-imagenet/figures/fig2.png").stat().st_size > 10_000
-    print(f"smoke preset (one transfer point) through Slurm: {elapsed:.0f} s")  # shown with -s; nothing is written to the tree
+    print(
+        f"smoke preset (one transfer point) through Slurm: {elapsed:.0f} s"
+    )  # shown with -s; nothing is written to the tree
 
 
 def _running_jobid(proc, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"snakemake exited ({proc.returncode}) before a Slurm job ran:\n"
-                                 + proc.stdout.read()[-3000:])
+            raise AssertionError(
+                f"snakemake exited ({proc.returncode}) before a Slurm job ran:\n" + proc.stdout.read()[-3000:]
+            )
         q = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i %j"], capture_output=True, text=True).stdout
         ids = [line.split()[0] for line in q.splitlines() if line.strip()]
         if ids:
@@ -110,8 +149,17 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     # the uninterrupted reference, run locally with the same settings and thread count
     ref = workdir(tmp_path / "ref")
     (ref / "long.yaml").write_text(long)
-    r = snakemake(ref, target, "--cores", "1", "--configfile", "config/smoke.yaml", "long.yaml",
-                  "--config", f"tiny_imagenet_path={data}")
+    r = snakemake(
+        ref,
+        target,
+        "--cores",
+        "1",
+        "--configfile",
+        "config/smoke.yaml",
+        "long.yaml",
+        "--config",
+        f"tiny_imagenet_path={data}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
 
     wd = workdir(tmp_path / "slurm")
@@ -121,10 +169,24 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     assert prep.returncode == 0, prep.stderr[-3000:]
     proc = subprocess.Popen(
         # the target goes first: options such as --set-threads take every word after them
-        [sys.executable, "-m", "snakemake", target, *SLURM_ARGS, "--configfile", "config/smoke.yaml", "long.yaml",
-         "--config", f"tiny_imagenet_path={data}"],
-        cwd=wd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"))
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            target,
+            *SLURM_ARGS,
+            "--configfile",
+            "config/smoke.yaml",
+            "long.yaml",
+            "--config",
+            f"tiny_imagenet_path={data}",
+        ],
+        cwd=wd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"),
+    )
     jobid = _running_jobid(proc)
     ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
     deadline = time.time() + 300
@@ -144,8 +206,10 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     attempts = (wd / "results/tiny-imagenet/state/random-0/r0/baseA/attempts.log").read_text()
     assert re.search(r"stopping baseA at step \d+ \(SIGTERM\)", attempts), attempts
     assert attempts.index("stopping baseA") < attempts.index("resumed baseA") < attempts.index("finished baseA")
-    print(f"requeued Slurm job {jobid}; resumed at step {m.group(1)}/{m.group(2)}; "
-          f"finished {time.time() - t0:.0f} s after the requeue")
+    print(
+        f"requeued Slurm job {jobid}; resumed at step {m.group(1)}/{m.group(2)}; "
+        f"finished {time.time() - t0:.0f} s after the requeue"
+    )
     a = torch.load(ref / target, weights_only=True)["state_dict"]
     b = torch.load(wd / target, weights_only=True)["state_dict"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -1,5 +1,6 @@
 """Wiring read off the DAG itself: which base each network copies from, which half it trains and is
 scored on.  A swapped base or half in an input function fails here."""
+
 import re
 
 import pytest
@@ -20,7 +21,8 @@ def dag(tmp_path_factory):
     (wd / "full_design.yaml").write_text(
         "experiments:\n  random_split:\n    both_directions: true\n    layers: [1, 2, 3, 4, 5, 6, 7]\n"
         "  natman:\n    layers: [1, 2, 3, 4, 5, 6, 7]\n  random_weights:\n    layers: [1, 2, 3, 4, 5, 6, 7]\n"
-        "  dataset_size:\n    enabled: true\n")
+        "  dataset_size:\n    enabled: true\n"
+    )
     r = snakemake(wd, "-n", "--configfile", "full_design.yaml", "--config", f"tiny_imagenet_path={z}")
     assert r.returncode == 0, r.stderr[-3000:]
     jobs = {}

@@ -1,6 +1,7 @@
 """Linear CKA between the transfer units of two networks, estimated over minibatches.
 
 The detail: docs/library.md, `transferlab/analysis/cka.py`."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -117,8 +118,9 @@ def _device(model: torch.nn.Module, fallback: torch.device) -> torch.device:
     return next((p.device for p in model.parameters()), fallback)
 
 
-def cka_between(model_a: torch.nn.Module, model_b: torch.nn.Module, batches: Iterable[torch.Tensor],
-                units: Sequence[int]) -> np.ndarray:
+def cka_between(
+    model_a: torch.nn.Module, model_b: torch.nn.Module, batches: Iterable[torch.Tensor], units: Sequence[int]
+) -> np.ndarray:
     """CKA between unit u of ``model_a`` and unit u of ``model_b`` for each u in ``units`` (1-based), in eval
     mode and without autograd, over ``batches`` of normalised inputs; each model's train/eval mode is restored."""
     import torch
@@ -158,8 +160,9 @@ def batch_rows(n: int, batch_size: int, seed: int = 0) -> list[np.ndarray]:
     return [np.sort(order[s:e]) for s, e in zip(starts, ends)]
 
 
-def val_batches(prepared_dir, crop: int, normalize: str, batch_size: int, channels_last: bool = False,
-                device: str = "cpu"):
+def val_batches(
+    prepared_dir, crop: int, normalize: str, batch_size: int, channels_last: bool = False, device: str = "cpu"
+):
     """Centre crops of every prepared validation image (both halves' classes), normalised as in training,
     in batches of ``batch_size`` taken in :func:`image_order` (a last batch of 3 images or fewer is folded
     into the one before), on ``device``: the uint8 crops cross to it and are normalised there."""
@@ -185,9 +188,11 @@ def _passes(batches):
     if callable(batches):
         return batches()
     if iter(batches) is batches:
-        raise ValueError("measure() runs the images once per pair, so it needs batches it can read again: a list "
-                         "or a function returning the batches (e.g. functools.partial(val_batches, ...)), not a "
-                         f"one-shot {type(batches).__name__}")
+        raise ValueError(
+            "measure() runs the images once per pair, so it needs batches it can read again: a list "
+            "or a function returning the batches (e.g. functools.partial(val_batches, ...)), not a "
+            f"one-shot {type(batches).__name__}"
+        )
     return batches
 
 
@@ -242,8 +247,21 @@ def measure(weights: dict, pairs: list, batches, threads: int = 1, device: str =
     return pd.DataFrame(rows)
 
 
-def measure_split(*, weights: dict, pairs: list, prepared_dir, meta_file, batch_size: int, units: Sequence[str],
-                  split: str, replicate: int, out, threads: int = 1, device: str = "cpu", log=None):
+def measure_split(
+    *,
+    weights: dict,
+    pairs: list,
+    prepared_dir,
+    meta_file,
+    batch_size: int,
+    units: Sequence[str],
+    split: str,
+    replicate: int,
+    out,
+    threads: int = 1,
+    device: str = "cpu",
+    log=None,
+):
     """The workflow's measurement of one training unit (split, replicate): CKA of its ``pairs`` on every
     prepared validation image, cropped and normalised as the networks were trained (their train.json,
     ``meta_file``), on the job's device (a GPU claimed as training claims it); written to ``out`` (parquet)."""
@@ -256,8 +274,14 @@ def measure_split(*, weights: dict, pairs: list, prepared_dir, meta_file, batch_
 
     train = json.loads(Path(meta_file).read_text())["train"]
     with job_device(device, log) as dev:
-        batches = functools.partial(val_batches, prepared_dir, int(train["crop_size"]),
-                                    train.get("normalize", "channel"), int(batch_size), device=dev)
+        batches = functools.partial(
+            val_batches,
+            prepared_dir,
+            int(train["crop_size"]),
+            train.get("normalize", "channel"),
+            int(batch_size),
+            device=dev,
+        )
         t = measure(weights, pairs, batches, threads=threads, device=dev)
     t.insert(0, "replicate", int(replicate))
     t.insert(0, "split", split)

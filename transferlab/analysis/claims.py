@@ -1,6 +1,7 @@
 """The paper's findings as a scorecard: one paired value per training unit, a small-sample interval, a verdict.
 
 The detail: docs/library.md, `transferlab/analysis/claims.py`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ def layer_ranges(top: int, trained: set) -> dict:
     transfer points (CaffeNet: 7, as the paper) and the layers a run trained (a laptop design may train a
     subset, e.g. n = 1, 4, 7)."""
     mid = list(range(3, top - 1)) if top >= 5 else list(range(2, top))  # CaffeNet: 3, 4, 5
-    return {"lower_layers": [n for n in (1, 2) if n <= top and n in trained],
-            "middle_layers": [n for n in mid if n in trained],
-            "end_layers": sorted({1, top} & trained),  # the first and the top transfer point
-            "top_layer": top,
-            "trained_layers": [n for n in range(1, top + 1) if n in trained]}
+    return {
+        "lower_layers": [n for n in (1, 2) if n <= top and n in trained],
+        "middle_layers": [n for n in mid if n in trained],
+        "end_layers": sorted({1, top} & trained),  # the first and the top transfer point
+        "top_layer": top,
+        "trained_layers": [n for n in range(1, top + 1) if n in trained],
+    }
 
 
 class Scores:
@@ -49,8 +52,11 @@ class Scores:
         t = transfer_points(df)
         rs = df[(df.experiment == RANDOM_SPLIT) & (df.treatment != "base")]
         self.layer_ranges = ranges = layer_ranges(t, set(rs.n.astype(int)) if len(rs) else set(range(1, t + 1)))
-        self.lower_layers, self.middle_layers, self.end_layers = (ranges["lower_layers"], ranges["middle_layers"],
-                                                                  ranges["end_layers"])
+        self.lower_layers, self.middle_layers, self.end_layers = (
+            ranges["lower_layers"],
+            ranges["middle_layers"],
+            ranges["end_layers"],
+        )
         self.top_layer, self.trained_layers = ranges["top_layer"], ranges["trained_layers"]
         rng = np.random.default_rng(seed)
         b = n_boot if correct is not None else 0
@@ -117,7 +123,12 @@ def c1_general_lower_layers(r: Scores):
 
 
 def c2_fragile_coadaptation(r: Scores):
-    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "selffer", r.middle_layers) - r.term(RANDOM_SPLIT, "selffer", r.end_layers))]
+    return [
+        Group(
+            RANDOM_SPLIT,
+            r.term(RANDOM_SPLIT, "selffer", r.middle_layers) - r.term(RANDOM_SPLIT, "selffer", r.end_layers),
+        )
+    ]
 
 
 def c3_finetuning_removes_dip(r: Scores):
@@ -134,8 +145,10 @@ def c5_transfer_ft_beats_selffer_ft(r: Scores):
     paired = r.term(RANDOM_SPLIT, "transfer_ft", r.trained_layers, other="selffer_ft")
     if np.isfinite(paired[0]).any():
         return [Group(RANDOM_SPLIT, paired)]
-    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer_ft", r.trained_layers), "AnB+ − own base"),
-            Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "selffer_ft", r.trained_layers), "BnB+ − own base")]
+    return [
+        Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer_ft", r.trained_layers), "AnB+ − own base"),
+        Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "selffer_ft", r.trained_layers), "BnB+ − own base"),
+    ]
 
 
 def c5_context_transfer_ft_over_base(r: Scores):
@@ -143,13 +156,17 @@ def c5_context_transfer_ft_over_base(r: Scores):
 
 
 def c6_dissimilar_worse(r: Scores):
-    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", r.top_layer, relative=True), "random split"),
-            Group("natman", r.term("natman", "transfer", r.top_layer, relative=True), "natural/man-made")]
+    return [
+        Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", r.top_layer, relative=True), "random split"),
+        Group("natman", r.term("natman", "transfer", r.top_layer, relative=True), "natural/man-made"),
+    ]
 
 
 def c7_transfer_beats_random(r: Scores):
-    return [Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", 1, relative=True), "AnB(1)"),
-            Group("random_weights", r.term("random_weights", "random", 1, relative=True), "random(1)")]
+    return [
+        Group(RANDOM_SPLIT, r.term(RANDOM_SPLIT, "transfer", 1, relative=True), "AnB(1)"),
+        Group("random_weights", r.term("random_weights", "random", 1, relative=True), "random(1)"),
+    ]
 
 
 def restart_gain(r: Scores):
@@ -204,88 +221,103 @@ CAFFENET_RANGES = layer_ranges(7, set(range(1, 8)))
 
 
 CLAIMS = [
-    Claim(key="general_layers_1_2",
-          text="Layers 1-2 transfer almost perfectly (AnB ≈ base at n = 1, 2)",
-          quote="Such first-layer features appear not to be specific to a particular dataset or task, but general",
-          statistic="mean over n={lower_layers} of AnB(n) − own base",
-          fn=c1_general_lower_layers,
-          kind="equivalent",
-          threshold=MARGIN,
-          why="general features serve the target as well as its own: equal within ±2 pt"),
-    Claim(key="fragile_coadaptation",
-          text="Fragile co-adaptation: BnB dips in the middle layers",
-          quote="optimization difficulties related to splitting networks between co-adapted neurons",
-          statistic="mean BnB(n={middle_layers}) − mean BnB(n={end_layers}), same unit",
-          fn=c2_fragile_coadaptation,
-          kind="below",
-          threshold=0.0,
-          why="the selffer loses accuracy only where co-adapted layers are split",
-          assumes_converged=True,
-          judged_against_paper=True,
-          unit_variance=lambda n: 1 / len(n["middle_layers"]) + 1 / len(n["end_layers"])),
-    Claim(key="finetuning_removes_dip",
-          text="Fine-tuning removes the dip (BnB+ ≈ base in the middle layers)",
-          quote="(paraphrase of Section 4.1) fine-tuning the selffer recovers the base's performance",
-          statistic="mean over n={middle_layers} of BnB+(n) − own base",
-          fn=c3_finetuning_removes_dip,
-          kind="equivalent",
-          threshold=MARGIN,
-          why="if fine-tuning repairs co-adaptation BnB+ equals its base: within ±2 pt, either side",
-          assumes_converged=True,
-          unit_variance=lambda n: 1 / len(n["middle_layers"]) + 1),
-    Claim(key="transfer_falls_with_depth",
-          text="Transferability falls with depth",
-          quote="the specialization of higher layer neurons to their original task at the expense of performance "
-                "on the target task",
-          statistic="AnB({top_layer}) − AnB(1), same unit",
-          fn=c4_transfer_falls_with_depth,
-          kind="below",
-          threshold=0.0,
-          why="specific upper-layer features transfer worse than general lower ones"),
-    Claim(key="transfer_ft_boost",
-          text="Transfer + fine-tuning beats fine-tuning the net's own features",
-          quote="initializing a network with transferred features from almost any number of layers can produce a "
-                "boost to generalization that lingers even after fine-tuning",
-          statistic="mean over n={trained_layers} of AnB+(n) − BnB+(n), same unit and n",
-          fn=c5_transfer_ft_beats_selffer_ft,
-          kind="above",
-          threshold=0.0,
-          why="BnB+ trains just as long on the same target: only the A-features differ (the paper's control)",
-          context=("AnB+ − own base", c5_context_transfer_ft_over_base),
-          judged_against_paper=True,
-          unit_variance=lambda n: 2 / len(n["trained_layers"])),
-    Claim(key="dissimilar_transfers_worse",
-          text="Dissimilar tasks transfer worse at the top",
-          quote="the transferability of features decreases as the distance between the base task and target task "
-                "increases",
-          statistic="AnB({top_layer}) / own base − 1: random split minus natural/man-made (the paper's Figure 3 "
-                    "scale)",
-          fn=c6_dissimilar_worse,
-          kind="above",
-          threshold=0.0,
-          why="a similar source loses less than a dissimilar one",
-          scale="rel"),
-    Claim(key="transfer_beats_random",
-          text="Transferred frozen features beat random frozen ones (n = 1)",
-          quote="transferring features even from distant tasks can be better than using random features",
-          statistic="AnB(1) / own base − 1 minus random(1) / base of all classes − 1",
-          fn=c7_transfer_beats_random,
-          kind="above",
-          threshold=0.0,
-          why="read at n = 1: deeper, random frozen nets sit at chance (ours from n = 2, the paper's "
-              "from n = 3), where the comparison is won by construction",
-          scale="rel"),
+    Claim(
+        key="general_layers_1_2",
+        text="Layers 1-2 transfer almost perfectly (AnB ≈ base at n = 1, 2)",
+        quote="Such first-layer features appear not to be specific to a particular dataset or task, but general",
+        statistic="mean over n={lower_layers} of AnB(n) − own base",
+        fn=c1_general_lower_layers,
+        kind="equivalent",
+        threshold=MARGIN,
+        why="general features serve the target as well as its own: equal within ±2 pt",
+    ),
+    Claim(
+        key="fragile_coadaptation",
+        text="Fragile co-adaptation: BnB dips in the middle layers",
+        quote="optimization difficulties related to splitting networks between co-adapted neurons",
+        statistic="mean BnB(n={middle_layers}) − mean BnB(n={end_layers}), same unit",
+        fn=c2_fragile_coadaptation,
+        kind="below",
+        threshold=0.0,
+        why="the selffer loses accuracy only where co-adapted layers are split",
+        assumes_converged=True,
+        judged_against_paper=True,
+        unit_variance=lambda n: 1 / len(n["middle_layers"]) + 1 / len(n["end_layers"]),
+    ),
+    Claim(
+        key="finetuning_removes_dip",
+        text="Fine-tuning removes the dip (BnB+ ≈ base in the middle layers)",
+        quote="(paraphrase of Section 4.1) fine-tuning the selffer recovers the base's performance",
+        statistic="mean over n={middle_layers} of BnB+(n) − own base",
+        fn=c3_finetuning_removes_dip,
+        kind="equivalent",
+        threshold=MARGIN,
+        why="if fine-tuning repairs co-adaptation BnB+ equals its base: within ±2 pt, either side",
+        assumes_converged=True,
+        unit_variance=lambda n: 1 / len(n["middle_layers"]) + 1,
+    ),
+    Claim(
+        key="transfer_falls_with_depth",
+        text="Transferability falls with depth",
+        quote="the specialization of higher layer neurons to their original task at the expense of performance "
+        "on the target task",
+        statistic="AnB({top_layer}) − AnB(1), same unit",
+        fn=c4_transfer_falls_with_depth,
+        kind="below",
+        threshold=0.0,
+        why="specific upper-layer features transfer worse than general lower ones",
+    ),
+    Claim(
+        key="transfer_ft_boost",
+        text="Transfer + fine-tuning beats fine-tuning the net's own features",
+        quote="initializing a network with transferred features from almost any number of layers can produce a "
+        "boost to generalization that lingers even after fine-tuning",
+        statistic="mean over n={trained_layers} of AnB+(n) − BnB+(n), same unit and n",
+        fn=c5_transfer_ft_beats_selffer_ft,
+        kind="above",
+        threshold=0.0,
+        why="BnB+ trains just as long on the same target: only the A-features differ (the paper's control)",
+        context=("AnB+ − own base", c5_context_transfer_ft_over_base),
+        judged_against_paper=True,
+        unit_variance=lambda n: 2 / len(n["trained_layers"]),
+    ),
+    Claim(
+        key="dissimilar_transfers_worse",
+        text="Dissimilar tasks transfer worse at the top",
+        quote="the transferability of features decreases as the distance between the base task and target task "
+        "increases",
+        statistic="AnB({top_layer}) / own base − 1: random split minus natural/man-made (the paper's Figure 3 scale)",
+        fn=c6_dissimilar_worse,
+        kind="above",
+        threshold=0.0,
+        why="a similar source loses less than a dissimilar one",
+        scale="rel",
+    ),
+    Claim(
+        key="transfer_beats_random",
+        text="Transferred frozen features beat random frozen ones (n = 1)",
+        quote="transferring features even from distant tasks can be better than using random features",
+        statistic="AnB(1) / own base − 1 minus random(1) / base of all classes − 1",
+        fn=c7_transfer_beats_random,
+        kind="above",
+        threshold=0.0,
+        why="read at n = 1: deeper, random frozen nets sit at chance (ours from n = 2, the paper's "
+        "from n = 3), where the comparison is won by construction",
+        scale="rel",
+    ),
 ]
-RESTART = Claim(key="restart_gain",
-                text="Bases at their plateau (a second training run gains nothing)",
-                quote="(a check of this run, not a claim of the paper) the paper's bases moved about 0.1-0.2 pt over "
-                      "their last third",
-                statistic="BnB+({top_layer}) − own base, same unit",
-                fn=restart_gain,
-                kind="equivalent",
-                threshold=MARGIN,
-                why="a base still improving is beaten by a restart from its own weights; claims 2, 3 and 5's "
-                    "context would read that gain as a finding")
+RESTART = Claim(
+    key="restart_gain",
+    text="Bases at their plateau (a second training run gains nothing)",
+    quote="(a check of this run, not a claim of the paper) the paper's bases moved about 0.1-0.2 pt over "
+    "their last third",
+    statistic="BnB+({top_layer}) − own base, same unit",
+    fn=restart_gain,
+    kind="equivalent",
+    threshold=MARGIN,
+    why="a base still improving is beaten by a restart from its own weights; claims 2, 3 and 5's "
+    "context would read that gain as a finding",
+)
 CONFOUNDED = "confounded: bases not converged"
 
 
@@ -300,8 +332,11 @@ def _verdict(kind, t, v, lo, hi) -> str:
 def _holds_if(c: Claim) -> str:
     m = 100 * c.threshold
     unit = "pt" if c.scale == "pt" else "%"
-    return {"above": f"CI > {m:+.0f} {unit}", "below": f"CI < {m:+.0f} {unit}",
-            "equivalent": f"CI inside ±{m:.0f} {unit}"}[c.kind]
+    return {
+        "above": f"CI > {m:+.0f} {unit}",
+        "below": f"CI < {m:+.0f} {unit}",
+        "equivalent": f"CI inside ±{m:.0f} {unit}",
+    }[c.kind]
 
 
 def _splits(r: Scores, groups) -> list[str]:
@@ -347,8 +382,9 @@ def clustered(r: Scores, g: Group) -> tuple[np.ndarray, str]:
     splits = sorted({keys[j].split("|")[1] for j in has})
     if len(splits) < 2:
         return g.values, f"{len(has)} unit{'' if len(has) == 1 else 's'}"
-    cols = np.stack([np.nanmean(g.values[:, [j for j in has if keys[j].split("|")[1] == s]], axis=1)
-                     for s in splits], axis=1)
+    cols = np.stack(
+        [np.nanmean(g.values[:, [j for j in has if keys[j].split("|")[1] == s]], axis=1) for s in splits], axis=1
+    )
     return cols, f"{len(splits)} splits ({len(has)} units)"
 
 
@@ -376,14 +412,35 @@ def evaluate_claim(c: Claim, r: Scores, n_claims: int) -> dict:
         verdict = _verdict(c.kind, c.threshold, iv.value, iv.low, iv.high)
         fam_verdict = _verdict(c.kind, c.threshold, fam.value, fam.low, fam.high)
     units = " vs ".join(sizes)
-    return {"claim": c.key, "finding": c.text, "quote": c.quote, "statistic": c.statistic_for(r),
-            "value": iv.value, "ci_low": iv.low, "ci_high": iv.high, "se": iv.se, "df": iv.df, "mde": iv.mde,
-            "kind": c.kind, "threshold": c.threshold, "holds_if": _holds_if(c), "why": c.why, "scale": c.scale,
-            "units": units, "unit_values": " | ".join(per_unit), "unit_sd": sd, "i2": i2,
-            "scope": _scope(r, groups) if np.isfinite(iv.value) else _not_run_why(r, c, groups), "pairing": "two groups, each through its own base" if
-            len(groups) == 2 and groups[0].experiment == groups[1].experiment else "",
-            "verdict": verdict, "verdict_familywise": fam_verdict, "familywise_low": fam.low,
-            "familywise_high": fam.high}
+    return {
+        "claim": c.key,
+        "finding": c.text,
+        "quote": c.quote,
+        "statistic": c.statistic_for(r),
+        "value": iv.value,
+        "ci_low": iv.low,
+        "ci_high": iv.high,
+        "se": iv.se,
+        "df": iv.df,
+        "mde": iv.mde,
+        "kind": c.kind,
+        "threshold": c.threshold,
+        "holds_if": _holds_if(c),
+        "why": c.why,
+        "scale": c.scale,
+        "units": units,
+        "unit_values": " | ".join(per_unit),
+        "unit_sd": sd,
+        "i2": i2,
+        "scope": _scope(r, groups) if np.isfinite(iv.value) else _not_run_why(r, c, groups),
+        "pairing": "two groups, each through its own base"
+        if len(groups) == 2 and groups[0].experiment == groups[1].experiment
+        else "",
+        "verdict": verdict,
+        "verdict_familywise": fam_verdict,
+        "familywise_low": fam.low,
+        "familywise_high": fam.high,
+    }
 
 
 def unit_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -422,8 +479,14 @@ def scorecard(df: pd.DataFrame, correct: dict | None = None, n_boot: int = 200, 
         row.update({"context": "", "context_value": np.nan, "context_ci_low": np.nan, "context_ci_high": np.nan})
         if c.context:
             civ = unit_interval([g.values[0] for g in c.context[1](r)], LEVEL)
-            row.update({"context": c.context[0], "context_value": civ.value, "context_ci_low": civ.low,
-                        "context_ci_high": civ.high})
+            row.update(
+                {
+                    "context": c.context[0],
+                    "context_value": civ.value,
+                    "context_ci_low": civ.low,
+                    "context_ci_high": civ.high,
+                }
+            )
         if confounded and c.assumes_converged and row["verdict"] not in ("not run", "too few units"):
             row["verdict"] = row["verdict_familywise"] = CONFOUNDED
         if confounded and c.context:  # AnB+ − own base reads the extra training of an underfit base as boost
@@ -448,42 +511,76 @@ def to_markdown(t: pd.DataFrame) -> str:
     lines = []
     if (t.claim == RESTART.key).any():
         r = next(t[t.claim == RESTART.key].itertuples())
-        gain_note = (" The claims that read a base as converged (2, 3, and claim 5's AnB+ − base) are marked "
-                     f"'{CONFOUNDED}'." if r.value > MARGIN else "")
-        lines += [f"**Restart gain** ({r.statistic}): {_num(r.value, 'pt')} {_ci(r.ci_low, r.ci_high, 'pt')}, "
-                  f"units {r.unit_values}; **{r.verdict}** against ±{100 * MARGIN:.0f} pt.{gain_note}", ""]
+        gain_note = (
+            f" The claims that read a base as converged (2, 3, and claim 5's AnB+ − base) are marked '{CONFOUNDED}'."
+            if r.value > MARGIN
+            else ""
+        )
+        lines += [
+            f"**Restart gain** ({r.statistic}): {_num(r.value, 'pt')} {_ci(r.ci_low, r.ci_high, 'pt')}, "
+            f"units {r.unit_values}; **{r.verdict}** against ±{100 * MARGIN:.0f} pt.{gain_note}",
+            "",
+        ]
     rows = []
     for i, r in enumerate(claims.itertuples(), 1):
         stat = r.statistic
         if r.context:
-            stat += f" (beside it: {r.context} = {pt(r.context_value)} pt {_ci(r.context_ci_low, r.context_ci_high, 'pt')})"
-        spread = "" if not np.isfinite(r.unit_sd) else f"SD {_num(r.unit_sd, r.scale, False)}" + (
-            f", I² {100 * r.i2:.0f} %" if np.isfinite(r.i2) else "")
-        rows.append({"#": i, "finding": r.finding, "statistic": stat, "value": _num(r.value, r.scale),
-                     "95% CI": _ci(r.ci_low, r.ci_high, r.scale), "holds if": r.holds_if,
-                     "MDE": _num(r.mde, r.scale, False), "per unit": r.unit_values, "spread": spread,
-                     "scope": r.scope, "verdict": f"**{r.verdict}**", "family-wise": r.verdict_familywise})
+            stat += (
+                f" (beside it: {r.context} = {pt(r.context_value)} pt {_ci(r.context_ci_low, r.context_ci_high, 'pt')})"
+            )
+        spread = (
+            ""
+            if not np.isfinite(r.unit_sd)
+            else f"SD {_num(r.unit_sd, r.scale, False)}" + (f", I² {100 * r.i2:.0f} %" if np.isfinite(r.i2) else "")
+        )
+        rows.append(
+            {
+                "#": i,
+                "finding": r.finding,
+                "statistic": stat,
+                "value": _num(r.value, r.scale),
+                "95% CI": _ci(r.ci_low, r.ci_high, r.scale),
+                "holds if": r.holds_if,
+                "MDE": _num(r.mde, r.scale, False),
+                "per unit": r.unit_values,
+                "spread": spread,
+                "scope": r.scope,
+                "verdict": f"**{r.verdict}**",
+                "family-wise": r.verdict_familywise,
+            }
+        )
     return "\n".join(lines + [markdown_table(rows)])
 
 
 def legend(n_claims: int = len(CLAIMS)) -> str:
-    return ("Each training unit (split × direction × replicate) gives one paired value, shown per unit: a network "
-            "minus the base of its own split, replicate and target half, or minus the network it is compared with "
-            "in the same unit; 'rel' rows (%) divide by the own base first, as the paper's Figure 3. 95% intervals: "
-            "Student-t on the unit values (units − 1 degrees of freedom), Welch's for rows comparing two groups "
-            "('vs' in the units column); image noise is inside each unit's value. 'too few units': a group with "
-            "one unit, no interval. Spread: SD between units and I², the share of it that image noise (bootstrap "
-            "of each unit's validation images) does not explain. Scope: a verdict on one random split is about "
-            "that split; the paper's claim needs two or more. Family-wise: the same verdicts with Bonferroni "
-            f"intervals over the {n_claims} claims (each at {100 * (1 - (1 - LEVEL) / n_claims):.1f} %). MDE: the "
-            "true effect a two-sided 5 % t test finds with 80 % power. Margin for '≈': "
-            f"±{100 * MARGIN:.0f} points of top-1. Quotes: {PAPER} (abstract unless marked).\n")
+    return (
+        "Each training unit (split × direction × replicate) gives one paired value, shown per unit: a network "
+        "minus the base of its own split, replicate and target half, or minus the network it is compared with "
+        "in the same unit; 'rel' rows (%) divide by the own base first, as the paper's Figure 3. 95% intervals: "
+        "Student-t on the unit values (units − 1 degrees of freedom), Welch's for rows comparing two groups "
+        "('vs' in the units column); image noise is inside each unit's value. 'too few units': a group with "
+        "one unit, no interval. Spread: SD between units and I², the share of it that image noise (bootstrap "
+        "of each unit's validation images) does not explain. Scope: a verdict on one random split is about "
+        "that split; the paper's claim needs two or more. Family-wise: the same verdicts with Bonferroni "
+        f"intervals over the {n_claims} claims (each at {100 * (1 - (1 - LEVEL) / n_claims):.1f} %). MDE: the "
+        "true effect a two-sided 5 % t test finds with 80 % power. Margin for '≈': "
+        f"±{100 * MARGIN:.0f} points of top-1. Quotes: {PAPER} (abstract unless marked).\n"
+    )
 
 
 def quotes_markdown() -> str:
-    return markdown_table([{"#": i, "the paper's sentence": c.quote if c.quote.startswith("(") else f"\"{c.quote}\"",
-                            "statistic": c.statistic_for(), "holds if": _holds_if(c), "why": c.why}
-                           for i, c in enumerate([RESTART] + CLAIMS)])
+    return markdown_table(
+        [
+            {
+                "#": i,
+                "the paper's sentence": c.quote if c.quote.startswith("(") else f'"{c.quote}"',
+                "statistic": c.statistic_for(),
+                "holds if": _holds_if(c),
+                "why": c.why,
+            }
+            for i, c in enumerate([RESTART] + CLAIMS)
+        ]
+    )
 
 
 def unpack(hexbits: str, n: int) -> np.ndarray:

@@ -1,14 +1,13 @@
 """The one pairing rule of the analysis: every network against its own base.
 
 The detail: docs/library.md, `transferlab/analysis/pairing.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import PairingError
 import pandas as pd
 
 UNIT = ["experiment", "split", "replicate", "target_task"]
-
-
 
 
 def unit_keys(df: pd.DataFrame) -> pd.Series:
@@ -38,7 +37,8 @@ def base_row(df: pd.DataFrame) -> pd.Series:
     if len(lost):
         raise PairingError(
             f"{len(lost)} networks have no base trained on the same split, replicate and target half, e.g. "
-            f"{lost[UNIT + ['network']].iloc[0].to_dict()}; expected base{{target}} in the table")
+            f"{lost[UNIT + ['network']].iloc[0].to_dict()}; expected base{{target}} in the table"
+        )
     return ref
 
 
@@ -93,4 +93,3 @@ def transfer_points(df: pd.DataFrame) -> int:
     if len(points) != 1:
         raise PairingError(f"the results table mixes architectures with {sorted(points)} transfer points")
     return points.pop()
-

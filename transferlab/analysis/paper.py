@@ -1,6 +1,7 @@
 """The authors' own released results through this project's scorecard.
 
 The detail: docs/library.md, `transferlab/analysis/paper.py`."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,10 @@ from transferlab.analysis import claims
 from transferlab.report import write_table
 
 NATMAN = {"A": "natural", "B": "man-made"}  # the repository's letters (the paper's text swaps them)
-CITATION = ("Yosinski, Clune, Bengio & Lipson, NIPS 2014: final validation top-1 of each released network "
-            "(github.com/yosinski/convnet_transfer, commit 9838c27, results/)")
+CITATION = (
+    "Yosinski, Clune, Bengio & Lipson, NIPS 2014: final validation top-1 of each released network "
+    "(github.com/yosinski/convnet_transfer, commit 9838c27, results/)"
+)
 
 
 def networks() -> pd.DataFrame:
@@ -30,10 +33,20 @@ def as_results(nets: pd.DataFrame | None = None) -> pd.DataFrame:
     target = d.target.astype(str)
     d["target_task"] = target.where(d.experiment != "natman", target.map(NATMAN))
     d["split"] = d.split.where(d.experiment != "random_split", "paper-" + d.split.astype(str))
-    return pd.DataFrame({"experiment": d.experiment, "split": d.split, "replicate": 0, "network": d.network,
-                         "treatment": d.treatment, "n": d.n.astype(int), "target_task": d.target_task,
-                         "top1": d.top1.astype(float), "transfer_points": 7, "iteration": d.iteration}).reset_index(
-        drop=True)
+    return pd.DataFrame(
+        {
+            "experiment": d.experiment,
+            "split": d.split,
+            "replicate": 0,
+            "network": d.network,
+            "treatment": d.treatment,
+            "n": d.n.astype(int),
+            "target_task": d.target_task,
+            "top1": d.top1.astype(float),
+            "transfer_points": 7,
+            "iteration": d.iteration,
+        }
+    ).reset_index(drop=True)
 
 
 def scorecard() -> pd.DataFrame:
@@ -50,8 +63,12 @@ def write(out: Path) -> pd.DataFrame:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t = scorecard()
-    return write_table(t, out / "claims.csv", out / "claims.md",
-                       claims.to_markdown(t) + "\n" + claims.legend() + f"Data: {CITATION}.\n")
+    return write_table(
+        t,
+        out / "claims.csv",
+        out / "claims.md",
+        claims.to_markdown(t) + "\n" + claims.legend() + f"Data: {CITATION}.\n",
+    )
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,5 @@
 """Figures from the result tables (never from checkpoints)."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -17,8 +18,13 @@ from transferlab.analysis.stats import unit_interval  # noqa: E402
 PCT = 100.0  # every accuracy axis is in %, as every text of the project is
 
 # The paper's colours: white base, blue selffer, red transfer; light shades fine-tuned.
-COLOURS = {"base": "#ffffff", "selffer": "#1f4fbf", "selffer_ft": "#7fa6f0", "transfer": "#c21f1f",
-           "transfer_ft": "#f08a8a"}
+COLOURS = {
+    "base": "#ffffff",
+    "selffer": "#1f4fbf",
+    "selffer_ft": "#7fa6f0",
+    "transfer": "#c21f1f",
+    "transfer_ft": "#f08a8a",
+}
 TREATMENTS = {t: (TREATMENT_LABELS[t], colour) for t, colour in COLOURS.items()}
 
 
@@ -81,8 +87,13 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
     # the targets present (baseB alone when only AnB/BnB ran)
     level = base_level(d)
     pm = paired_means(d)
-    means = pd.concat([pd.DataFrame({"treatment": ["base"], "n": [0], "top1": [level], "delta": [0.0]}),
-                       pm.rename(columns={"level": "top1"})[["treatment", "n", "top1", "delta"]]], ignore_index=True)
+    means = pd.concat(
+        [
+            pd.DataFrame({"treatment": ["base"], "n": [0], "top1": [level], "delta": [0.0]}),
+            pm.rename(columns={"level": "top1"})[["treatment", "n", "top1", "delta"]],
+        ],
+        ignore_index=True,
+    )
     iv = delta_intervals(paired(d))
     shift = {"selffer": -0.09, "selffer_ft": -0.03, "transfer": 0.03, "transfer_ft": 0.09}
     for t, (label, colour) in TREATMENTS.items():
@@ -94,17 +105,29 @@ def fig2(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
         bot.plot(s["n"], PCT * s["top1"], "-o", color=colour, markeredgecolor="black", label=label, lw=2, zorder=3)
         e = iv[(iv.treatment == t) & iv.low.notna()].sort_values("n")
         if len(e):
-            bot.errorbar(e.n + shift[t], PCT * (level + (e.low + e.high) / 2), yerr=PCT * (e.high - e.low) / 2,
-                         fmt="none", ecolor=colour, elinewidth=1.2, capsize=2, zorder=2)
+            bot.errorbar(
+                e.n + shift[t],
+                PCT * (level + (e.low + e.high) / 2),
+                yerr=PCT * (e.high - e.low) / 2,
+                fmt="none",
+                ecolor=colour,
+                elinewidth=1.2,
+                capsize=2,
+                zorder=2,
+            )
     targets = sorted(set(d[d.treatment != "base"].target_task))
     bot.axhline(PCT * level, ls="--", color="grey", lw=1, label=f"base (mean of base{'/base'.join(targets)})")
     bot.set_xlabel("layer n at which the network is chopped and retrained")
     bot.set_ylabel("base + mean paired difference, top-1 (%)")
     bot.set_xticks(range(0, transfer_points(df) + 1))
     units = len(set(paired(d).pipe(lambda p: p.split + "|" + p.replicate.astype(str) + "|" + p.target_task)))
-    bot.set_title(f"means over {units} training unit{'s' if units != 1 else ''}; bars: 95 % intervals "
-                  "(Student-t over units, as the scorecard)" if units > 1 else
-                  "one training unit: no interval", fontsize=8)
+    bot.set_title(
+        f"means over {units} training unit{'s' if units != 1 else ''}; bars: 95 % intervals "
+        "(Student-t over units, as the scorecard)"
+        if units > 1
+        else "one training unit: no interval",
+        fontsize=8,
+    )
     bot.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=6, fontsize=8, frameon=False)
     _save(fig, png, pdf)
     return means
@@ -116,19 +139,27 @@ def fig3_frames(df: pd.DataFrame) -> dict:
     ``splits``), random weights, normalised comparison."""
     out = {}
     # dissimilar transfer: natural/man-made per target, the user's own splits per split and target
-    for exp, by in (("natman", ["target_task", "base_task", "n"]),
-                    ("custom_split", ["split", "target_task", "base_task", "n"])):
+    for exp, by in (
+        ("natman", ["target_task", "base_task", "n"]),
+        ("custom_split", ["split", "target_task", "base_task", "n"]),
+    ):
         d = df[df.experiment == exp]
         if (d.treatment == "transfer").any():
             p = paired(d)
-            out[exp] = p[p.treatment == "transfer"].groupby(by, as_index=False).agg(
-                top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean")).rename(
-                columns={"base_task": "source_task"})
+            out[exp] = (
+                p[p.treatment == "transfer"]
+                .groupby(by, as_index=False)
+                .agg(top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean"))
+                .rename(columns={"base_task": "source_task"})
+            )
     rw = df[df.experiment == "random_weights"]
     if (rw.treatment == "random").any():
         p = paired(rw)
-        out["random_weights"] = p[p.treatment == "random"].groupby("n", as_index=False).agg(
-            top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean"))
+        out["random_weights"] = (
+            p[p.treatment == "random"]
+            .groupby("n", as_index=False)
+            .agg(top1=("top1", "mean"), base=("base_top1", "mean"), delta=("delta", "mean"))
+        )
     rs = df[df.experiment == "random_split"]
     if (rs.treatment == "transfer").any():
         p = paired(rs)
@@ -141,13 +172,22 @@ def _fig3_dissimilar(ax, df: pd.DataFrame, fr: dict) -> None:
     colours = {"natural": "#2a9d2a", "man-made": "#7f3fbf"}
     dissimilar = [("", tgt, g) for tgt, g in fr["natman"].groupby("target_task")] if "natman" in fr else []
     if "custom_split" in fr:
-        dissimilar += [(f"{split}: ", tgt, g) for (split, tgt), g in fr["custom_split"].groupby(["split", "target_task"])]
+        dissimilar += [
+            (f"{split}: ", tgt, g) for (split, tgt), g in fr["custom_split"].groupby(["split", "target_task"])
+        ]
     for prefix, tgt, g in dissimilar:
         c = colours.get(tgt, None) if not prefix else None
         g = g.sort_values("n")
         line = ax.plot(g.n, PCT * g.top1, "-o", color=c, label=f"{prefix}{g.source_task.iloc[0]} → {tgt}")[0]
-        ax.scatter([0], [PCT * g.base.iloc[0]], color=line.get_color(), edgecolors="black", s=60, zorder=4,
-                   label=f"{prefix}base {tgt}")
+        ax.scatter(
+            [0],
+            [PCT * g.base.iloc[0]],
+            color=line.get_color(),
+            edgecolors="black",
+            s=60,
+            zorder=4,
+            label=f"{prefix}base {tgt}",
+        )
     if dissimilar:
         d = df[df.experiment.isin(["natman", "custom_split"])]
         chance_line(ax, d, [PCT * v for _, _, g in dissimilar for v in g.top1])
@@ -162,8 +202,9 @@ def _fig3_random(ax, df: pd.DataFrame, fr: dict) -> None:
     if "random_weights" in fr:
         g = fr["random_weights"].sort_values("n")
         ax.plot(g.n, PCT * g.top1, "-o", color="black", label="random frozen layers 1..n (their initialisation)")
-        ax.scatter([0], [PCT * g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4,
-                   label="base (all classes)")
+        ax.scatter(
+            [0], [PCT * g.base.iloc[0]], color="white", edgecolors="black", s=60, zorder=4, label="base (all classes)"
+        )
         chance_line(ax, df[df.experiment == "random_weights"], PCT * g.top1)
         ax.set_title("random, untrained lower layers")
         ax.legend(fontsize=7)
@@ -173,15 +214,26 @@ def _fig3_random(ax, df: pd.DataFrame, fr: dict) -> None:
 
 def _fig3_normalised(ax, df: pd.DataFrame, fr: dict) -> None:
     """Bottom: every curve minus its own base, with 95 % intervals over training units."""
-    lines = {"random_split": ("random split: AnB − base", "#c21f1f"),
-             "natman": ("natural/man-made split: AnB − base", "#2a9d2a"),
-             "random_weights": ("random weights − base", "black")}
+    lines = {
+        "random_split": ("random split: AnB − base", "#c21f1f"),
+        "natman": ("natural/man-made split: AnB − base", "#2a9d2a"),
+        "random_weights": ("random weights − base", "black"),
+    }
     treatment = {"random_split": "transfer", "natman": "transfer", "random_weights": "random"}
-    curves = [(fr[key], label, c, df[df.experiment == key], treatment[key]) for key, (label, c) in lines.items()
-              if key in fr]
+    curves = [
+        (fr[key], label, c, df[df.experiment == key], treatment[key]) for key, (label, c) in lines.items() if key in fr
+    ]
     if "custom_split" in fr:
-        curves += [(g, f"your split {split}: AnB − base", None, df[(df.experiment == "custom_split") & (df.split == split)],
-                    "transfer") for split, g in fr["custom_split"].groupby("split")]
+        curves += [
+            (
+                g,
+                f"your split {split}: AnB − base",
+                None,
+                df[(df.experiment == "custom_split") & (df.split == split)],
+                "transfer",
+            )
+            for split, g in fr["custom_split"].groupby("split")
+        ]
     for k, (frame, label, c, rows, t) in enumerate(curves):
         g = frame.groupby("n", as_index=False)["delta"].mean().sort_values("n")
         g = pd.concat([pd.DataFrame({"n": [0], "delta": [0.0]}), g])
@@ -190,12 +242,21 @@ def _fig3_normalised(ax, df: pd.DataFrame, fr: dict) -> None:
         e = delta_intervals(p[p.treatment == t], by=("n",))
         e = e[e.low.notna()]
         if len(e):
-            ax.errorbar(e.n + 0.06 * (k - 1), PCT * (e.low + e.high) / 2, yerr=PCT * (e.high - e.low) / 2, fmt="none",
-                        ecolor=line.get_color(), elinewidth=1.2, capsize=2)
+            ax.errorbar(
+                e.n + 0.06 * (k - 1),
+                PCT * (e.low + e.high) / 2,
+                yerr=PCT * (e.high - e.low) / 2,
+                fmt="none",
+                ecolor=line.get_color(),
+                elinewidth=1.2,
+                capsize=2,
+            )
     ax.axhline(0, color="grey", lw=1, ls="--")
     ax.set_ylabel("top-1 minus own base (points)")
-    ax.set_title("normalised: each curve minus its own base; bars: 95 % intervals over training units "
-                 "(Student-t, as the scorecard; none with one unit)")
+    ax.set_title(
+        "normalised: each curve minus its own base; bars: 95 % intervals over training units "
+        "(Student-t, as the scorecard; none with one unit)"
+    )
     ax.legend(fontsize=8, loc="lower left")
 
 
@@ -227,8 +288,9 @@ def dataset_size_frame(df: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("the results table has no rows of experiment 'dataset_size'")
     # images per class each base actually trained on (the dev slice and the size cap removed)
     d = d.assign(train_per_class=d.n_train // d.n_classes)
-    return d.groupby("train_per_class", as_index=False).agg(top1=("top1", "mean"), top5=("top5", "mean"),
-                                                            networks=("top1", "size"))
+    return d.groupby("train_per_class", as_index=False).agg(
+        top1=("top1", "mean"), top5=("top5", "mean"), networks=("top1", "size")
+    )
 
 
 def fig_dataset_size(df: pd.DataFrame, png, pdf=None, title: str = "") -> pd.DataFrame:
@@ -262,8 +324,17 @@ def fig_curves(curves: pd.DataFrame, png, title: str = "") -> None:
     fig, axes = plt.subplots(1, len(treatments), figsize=(3.2 * len(treatments), 3.2), sharey=True, squeeze=False)
     for ax, t in zip(axes[0], treatments):
         s = c[c.treatment == t]
-        sns.lineplot(data=s, x="epoch", y="dev_pct", hue="n", units="unit", estimator=None, ax=ax,
-                     palette="viridis", legend=(t == treatments[-1]))
+        sns.lineplot(
+            data=s,
+            x="epoch",
+            y="dev_pct",
+            hue="n",
+            units="unit",
+            estimator=None,
+            ax=ax,
+            palette="viridis",
+            legend=(t == treatments[-1]),
+        )
         ax.set_title(TREATMENTS[t][0])
         ax.set_ylabel("dev-slice top-1, held-out training images (%)")
     if title:
@@ -283,7 +354,7 @@ def filter_grid(weight: "np.ndarray") -> "np.ndarray":
         f = w[i].transpose(1, 2, 0)
         f = (f - f.min()) / max(f.max() - f.min(), 1e-12)
         r, c = divmod(i, cols)
-        grid[1 + r * (k + 1):1 + r * (k + 1) + k, 1 + c * (k + 1):1 + c * (k + 1) + k] = f
+        grid[1 + r * (k + 1) : 1 + r * (k + 1) + k, 1 + c * (k + 1) : 1 + c * (k + 1) + k] = f
     return grid
 
 
@@ -313,8 +384,13 @@ def fig_reference(df: pd.DataFrame, paper: pd.DataFrame, png, title: str = "") -
     ours["source"] = "this run"
     r = paired_means(paper[paper.experiment == "random_split"])
     r["source"] = PAPER_SOURCE
-    both = pd.concat([ours[ours.treatment != "base"][["treatment", "n", "delta", "source"]],
-                      r[r.treatment != "base"][["treatment", "n", "delta", "source"]]], ignore_index=True)
+    both = pd.concat(
+        [
+            ours[ours.treatment != "base"][["treatment", "n", "delta", "source"]],
+            r[r.treatment != "base"][["treatment", "n", "delta", "source"]],
+        ],
+        ignore_index=True,
+    )
     sns.set_theme(style="whitegrid", context="paper")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for t, (label, colour) in TREATMENTS.items():
@@ -342,10 +418,24 @@ def _cka_finetuned_panel(right, ft: pd.DataFrame, rng, units, ticks, xlim) -> No
         if s.empty:
             continue
         means = s.groupby("n")["cka"].mean()
-        right.scatter(s["n"] + rng.uniform(-0.08, 0.08, len(s)), s["cka"], s=16, color=colour,
-                      edgecolors="black", linewidths=0.4, zorder=3)
-        right.plot(means.index, means, "-o", color=colour, markeredgecolor="black", zorder=4,
-                   label=f"{label}: vs its source base")
+        right.scatter(
+            s["n"] + rng.uniform(-0.08, 0.08, len(s)),
+            s["cka"],
+            s=16,
+            color=colour,
+            edgecolors="black",
+            linewidths=0.4,
+            zorder=3,
+        )
+        right.plot(
+            means.index,
+            means,
+            "-o",
+            color=colour,
+            markeredgecolor="black",
+            zorder=4,
+            label=f"{label}: vs its source base",
+        )
     if ft.empty:
         right.text(0.5, 0.5, "no fine-tuned networks in this table", ha="center", transform=right.transAxes)
     else:
@@ -376,8 +466,9 @@ def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: st
     rng = np.random.default_rng(0)
 
     per_unit = bases.groupby("unit").agg(cka=("cka", "mean"), name=("unit_name", "first")).sort_index()
-    left.scatter(bases["unit"] + rng.uniform(-0.08, 0.08, len(bases)), bases["cka"], s=14, color="grey",
-                 alpha=0.6, zorder=2)
+    left.scatter(
+        bases["unit"] + rng.uniform(-0.08, 0.08, len(bases)), bases["cka"], s=14, color="grey", alpha=0.6, zorder=2
+    )
     left.plot(per_unit.index, per_unit["cka"], "-o", color="black", zorder=3, label="CKA(baseA, baseB), mean")
     ticks = [f"{u}\n{name}" for u, name in per_unit["name"].items()]
     left.set_xticks(per_unit.index, ticks)
@@ -386,9 +477,15 @@ def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: st
     left.set_title("similarity of the two bases vs transferability")
     twin = left.twinx()
     d = deltas.sort_values("n")
-    twin.errorbar(d["n"], 100 * d["delta"], yerr=[100 * (d["delta"] - d["lo"]), 100 * (d["hi"] - d["delta"])],
-                  fmt="s--", color=TREATMENTS["transfer"][1], capsize=3,
-                  label="AnB(n) − base, 95 % interval (right axis, red)")
+    twin.errorbar(
+        d["n"],
+        100 * d["delta"],
+        yerr=[100 * (d["delta"] - d["lo"]), 100 * (d["hi"] - d["delta"])],
+        fmt="s--",
+        color=TREATMENTS["transfer"][1],
+        capsize=3,
+        label="AnB(n) − base, 95 % interval (right axis, red)",
+    )
     # the right axis in red, ticks and spine included; no line of its own inside the plot (a zero line
     # drawn there sat at some CKA value of the left axis and read as a threshold)
     red = TREATMENTS["transfer"][1]
@@ -410,13 +507,13 @@ def cka_figure(cka: pd.DataFrame, deltas: pd.DataFrame, png, pdf=None, title: st
 def cka_summary(cka: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     """The numbers of the CKA figure, one row per transfer unit u (= copy depth n): mean CKA(baseA, baseB)
     at u, AnB(u) − base with its interval, and the mean CKA of BnB+ / AnB+ with their source base at u = n."""
-    bases = cka[cka["kind"] == "bases"].groupby("unit").agg(unit_name=("unit_name", "first"),
-                                                            cka_bases=("cka", "mean"))
+    bases = cka[cka["kind"] == "bases"].groupby("unit").agg(unit_name=("unit_name", "first"), cka_bases=("cka", "mean"))
     ft = cka[(cka["kind"] == "base_vs_ft") & (cka["unit"] == cka["n"])]
     for t, col in (("selffer_ft", "cka_selffer_ft"), ("transfer_ft", "cka_transfer_ft")):
         bases[col] = ft[ft["treatment"] == t].groupby("unit")["cka"].mean()
-    d = deltas.set_index("n").rename(columns={"delta": "transfer_delta", "lo": "transfer_delta_lo",
-                                              "hi": "transfer_delta_hi"})
+    d = deltas.set_index("n").rename(
+        columns={"delta": "transfer_delta", "lo": "transfer_delta_lo", "hi": "transfer_delta_hi"}
+    )
     return bases.join(d[["transfer_delta", "transfer_delta_lo", "transfer_delta_hi"]]).rename_axis("unit").reset_index()
 
 
@@ -432,8 +529,14 @@ def claims_figure(card: pd.DataFrame, units: pd.DataFrame, png, title: str = "")
         unit_word = "%" if getattr(r, "scale", "pt") == "rel" else "pt"
         for gi, g in u.groupby("group"):
             y = 0.15 if gi == 0 else -0.15
-            ax.scatter(100 * g.value, np.full(len(g), y), s=22, color="#444444" if gi == 0 else "#999999", zorder=3,
-                       label=g.label.iloc[0] or None)
+            ax.scatter(
+                100 * g.value,
+                np.full(len(g), y),
+                s=22,
+                color="#444444" if gi == 0 else "#999999",
+                zorder=3,
+                label=g.label.iloc[0] or None,
+            )
         if np.isfinite(r.value):
             ax.plot([100 * r.value], [0], "D", color="#c21f1f", zorder=4)
         if np.isfinite(r.ci_low):
@@ -446,14 +549,18 @@ def claims_figure(card: pd.DataFrame, units: pd.DataFrame, png, title: str = "")
         ax.set_yticks([])
         ax.set_ylim(-0.5, 0.5)
         two = u.group.nunique() > 1
-        ax.set_title(f"{r.finding}" + (" (dots: each group's units; red: the difference of the groups)" if two else ""),
-                     fontsize=8, loc="left")
+        ax.set_title(
+            f"{r.finding}" + (" (dots: each group's units; red: the difference of the groups)" if two else ""),
+            fontsize=8,
+            loc="left",
+        )
         ax.text(1.01, 0.5, r.verdict, transform=ax.transAxes, fontsize=8, va="center")
         ax.set_xlabel(f"{unit_word}", fontsize=7, labelpad=1)
         ax.tick_params(axis="x", labelsize=7)
         if u.label.ne("").any():
             ax.legend(fontsize=6, loc="upper right", frameon=False)
-    fig.suptitle(title or "scorecard: values per unit (dots), estimate and 95 % interval (red), threshold (green)",
-                 fontsize=9)
+    fig.suptitle(
+        title or "scorecard: values per unit (dots), estimate and 95 % interval (red), threshold (green)", fontsize=9
+    )
     fig.tight_layout()
     _save(fig, png)

@@ -1,6 +1,7 @@
 """Small-sample inference on training units: Student-t and Welch intervals, MDE, heterogeneity.
 
 The detail: docs/library.md, `transferlab/analysis/stats.py`."""
+
 from __future__ import annotations
 
 import functools
@@ -114,7 +115,7 @@ def unit_interval(groups: list, level: float = 0.95) -> Interval:
     elif se == 0:
         df = float(sum(len(v) - 1 for v in vals))
     else:  # Welch–Satterthwaite
-        df = se ** 4 / sum(p * p / (len(v) - 1) for p, v in zip(parts, vals))
+        df = se**4 / sum(p * p / (len(v) - 1) for p, v in zip(parts, vals))
     crit = t_ppf(1 - (1 - level) / 2, df)
     mde = (t_ppf(0.975, df) + t_ppf(0.80, df)) * se
     return Interval(value, value - crit * se, value + crit * se, se, df, mde)
@@ -136,7 +137,7 @@ def heterogeneity(groups: list, image_se: list) -> tuple[float, float]:
         dev.extend(g - g.mean())
         df += len(g) - 1
         if np.all(np.isfinite(s)) and np.all(s > 0):
-            q += float(np.sum((g - g.mean()) ** 2 / s ** 2))
+            q += float(np.sum((g - g.mean()) ** 2 / s**2))
         else:
             q = float("nan")
     if df == 0:

@@ -1,4 +1,5 @@
 """Table 1 of the paper: the boost of AnB+ over base and over BnB+."""
+
 from __future__ import annotations
 
 from importlib import resources
@@ -14,7 +15,6 @@ MARGIN = 0.02  # as transferlab.analysis.claims.MARGIN (a restart gain beyond it
 def ranges(points: int = 7) -> dict:
     """The paper's layer ranges 1-7, 3-7, 5-7, ending at the architecture's last transfer point."""
     return {f"{lo}-{points}": range(lo, points + 1) for lo in (1, 3, 5) if lo <= points}
-
 
 
 def table1(df: pd.DataFrame, with_paper: bool = True) -> pd.DataFrame:
@@ -54,37 +54,55 @@ def table1(df: pd.DataFrame, with_paper: bool = True) -> pd.DataFrame:
             over_self = a.over_self.mean()
         else:
             over_self = a.delta.mean() - s.delta.mean() if len(a) and len(s) else float("nan")
-        row = {"layers": name, "boost_over_base": a.delta.mean() if len(a) else float("nan"),
-               "boost_over_selffer_ft": over_self, "networks": len(a), "units": int(len(a[UNIT].drop_duplicates())),
-               "restart_gain": restart}
+        row = {
+            "layers": name,
+            "boost_over_base": a.delta.mean() if len(a) else float("nan"),
+            "boost_over_selffer_ft": over_self,
+            "networks": len(a),
+            "units": int(len(a[UNIT].drop_duplicates())),
+            "restart_gain": restart,
+        }
         if with_paper:
             row["paper_over_base"] = paper.loc[name, "boost_over_base"] if paper is not None else float("nan")
-            row["paper_over_selffer_ft"] = (paper.loc[name, "boost_over_selffer_ft"] if paper is not None
-                                            else float("nan"))
+            row["paper_over_selffer_ft"] = (
+                paper.loc[name, "boost_over_selffer_ft"] if paper is not None else float("nan")
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def to_markdown(t: pd.DataFrame) -> str:
     paper = {"missing": "n/a (CaffeNet's layers only)", "digits": 2, "unit": " pt"}
-    rows = [{"layers aggregated": r.layers, "AnB+ − own base (paired)": pt(r.boost_over_base, digits=2, unit=" pt"),
-             "AnB+ − BnB+ (paired)": pt(r.boost_over_selffer_ft, digits=2, unit=" pt"), "networks": r.networks,
-             "units": r.units, "paper's networks, same statistic: over base": pt(r.paper_over_base, **paper),
-             "paper's networks: over BnB+": pt(r.paper_over_selffer_ft, **paper)} for r in t.itertuples()]
+    rows = [
+        {
+            "layers aggregated": r.layers,
+            "AnB+ − own base (paired)": pt(r.boost_over_base, digits=2, unit=" pt"),
+            "AnB+ − BnB+ (paired)": pt(r.boost_over_selffer_ft, digits=2, unit=" pt"),
+            "networks": r.networks,
+            "units": r.units,
+            "paper's networks, same statistic: over base": pt(r.paper_over_base, **paper),
+            "paper's networks: over BnB+": pt(r.paper_over_selffer_ft, **paper),
+        }
+        for r in t.itertuples()
+    ]
     lines = [markdown_table(rows)]
     gain = t.restart_gain.iloc[0] if "restart_gain" in t and len(t) else float("nan")
     if gain == gain and gain > MARGIN:
-        lines.append(f"**Over base is confounded here:** a second training run of the base itself (BnB+ at the deepest "
-                     f"n) gains {100 * gain:+.1f} pt over that base, more than the ±{100 * MARGIN:.0f}-pt margin, so "
-                     "the bases had not converged and 'over base' measures the extra training as much as the "
-                     "transfer; 'over BnB+' compares equal training.")
+        lines.append(
+            f"**Over base is confounded here:** a second training run of the base itself (BnB+ at the deepest "
+            f"n) gains {100 * gain:+.1f} pt over that base, more than the ±{100 * MARGIN:.0f}-pt margin, so "
+            "the bases had not converged and 'over base' measures the extra training as much as the "
+            "transfer; 'over BnB+' compares equal training."
+        )
         lines.append("")
-    lines.append("Our columns: each AnB+ network minus the base of its own split, replicate and target half, and minus "
-                 "the BnB+ of the same unit and n. Paper columns: the same statistic on the authors' released "
-                 "networks (final validation top-1, github.com/yosinski/convnet_transfer); their AnB+ and BnB+ nets "
-                 "target different halves, so over BnB+ is AnB+ − own base minus BnB+ − own base. (The paper's "
-                 "printed Table 1, +1.6/+1.8/+2.1 pt over base, averages each net's 10 best test scores against the "
-                 "mean of all 8 bases, unpaired.)")
+    lines.append(
+        "Our columns: each AnB+ network minus the base of its own split, replicate and target half, and minus "
+        "the BnB+ of the same unit and n. Paper columns: the same statistic on the authors' released "
+        "networks (final validation top-1, github.com/yosinski/convnet_transfer); their AnB+ and BnB+ nets "
+        "target different halves, so over BnB+ is AnB+ − own base minus BnB+ − own base. (The paper's "
+        "printed Table 1, +1.6/+1.8/+2.1 pt over base, averages each net's 10 best test scores against the "
+        "mean of all 8 bases, unpaired.)"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -134,25 +152,52 @@ def convergence(curves: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
             continue
         lr = g["lr"].to_numpy() if "lr" in g else [1.0] * len(g)
         slopes = slope_before_drops(g.epoch.to_numpy(), g.dev_top1.to_numpy(), lr)
-        rows.append({"split": split, "replicate": int(rep), "network": net, "epochs": int(g.epoch.max()),
-                     "dev_top1": float(g.dev_top1.iloc[-1]),
-                     "slopes_before_drops": " ".join(f"{x:+.5f}" for x in slopes),
-                     "steepest_before_drop": max(slopes) if slopes else float("nan"),
-                     "val_top1": float(val.get((split, rep, net), float("nan")))})
-    return pd.DataFrame(rows, columns=["split", "replicate", "network", "epochs", "dev_top1", "slopes_before_drops",
-                                       "steepest_before_drop", "val_top1"])
+        rows.append(
+            {
+                "split": split,
+                "replicate": int(rep),
+                "network": net,
+                "epochs": int(g.epoch.max()),
+                "dev_top1": float(g.dev_top1.iloc[-1]),
+                "slopes_before_drops": " ".join(f"{x:+.5f}" for x in slopes),
+                "steepest_before_drop": max(slopes) if slopes else float("nan"),
+                "val_top1": float(val.get((split, rep, net), float("nan"))),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "split",
+            "replicate",
+            "network",
+            "epochs",
+            "dev_top1",
+            "slopes_before_drops",
+            "steepest_before_drop",
+            "val_top1",
+        ],
+    )
 
 
 def convergence_markdown(t: pd.DataFrame) -> str:
-    rows = [[f"{r.split}/r{r.replicate}/{r.network}", r.epochs, pt(r.dev_top1, False, unit=" %"),
-             ", ".join(pt(float(x), digits=2) for x in str(r.slopes_before_drops).split()) or "no drop",
-             pt(r.val_top1, False, unit=" %")] for r in t.itertuples()]
+    rows = [
+        [
+            f"{r.split}/r{r.replicate}/{r.network}",
+            r.epochs,
+            pt(r.dev_top1, False, unit=" %"),
+            ", ".join(pt(float(x), digits=2) for x in str(r.slopes_before_drops).split()) or "no drop",
+            pt(r.val_top1, False, unit=" %"),
+        ]
+        for r in t.itertuples()
+    ]
     columns = ["base network", "epochs", "dev top-1", "dev slope before each rate drop (pt/epoch)", "validation top-1"]
     steep = t.steepest_before_drop.max() if len(t) else float("nan")
-    return (markdown_table(rows, columns) + f"\nSteepest climb of a base's dev top-1 over the 5 epochs before a rate "
-            f"drop: {pt(steep, digits=2)} pt per epoch (a base cut while climbing stops short of its plateau; the "
-            "scorecard's restart gain measures by how much). Dev slice: training images held out per class; "
-            "validation images are reported only.\n")
+    return (
+        markdown_table(rows, columns) + f"\nSteepest climb of a base's dev top-1 over the 5 epochs before a rate "
+        f"drop: {pt(steep, digits=2)} pt per epoch (a base cut while climbing stops short of its plateau; the "
+        "scorecard's restart gain measures by how much). Dev slice: training images held out per class; "
+        "validation images are reported only.\n"
+    )
 
 
 def write_convergence(curves: pd.DataFrame, evaluation: pd.DataFrame, csv, md) -> pd.DataFrame:

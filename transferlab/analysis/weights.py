@@ -1,6 +1,7 @@
 """Numbers read off trained weights: conv1 filters as a small table (what the filters figure and
 ``tables/filters.csv`` are drawn from, so redrawing needs no checkpoint), their low-frequency
 energy, and how far fine-tuning moved the copied layers.  numpy and pandas only (no torch)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,15 @@ def filter_table(weights: dict) -> pd.DataFrame:
     rows = []
     for name, w in weights.items():
         share = lowfreq_share(w)
-        rows.append({"network": name, "filters": len(share), "lowfreq_share_mean": float(share.mean()),
-                     "lowfreq_share_median": float(np.median(share)), "cutoff_cycles_per_px": LOW_FREQ})
+        rows.append(
+            {
+                "network": name,
+                "filters": len(share),
+                "lowfreq_share_mean": float(share.mean()),
+                "lowfreq_share_median": float(np.median(share)),
+                "cutoff_cycles_per_px": LOW_FREQ,
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -3,8 +3,11 @@ training job draws (host crops, device-side mirror and normalisation).  Imports 
 
 from transferlab._lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "datasets": ["load_half", "open_images"],
-    "splits": [],
-    "batches": ["DeviceTransform", "StepBatches", "epoch_order", "eval_batches", "loader", "make_transform"],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "datasets": ["load_half", "open_images"],
+        "splits": [],
+        "batches": ["DeviceTransform", "StepBatches", "epoch_order", "eval_batches", "loader", "make_transform"],
+    },
+)

@@ -2,6 +2,7 @@
 the normalisation done there.
 
 The detail: docs/library.md, `transferlab/data/batches.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import ConfigError
@@ -10,8 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-
 
 
 def seed_of(*parts) -> int:
@@ -44,12 +43,18 @@ def cut_crops(images: np.ndarray, rows, crop: int, oy, ox) -> np.ndarray:
     out = np.empty((len(rows), crop, crop, images.shape[3]), dtype=images.dtype)
     for i in range(len(rows)):
         y0, x0 = int(oy[i]), int(ox[i])
-        out[i] = images[rows[i], y0:y0 + crop, x0:x0 + crop]
+        out[i] = images[rows[i], y0 : y0 + crop, x0 : x0 + crop]
     return out
 
 
-def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.Generator | None, mirror: bool,
-               mean_image: np.ndarray | None = None):
+def crop_batch(
+    images: np.ndarray,
+    rows: np.ndarray,
+    crop: int,
+    rng: np.random.Generator | None,
+    mirror: bool,
+    mean_image: np.ndarray | None = None,
+):
     """Host-side definition of a batch: random (``rng`` given) or centre crops, optionally mirrored, as uint8
     NHWC; with ``mean_image`` (S x S x 3) the same crop and mirror of the mean is subtracted (float32).
 
@@ -57,12 +62,14 @@ def crop_batch(images: np.ndarray, rows: np.ndarray, crop: int, rng: np.random.G
     that must equal."""
     rows = np.asarray(rows)
     oy, ox, flip = crop_draws(rng, len(rows), images.shape[1], crop, mirror)
-    out = np.empty((len(rows), crop, crop, images.shape[3]), dtype=np.float32 if mean_image is not None else images.dtype)
+    out = np.empty(
+        (len(rows), crop, crop, images.shape[3]), dtype=np.float32 if mean_image is not None else images.dtype
+    )
     for i in range(len(rows)):
         y0, x0 = int(oy[i]), int(ox[i])
-        patch = images[rows[i], y0:y0 + crop, x0:x0 + crop]
+        patch = images[rows[i], y0 : y0 + crop, x0 : x0 + crop]
         if mean_image is not None:
-            patch = patch - mean_image[y0:y0 + crop, x0:x0 + crop]  # float32
+            patch = patch - mean_image[y0 : y0 + crop, x0 : x0 + crop]  # float32
         out[i] = patch[:, ::-1] if flip[i] else patch
     return out
 
@@ -77,11 +84,17 @@ class StepBatches(torch.utils.data.Dataset):
     training set to every worker.
     """
 
-    def __init__(self, images, idx, y, *, seed, steps_per_epoch, batch_size, start, stop, crop, mirror,
-                 images_path=None):
+    def __init__(
+        self, images, idx, y, *, seed, steps_per_epoch, batch_size, start, stop, crop, mirror, images_path=None
+    ):
         self.images, self.idx, self.y = images, idx, y
-        self.seed, self.steps_per_epoch, self.batch_size, self.start, self.stop = (seed, steps_per_epoch, batch_size,
-                                                                                   start, stop)
+        self.seed, self.steps_per_epoch, self.batch_size, self.start, self.stop = (
+            seed,
+            steps_per_epoch,
+            batch_size,
+            start,
+            stop,
+        )
         self.crop, self.mirror = crop, mirror
         self.images_path = None if images_path is None else str(images_path)
         self._order = (None, None)  # (epoch, its image order): one permutation per epoch and process
@@ -107,12 +120,17 @@ class StepBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         epoch, b = divmod(self.start + i, self.steps_per_epoch)
-        rows = self.order(epoch)[b * self.batch_size:(b + 1) * self.batch_size]
+        rows = self.order(epoch)[b * self.batch_size : (b + 1) * self.batch_size]
         rng = np.random.default_rng(seed_of(self.seed, epoch, b))
         oy, ox, flip = crop_draws(rng, len(rows), self.images.shape[1], self.crop, self.mirror)
         x = cut_crops(self.images, self.idx[rows], self.crop, oy, ox)
-        return (torch.from_numpy(x), torch.from_numpy(self.y[rows].astype(np.int64)), torch.from_numpy(oy),
-                torch.from_numpy(ox), torch.from_numpy(flip))
+        return (
+            torch.from_numpy(x),
+            torch.from_numpy(self.y[rows].astype(np.int64)),
+            torch.from_numpy(oy),
+            torch.from_numpy(ox),
+            torch.from_numpy(flip),
+        )
 
 
 def _worker_init(_):
@@ -126,8 +144,17 @@ def loader(ds: StepBatches, workers: int, pin: bool, prefetch: int):
     once, with pinned memory on a GPU."""
     if workers <= 0:
         return (ds[i] for i in range(len(ds)))
-    return iter(torch.utils.data.DataLoader(ds, batch_size=None, shuffle=False, num_workers=workers,
-                                            pin_memory=pin, prefetch_factor=prefetch, worker_init_fn=_worker_init))
+    return iter(
+        torch.utils.data.DataLoader(
+            ds,
+            batch_size=None,
+            shuffle=False,
+            num_workers=workers,
+            pin_memory=pin,
+            prefetch_factor=prefetch,
+            worker_init_fn=_worker_init,
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- device side
@@ -153,7 +180,7 @@ class DeviceTransform:
         ar = torch.arange(crop, device=self.device)
         if oy is None:  # centre crops
             o = (self.mean_image.shape[0] - crop) // 2
-            return self.mean_image[o:o + crop, o:o + crop].expand(b, crop, crop, self.mean_image.shape[2])
+            return self.mean_image[o : o + crop, o : o + crop].expand(b, crop, crop, self.mean_image.shape[2])
         rows = torch.as_tensor(oy, device=self.device).view(-1, 1) + ar
         cols = torch.as_tensor(ox, device=self.device).view(-1, 1) + ar
         return self.mean_image[rows[:, :, None], cols[:, None, :]]
@@ -188,7 +215,9 @@ def make_transform(meta: dict, prepared_dir, mode: str, device) -> DeviceTransfo
 def eval_batches(images, idx, y, crop: int, batch_size: int):
     """Centre crops of ``idx`` in order, ``batch_size`` at a time: ``(uint8 crops, int64 labels)``."""
     for s in range(0, len(idx), batch_size):
-        rows = np.asarray(idx[s:s + batch_size])
+        rows = np.asarray(idx[s : s + batch_size])
         oy, ox, _ = crop_draws(None, len(rows), images.shape[1], crop, False)
-        yield (torch.from_numpy(cut_crops(images, rows, crop, oy, ox)),
-               torch.from_numpy(np.asarray(y[s:s + batch_size], dtype=np.int64)))
+        yield (
+            torch.from_numpy(cut_crops(images, rows, crop, oy, ox)),
+            torch.from_numpy(np.asarray(y[s : s + batch_size], dtype=np.int64)),
+        )

@@ -3,6 +3,7 @@
 Three sources are supported:
 
 The detail: docs/library.md, `transferlab/data/datasets.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import DatasetError
@@ -30,9 +31,9 @@ WNID_RE = re.compile(r"^n\d{8}$")
 def is_wnid(name: str) -> bool:
     """Whether a class name is a WordNet noun id (n + 8 digits), as the natural/man-made rule needs."""
     return bool(WNID_RE.match(name))
+
+
 IMAGE_EXT = (".jpeg", ".jpg", ".png")
-
-
 
 
 def _num_key(name: str):
@@ -101,17 +102,23 @@ class TinyImageNet(Source):
     def __init__(self, path):
         self.path = Path(path)
         if not self.path.exists():
-            raise DatasetError(f"Tiny ImageNet not found at {self.path}: expected tiny-imagenet-200.zip or its extracted folder")
+            raise DatasetError(
+                f"Tiny ImageNet not found at {self.path}: expected tiny-imagenet-200.zip or its extracted folder"
+            )
         self._zip = None
         if self.path.is_file():
             try:
                 self._zip = zipfile.ZipFile(self.path)
                 names = self._zip.namelist()
             except (zipfile.BadZipFile, OSError, EOFError) as e:
-                raise DatasetError(f"{self.path} is not a readable zip archive ({e}); expected the official tiny-imagenet-200.zip") from e
+                raise DatasetError(
+                    f"{self.path} is not a readable zip archive ({e}); expected the official tiny-imagenet-200.zip"
+                ) from e
             wn = [n for n in names if n.endswith("wnids.txt")]
             if not wn:
-                raise DatasetError(f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (tiny-imagenet-200/wnids.txt, train/, val/)")
+                raise DatasetError(
+                    f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (tiny-imagenet-200/wnids.txt, train/, val/)"
+                )
             self._prefix = min(wn, key=len)[: -len("wnids.txt")]
             self._names = [n for n in names if n.startswith(self._prefix)]
         else:
@@ -119,7 +126,9 @@ class TinyImageNet(Source):
             if not (root / "wnids.txt").exists() and (root / "tiny-imagenet-200" / "wnids.txt").exists():
                 root = root / "tiny-imagenet-200"
             if not (root / "wnids.txt").exists():
-                raise DatasetError(f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (wnids.txt, train/, val/)")
+                raise DatasetError(
+                    f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (wnids.txt, train/, val/)"
+                )
             self._root = root
             self._prefix = ""
             self._names = None
@@ -127,7 +136,7 @@ class TinyImageNet(Source):
 
     def _list(self) -> list[str]:
         if self._zip is not None:
-            return [n[len(self._prefix):] for n in self._names]
+            return [n[len(self._prefix) :] for n in self._names]
         out = []
         for d, _, files in os.walk(self._root):
             rel = os.path.relpath(d, self._root)
@@ -147,12 +156,19 @@ class TinyImageNet(Source):
             raise DatasetError(f"{self.describe()}: wnids.txt is empty; expected one WordNet id per line")
         bad = [w for w in wnids if not is_wnid(w)]
         if bad:
-            raise DatasetError(f"{self.describe()}: wnids.txt has entries that are not WordNet ids (n + 8 digits): {bad[:5]}")
+            raise DatasetError(
+                f"{self.describe()}: wnids.txt has entries that are not WordNet ids (n + 8 digits): {bad[:5]}"
+            )
         self._wnids = sorted(set(wnids))
         train: dict[str, list[str]] = {w: [] for w in self._wnids}
         for n in names:
             parts = n.split("/")
-            if len(parts) == 4 and parts[0] == "train" and parts[2] == "images" and parts[3].lower().endswith(IMAGE_EXT):
+            if (
+                len(parts) == 4
+                and parts[0] == "train"
+                and parts[2] == "images"
+                and parts[3].lower().endswith(IMAGE_EXT)
+            ):
                 if parts[1] in train:
                     train[parts[1]].append(n)
         empty = [w for w, v in train.items() if not v]
@@ -163,7 +179,9 @@ class TinyImageNet(Source):
             )
         self._train = {w: sorted(v, key=_num_key) for w, v in train.items()}
         if "val/val_annotations.txt" not in set(names):
-            raise DatasetError(f"{self.describe()}: missing val/val_annotations.txt; expected the official validation layout")
+            raise DatasetError(
+                f"{self.describe()}: missing val/val_annotations.txt; expected the official validation layout"
+            )
         have = set(names)
         val: dict[str, list[str]] = {w: [] for w in self._wnids}
         for i, line in enumerate(self.read("val/val_annotations.txt").decode().splitlines()):
@@ -173,12 +191,18 @@ class TinyImageNet(Source):
             if len(f) < 2:
                 f = line.split()
             if len(f) < 2:
-                raise DatasetError(f"{self.describe()}: val/val_annotations.txt line {i + 1} is not '<file>\\t<wnid>\\t…': {line!r}")
+                raise DatasetError(
+                    f"{self.describe()}: val/val_annotations.txt line {i + 1} is not '<file>\\t<wnid>\\t…': {line!r}"
+                )
             member = f"val/images/{f[0]}"
             if f[1] not in val:
-                raise DatasetError(f"{self.describe()}: val/val_annotations.txt line {i + 1} names class {f[1]} that is not in wnids.txt")
+                raise DatasetError(
+                    f"{self.describe()}: val/val_annotations.txt line {i + 1} names class {f[1]} that is not in wnids.txt"
+                )
             if member not in have:
-                raise DatasetError(f"{self.describe()}: val/val_annotations.txt names {member}, which is not in the archive")
+                raise DatasetError(
+                    f"{self.describe()}: val/val_annotations.txt names {member}, which is not in the archive"
+                )
             val[f[1]].append(member)
         self._val = {w: sorted(v, key=_num_key) for w, v in val.items()}
 
@@ -217,16 +241,19 @@ class ImageFolder(Source):
         self._check_names(tr)
         missing = [w for w in self._wnids if not (va / w).is_dir()]
         if missing:
-            raise DatasetError(f"{va}: no validation folder for {len(missing)} class(es) of train/, e.g. {missing[:3]}; "
-                               f"expected val/<{self.cls}>/ for every train/<{self.cls}>/")
+            raise DatasetError(
+                f"{va}: no validation folder for {len(missing)} class(es) of train/, e.g. {missing[:3]}; "
+                f"expected val/<{self.cls}>/ for every train/<{self.cls}>/"
+            )
         self._members = None
 
     def _check_names(self, train_dir: Path) -> None:
         """Any folder name is a class here; ImageNet requires WordNet ids."""
 
     def _files(self, d: Path) -> list[str]:
-        return sorted(p.relative_to(self.path).as_posix() for p in d.iterdir()
-                      if p.is_file() and p.suffix.lower() in IMAGE_EXT)
+        return sorted(
+            p.relative_to(self.path).as_posix() for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXT
+        )
 
     def validate(self) -> None:
         """List every class's images once; a class without training or validation images is named."""
@@ -238,7 +265,8 @@ class ImageFolder(Source):
             if empty:
                 raise DatasetError(
                     f"{self.path / part}: no images for {len(empty)} class(es), e.g. {empty[:3]}; expected "
-                    f"{part}/<{self.cls}>/*.JPEG (or .jpg, .png) for every class of train/")
+                    f"{part}/<{self.cls}>/*.JPEG (or .jpg, .png) for every class of train/"
+                )
         self._members = members
 
     def wnids(self):
@@ -374,8 +402,12 @@ def _load_progress(path: Path, key: str, size: int):
         with np.load(path) as z:
             if str(z["key"]) != key:
                 return None
-            return {"done": set(int(x) for x in z["done"]), "sums": z["sums"].copy(), "sq": z["sq"].copy(),
-                    "pix": z["pix"].copy() if z["pix"].shape == (size, size, 3) else None}
+            return {
+                "done": set(int(x) for x in z["done"]),
+                "sums": z["sums"].copy(),
+                "sq": z["sq"].copy(),
+                "pix": z["pix"].copy() if z["pix"].shape == (size, size, 3) else None,
+            }
     except (OSError, ValueError, KeyError, EOFError):
         return None  # a damaged record: start this part again
 
@@ -383,8 +415,14 @@ def _load_progress(path: Path, key: str, size: int):
 def _save_progress(path: Path, key: str, st: dict, size: int) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, key=np.array(key), done=np.array(sorted(st["done"]), dtype=np.int64), sums=st["sums"],
-                     sq=st["sq"], pix=st["pix"] if st["pix"] is not None else np.zeros((0,), np.int64))
+            np.savez(
+                f,
+                key=np.array(key),
+                done=np.array(sorted(st["done"]), dtype=np.int64),
+                sums=st["sums"],
+                sq=st["sq"],
+                pix=st["pix"] if st["pix"] is not None else np.zeros((0,), np.int64),
+            )
 
 
 def _decode_chunks(jobs: list, threads: int, take) -> None:
@@ -403,8 +441,9 @@ def _decode_chunks(jobs: list, threads: int, take) -> None:
             take(_decode_chunk(job))
 
 
-def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int, stats: bool, log,
-                 counter: dict) -> dict:
+def _decode_part(
+    dataset, path, part, members, size, out_dir: Path, threads: int, stats: bool, log, counter: dict
+) -> dict:
     """Decode one part (train or val) into ``{part}_images.npy``, resumable: decoded chunks are recorded in
     ``.prepare/`` with their statistics, so a killed or failed preparation continues where it stopped and
     never decodes a finished chunk twice; the array is moved into place only when every chunk is in it."""
@@ -417,15 +456,22 @@ def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int
     st = _load_progress(record, key, size) if partial.exists() else None
     if st is None:
         np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3)).flush()
-        st = {"done": set(), "sums": np.zeros(3, np.int64), "sq": np.zeros(3, np.int64),
-              "pix": np.zeros((size, size, 3), np.int64) if stats else None}
+        st = {
+            "done": set(),
+            "sums": np.zeros(3, np.int64),
+            "sq": np.zeros(3, np.int64),
+            "pix": np.zeros((size, size, 3), np.int64) if stats else None,
+        }
         _save_progress(record, key, st, size)
     elif st["done"]:
         n_done = sum(min(_chunk_size(size), len(members) - s) for s in st["done"])
         print(f"prepare {part}: resuming, {n_done}/{len(members)} images already decoded", file=log, flush=True)
     step = _chunk_size(size)
-    jobs = [(dataset, str(path), str(partial), s, members[s:s + step], size, stats)
-            for s in range(0, len(members), step) if s not in st["done"]]
+    jobs = [
+        (dataset, str(path), str(partial), s, members[s : s + step], size, stats)
+        for s in range(0, len(members), step)
+        if s not in st["done"]
+    ]
     counter["done"] += sum(min(step, len(members) - s) for s in st["done"])
     last_save = last_print = time.time()
 
@@ -446,8 +492,12 @@ def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int
         if now - last_print >= 10 or counter["done"] == counter["total"]:
             rate = counter["this_run"] / max(now - counter["t0"], 1e-9)
             left = (counter["total"] - counter["done"]) / max(rate, 1e-9)
-            print(f"prepare: {counter['done']}/{counter['total']} images decoded ({rate:.0f} img/s, "
-                  f"{left / 60:.1f} min left)", file=log, flush=True)
+            print(
+                f"prepare: {counter['done']}/{counter['total']} images decoded ({rate:.0f} img/s, "
+                f"{left / 60:.1f} min left)",
+                file=log,
+                flush=True,
+            )
             last_print = now
 
     try:
@@ -459,8 +509,17 @@ def _decode_part(dataset, path, part, members, size, out_dir: Path, threads: int
     return st
 
 
-def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, train_per_class: int = 0,
-                   val_per_class: int = 0, log=None, threads: int = 1) -> dict:
+def prepare_arrays(
+    dataset: str,
+    path,
+    wnids: list[str],
+    out_dir,
+    size: int,
+    train_per_class: int = 0,
+    val_per_class: int = 0,
+    log=None,
+    threads: int = 1,
+) -> dict:
     """Decode the chosen classes once into uint8 arrays under ``out_dir``.
 
     Memory is bounded whatever the number of images: pixels go straight into memory-mapped arrays, and
@@ -504,8 +563,14 @@ def prepare_arrays(dataset: str, path, wnids: list[str], out_dir, size: int, tra
             with open(tmp, "wb") as f:
                 np.save(f, labels)
         stats[f"n_{part}"] = len(members)
-    meta = {"dataset": dataset, "wnids": list(wnids), "size": size, "train_per_class": train_per_class,
-            "val_per_class": val_per_class, **stats}
+    meta = {
+        "dataset": dataset,
+        "wnids": list(wnids),
+        "size": size,
+        "train_per_class": train_per_class,
+        "val_per_class": val_per_class,
+        **stats,
+    }
     atomic_write_json(out_dir / "meta.json", meta)
     try:
         (out_dir / PREP_STATE).rmdir()
@@ -554,10 +619,12 @@ def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 
     per_class = [idx[y == c] for c in range(k)]
     fewest = min(len(p) for p in per_class)
     if dev_per_class and fewest - dev_per_class < 1:
-        raise DatasetError(f"data.dev_per_class={dev_per_class} leaves no training images: a class of half {half!r} "
-                           f"has only {fewest} training images; expected dev_per_class < {fewest}")
-    dev = [p[len(p) - dev_per_class:] if dev_per_class else p[:0] for p in per_class]
-    train = [p[:len(p) - dev_per_class] for p in per_class]
+        raise DatasetError(
+            f"data.dev_per_class={dev_per_class} leaves no training images: a class of half {half!r} "
+            f"has only {fewest} training images; expected dev_per_class < {fewest}"
+        )
+    dev = [p[len(p) - dev_per_class :] if dev_per_class else p[:0] for p in per_class]
+    train = [p[: len(p) - dev_per_class] for p in per_class]
     res["full_n_train"] = sum(len(p) for p in train)
     if train_per_class:
         train = [p[:train_per_class] for p in train]
@@ -569,8 +636,12 @@ def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 
     res["val_idx"], res["val_y"] = half_index(vlabels, meta["wnids"], split[half])
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, **{f"{p}_{c}": res[f"{p}_{c}"] for p in ("train", "dev", "val") for c in ("idx", "y")},
-                     wnids=np.array(res["wnids"]), full_n_train=np.int64(res["full_n_train"]))
+            np.savez(
+                f,
+                **{f"{p}_{c}": res[f"{p}_{c}"] for p in ("train", "dev", "val") for c in ("idx", "y")},
+                wnids=np.array(res["wnids"]),
+                full_n_train=np.int64(res["full_n_train"]),
+            )
     return res
 
 
@@ -585,8 +656,10 @@ def open_images(path: Path, meta: dict, part: str) -> np.ndarray:
     size = meta.get("size")
     expected = (meta.get(f"n_{part}"), size, size, 3)
     if arr.dtype != np.uint8 or (None not in expected and arr.shape != expected):
-        raise DatasetError(f"{path} holds {arr.dtype} {arr.shape}, expected uint8 {expected} (meta.json): "
-                           f"truncated or corrupt; {rebuild}")
+        raise DatasetError(
+            f"{path} holds {arr.dtype} {arr.shape}, expected uint8 {expected} (meta.json): "
+            f"truncated or corrupt; {rebuild}"
+        )
     return arr
 
 
@@ -595,8 +668,11 @@ def load_half(prepared_dir, half_file):
     prepared_dir = Path(prepared_dir)
     meta = json.loads((prepared_dir / "meta.json").read_text())
     h = np.load(half_file)
-    data = {"meta": meta, "wnids": [str(w) for w in h["wnids"]],
-            "full_n_train": int(h["full_n_train"]) if "full_n_train" in h else len(h["train_idx"])}
+    data = {
+        "meta": meta,
+        "wnids": [str(w) for w in h["wnids"]],
+        "full_n_train": int(h["full_n_train"]) if "full_n_train" in h else len(h["train_idx"]),
+    }
     images = {}
     data["paths"] = {part: prepared_dir / f"{part}_images.npy" for part in ("train", "val")}
     for part in ("train", "val"):

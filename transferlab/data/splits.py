@@ -3,6 +3,7 @@ WordNet), the whole class set as one task (``all``; ``all-k<k>`` with k training
 the user's own halves (``splits:`` in the config, :func:`check_custom_split`).
 
 The detail: docs/library.md, `transferlab/data/splits.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import SplitError
@@ -14,8 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from transferlab.io import atomic_write_json
-
-
 
 
 RANDOM, NATMAN, WHOLE = "random", "natman", "all"
@@ -50,7 +49,7 @@ def split_file_of(split: str) -> str:
 
 def train_per_class_of(split: str) -> int:
     """Training images per class of a dataset-size split (``all-k10``: 10); 0 for every other split."""
-    return int(split[len(WHOLE) + 2:]) if split.startswith(f"{WHOLE}-k") else 0
+    return int(split[len(WHOLE) + 2 :]) if split.startswith(f"{WHOLE}-k") else 0
 
 
 def random_halves(wnids: list[str], seed: int) -> dict:
@@ -156,8 +155,10 @@ def natman_halves(wnids: list[str], wn=None) -> dict:
     nat = [w for w in wnids if is_natural(wn, w)]
     man = [w for w in wnids if w not in set(nat)]
     if not nat or not man:
-        raise SplitError(f"natural/man-made split of {len(wnids)} classes leaves a half empty "
-                         f"({len(nat)} natural, {len(man)} man-made)")
+        raise SplitError(
+            f"natural/man-made split of {len(wnids)} classes leaves a half empty "
+            f"({len(nat)} natural, {len(man)} man-made)"
+        )
     return {"A": nat, "B": man, "names": {"A": "natural", "B": "man-made"}}
 
 
@@ -181,17 +182,21 @@ def check_custom_split(name: str, path, classes: list[str] | None = None, select
     Raises :class:`SplitError` naming the file and what is wrong; returns ``{"A": sorted, "B": sorted}``."""
     where = f"config splits.{name} ({path})"
     if not CUSTOM_NAME_RE.match(name) or name in RESERVED_NAMES:
-        raise SplitError(f"config splits.{name}: a split name must be lower-case letters, digits and _ "
-                         f"(starting with a letter) and not {' or '.join(RESERVED_NAMES)}, the workflow's own splits")
+        raise SplitError(
+            f"config splits.{name}: a split name must be lower-case letters, digits and _ "
+            f"(starting with a letter) and not {' or '.join(RESERVED_NAMES)}, the workflow's own splits"
+        )
     try:
         text = Path(path).read_text()
     except OSError as e:
-        raise SplitError(f"{where}: cannot read the file ({e.strerror or e}); expected a JSON file "
-                         '{"A": [...], "B": [...]} of class names') from e
+        raise SplitError(
+            f"{where}: cannot read the file ({e.strerror or e}); expected a JSON file "
+            '{"A": [...], "B": [...]} of class names'
+        ) from e
     try:
         split = json.loads(text)
     except json.JSONDecodeError as e:
-        raise SplitError(f"{where}: not valid JSON ({e}); expected {{\"A\": [...], \"B\": [...]}} of class names") from e
+        raise SplitError(f'{where}: not valid JSON ({e}); expected {{"A": [...], "B": [...]}} of class names') from e
     if not isinstance(split, dict) or set(split) != {"A", "B"}:
         got = sorted(split) if isinstance(split, dict) else type(split).__name__
         raise SplitError(f'{where}: expected an object with exactly the keys "A" and "B" (class lists), got {got}')
@@ -211,13 +216,17 @@ def check_custom_split(name: str, path, classes: list[str] | None = None, select
         known = set(classes)
         unknown = sorted((set(split["A"]) | set(split["B"])) - known)
         if unknown:
-            raise SplitError(f"{where}: {len(unknown)} class(es) that are not among the dataset's {len(known)} "
-                             f"selected classes{selection}: {_short(unknown)}")
+            raise SplitError(
+                f"{where}: {len(unknown)} class(es) that are not among the dataset's {len(known)} "
+                f"selected classes{selection}: {_short(unknown)}"
+            )
         neither = sorted(known - set(split["A"]) - set(split["B"]))
         if neither:
-            raise SplitError(f"{where}: not complete: {len(neither)} of the dataset's {len(known)} selected "
-                             f"classes{selection} are in neither half, {_short(neither)}; expected every class "
-                             "in exactly one half")
+            raise SplitError(
+                f"{where}: not complete: {len(neither)} of the dataset's {len(known)} selected "
+                f"classes{selection} are in neither half, {_short(neither)}; expected every class "
+                "in exactly one half"
+            )
     return {"A": sorted(split["A"]), "B": sorted(split["B"])}
 
 

@@ -4,10 +4,13 @@ the package's foundation (``transferlab.io``, ``transferlab.errors``, ``transfer
 
 from transferlab._lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "units": ["UnitNet", "count_params", "merge_arch"],
-    "caffenet": ["CaffeNet"],
-    "resnet": [],
-    "models": ["arch_from_config", "build_model", "family_of", "identity_keys", "load_model", "unit_names"],
-    "transfer": ["build_derived", "copy_layers"],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "units": ["UnitNet", "count_params", "merge_arch"],
+        "caffenet": ["CaffeNet"],
+        "resnet": [],
+        "models": ["arch_from_config", "build_model", "family_of", "identity_keys", "load_model", "unit_names"],
+        "transfer": ["build_derived", "copy_layers"],
+    },
+)

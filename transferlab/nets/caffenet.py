@@ -3,6 +3,7 @@ operations that follow it in Caffe's ``bvlc_reference_caffenet`` (ReLU, max-pool
 7 transfer points, as in the paper.
 
 The detail: docs/library.md, `transferlab/nets/caffenet.py`."""
+
 from __future__ import annotations
 
 import math
@@ -78,7 +79,7 @@ class CaffeLRN(nn.Module):
         padded = nn.functional.pad(sq, (half, self.size - 1 - half))
         s = padded[..., 0:c]
         for i in range(1, self.size):
-            s = s + padded[..., i:i + c]
+            s = s + padded[..., i : i + c]
         d = (s * (self.alpha / self.size) + self.k).permute(0, 3, 1, 2)
         if self.beta == 0.75:
             r = torch.rsqrt(d)
@@ -160,8 +161,11 @@ class CaffeNet(UnitNet):
             return ops
 
         blocks = [
-            Block("conv1", conv(3, w[0], a["conv1_kernel"], a["conv1_stride"], a["conv1_pad"]),
-                  post_conv(w[0], True, True)),
+            Block(
+                "conv1",
+                conv(3, w[0], a["conv1_kernel"], a["conv1_stride"], a["conv1_pad"]),
+                post_conv(w[0], True, True),
+            ),
             Block("conv2", conv(w[0], w[1], 5, 1, 2, g), post_conv(w[1], True, True)),
             Block("conv3", conv(w[1], w[2], 3, 1, 1), post_conv(w[2], False, False)),
             Block("conv4", conv(w[2], w[3], 3, 1, 1, g), post_conv(w[3], False, False)),
@@ -217,5 +221,3 @@ class CaffeNet(UnitNet):
                 if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                     m.reset_parameters()
                     m.reset_running_stats()
-
-

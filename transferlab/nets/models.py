@@ -3,6 +3,7 @@
 An arch dict names its family (``"family"``); a dict without one is a CaffeNet, as CaffeNet checkpoints store it:
 
 The detail: docs/library.md, `transferlab/nets/models.py`."""
+
 from __future__ import annotations
 
 import importlib
@@ -56,8 +57,13 @@ def arch_from_config(model_cfg: dict) -> dict:
         return {"family": "resnet", "variant": "resnet18"}
     if kind == "resnet":
         r = model_cfg["resnet"]  # the schema fills its defaults
-        return {"family": "resnet", "variant": "cifar", "widths": list(r["widths"]), "blocks": list(r["blocks"]),
-                "stem_stride": int(r["stem_stride"])}
+        return {
+            "family": "resnet",
+            "variant": "cifar",
+            "widths": list(r["widths"]),
+            "blocks": list(r["blocks"]),
+            "stem_stride": int(r["stem_stride"]),
+        }
     raise ArchError(f"model.architecture {kind!r} is unknown; expected caffenet, resnet or resnet18")
 
 

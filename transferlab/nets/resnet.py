@@ -1,6 +1,7 @@
 """Residual networks as transfer units: stem, each basic block, head.
 
 The detail: docs/library.md, `transferlab/nets/resnet.py`."""
+
 from __future__ import annotations
 
 import math

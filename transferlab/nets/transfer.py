@@ -1,6 +1,7 @@
 """Weight surgery: copy the first n layers of a base net, re-initialise the rest.
 
 The detail: docs/library.md, `transferlab/nets/transfer.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import TransferError
@@ -11,6 +12,7 @@ from transferlab.names import RANDOM_SOURCE, NetSpec
 from transferlab.nets.models import build_model
 from transferlab.nets.units import UnitNet, count_params
 
+
 def copy_layers(model: UnitNet, base_state: dict, n: int) -> list[str]:
     """Copy units 1..n (weights and batch-norm statistics, if any) from ``base_state`` into ``model``.
 
@@ -18,7 +20,9 @@ def copy_layers(model: UnitNet, base_state: dict, n: int) -> list[str]:
     touched.
     """
     if not 0 <= n < model.n_units:
-        raise TransferError(f"n must be in 0..{model.n_units - 1} (the last unit, the classifier, is always new), got {n}")
+        raise TransferError(
+            f"n must be in 0..{model.n_units - 1} (the last unit, the classifier, is always new), got {n}"
+        )
     own = model.state_dict()
     copied = []
     for layer in range(1, n + 1):
@@ -42,7 +46,9 @@ def build_derived(arch: dict, spec: NetSpec, base_state: dict | None, seed: int)
     torch.manual_seed(seed)
     model = build_model(arch)
     if spec.n >= model.n_units:
-        raise TransferError(f"{spec.name} copies {spec.n} units but this network has {model.n_units - 1} transfer points")
+        raise TransferError(
+            f"{spec.name} copies {spec.n} units but this network has {model.n_units - 1} transfer points"
+        )
     model.reset_layers(range(1, model.n_units + 1), generator=g)
     if spec.source == RANDOM_SOURCE:
         # the paper's random-weights control: layers 1..n keep Caffe's gaussian initialisation

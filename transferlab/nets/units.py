@@ -1,6 +1,7 @@
 """Networks as ordered lists of *transfer units*, and the one rule of freezing them.
 
 The detail: docs/library.md, `transferlab/nets/units.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import ArchError
@@ -8,8 +9,6 @@ import torch
 from torch import nn
 
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
-
-
 
 
 def merge_arch(defaults: dict, overrides: dict, what: str = "architecture") -> dict:
@@ -61,7 +60,7 @@ class UnitNet(nn.Module):
         """``nn.Module.train``, except that a frozen unit's batch norm stays in eval mode."""
         super().train(mode)
         if mode:
-            for b in self.blocks[:self.frozen_units]:
+            for b in self.blocks[: self.frozen_units]:
                 for m in b.modules():
                     if isinstance(m, BATCH_NORMS):
                         m.eval()
@@ -71,16 +70,16 @@ class UnitNet(nn.Module):
         """Forward pass; the frozen units run without autograd."""
         if self.frozen_units:
             with torch.no_grad():
-                for b in self.blocks[:self.frozen_units]:
+                for b in self.blocks[: self.frozen_units]:
                     x = b(x)
             x = x.detach()
-        for b in self.blocks[self.frozen_units:]:
+        for b in self.blocks[self.frozen_units :]:
             x = b(x)
         return x
 
     def trainable_units_params(self) -> int:
         """Parameters of the units above the frozen ones: what the optimizer must train."""
-        return sum(p.numel() for b in self.blocks[self.frozen_units:] for p in b.parameters())
+        return sum(p.numel() for b in self.blocks[self.frozen_units :] for p in b.parameters())
 
     def unit_outputs(self, x) -> list[torch.Tensor]:
         """The output of every unit, in order (what CKA compares)."""

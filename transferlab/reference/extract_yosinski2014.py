@@ -5,6 +5,7 @@ Source: github.com/yosinski/convnet_transfer (Yosinski, Clune, Bengio, Lipson,
 "How transferable are features in deep neural networks?", NIPS 2014).
 
 The detail: docs/library.md, `transferlab/reference/extract_yosinski2014.py`."""
+
 import argparse
 import fnmatch
 import gzip
@@ -16,10 +17,21 @@ import sys
 import pandas as pd
 
 COMMIT = "9838c273ab67c1014693fa8e1bf9a316bc23fa7d"
-COLUMNS = ["network", "experiment", "split", "source", "target", "treatment",
-           "n", "top1", "top5", "iteration", "log_path"]
+COLUMNS = [
+    "network",
+    "experiment",
+    "split",
+    "source",
+    "target",
+    "treatment",
+    "n",
+    "top1",
+    "top5",
+    "iteration",
+    "log_path",
+]
 LAYERS = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
-LOG_GLOB = "*.[eo]*.gz"          # the notebook's pattern '%s/*.[eo]*.gz'
+LOG_GLOB = "*.[eo]*.gz"  # the notebook's pattern '%s/*.[eo]*.gz'
 
 TEST_RE = re.compile(r"\] Iteration (\d+), Testing net")
 SCORE_RE = re.compile(r"\] Test score #(\d+): (\S+)")
@@ -30,8 +42,9 @@ class Repo:
         self.git_dir, self.commit = git_dir, commit
 
     def _git(self, *args):
-        return subprocess.run(["git", "--git-dir=" + self.git_dir] + list(args),
-                              check=True, stdout=subprocess.PIPE).stdout
+        return subprocess.run(
+            ["git", "--git-dir=" + self.git_dir] + list(args), check=True, stdout=subprocess.PIPE
+        ).stdout
 
     def show(self, path):
         return self._git("show", "%s:%s" % (self.commit, path))
@@ -56,10 +69,10 @@ def parse_log(text, path, tests):
         if pending is None:
             continue
         s = SCORE_RE.search(line)
-        if not s:                          # the notebook also just stops here
+        if not s:  # the notebook also just stops here
             pending = None
             continue
-        if s.group(1) == "0":              # #0 = top-1 accuracy, #1 = loss
+        if s.group(1) == "0":  # #0 = top-1 accuracy, #1 = loss
             f = line.split()
             stamp = f[0][1:] + " " + f[1]  # e.g. '0403 07:17:23.362350'
             old = tests.get(pending)
@@ -73,7 +86,7 @@ def read_tests(repo, files):
         raw = repo.show(path)
         try:
             text = gzip.decompress(raw).decode("utf-8", "replace")
-        except (OSError, EOFError):        # a few 49-58 byte files are empty
+        except (OSError, EOFError):  # a few 49-58 byte files are empty
             text = ""
         parse_log(text, path, tests)
     return tests
@@ -84,36 +97,38 @@ def classify(name):
     """Map the authors' directory name onto the table's descriptive columns."""
     m = re.fullmatch(r"half(\d)([AB])", name)
     if m:
-        return dict(experiment="random_split", split=m.group(1), source="",
-                    target=m.group(2), treatment="base", n=0)
+        return dict(experiment="random_split", split=m.group(1), source="", target=m.group(2), treatment="base", n=0)
     m = re.fullmatch(r"halfnatman([AB])", name)
     if m:
-        return dict(experiment="natman", split="natman", source="",
-                    target=m.group(1), treatment="base", n=0)
+        return dict(experiment="natman", split="natman", source="", target=m.group(1), treatment="base", n=0)
     m = re.fullmatch(r"transfer(-ft)?(\d)([AB])(\d)([AB])_1_(\d)", name)
     if m:
         ft, s1, src, s2, tgt, n = m.groups()
         assert s1 == s2, name
         kind = "selffer" if src == tgt else "transfer"
-        return dict(experiment="random_split", split=s1, source=src, target=tgt,
-                    treatment=kind + ("_ft" if ft else ""), n=int(n))
+        return dict(
+            experiment="random_split",
+            split=s1,
+            source=src,
+            target=tgt,
+            treatment=kind + ("_ft" if ft else ""),
+            n=int(n),
+        )
     m = re.fullmatch(r"transfernatman([AB])([AB])_1_(\d)", name)
     if m:
         src, tgt, n = m.groups()
         assert src != tgt, name
-        return dict(experiment="natman", split="natman", source=src, target=tgt,
-                    treatment="transfer", n=int(n))
+        return dict(experiment="natman", split="natman", source=src, target=tgt, treatment="transfer", n=int(n))
     m = re.fullmatch(r"nolearn_1_(\d)", name)
     if m:
-        return dict(experiment="random_weights", split="whole", source="",
-                    target="whole", treatment="random", n=int(m.group(1)))
+        return dict(
+            experiment="random_weights", split="whole", source="", target="whole", treatment="random", n=int(m.group(1))
+        )
     if name == "netbase":
-        return dict(experiment="random_weights", split="whole", source="",
-                    target="whole", treatment="base", n=0)
+        return dict(experiment="random_weights", split="whole", source="", target="whole", treatment="base", n=0)
     m = re.fullmatch(r"reduced-(\d{4})", name)
     if m:
-        return dict(experiment="other", split="reduced", source="",
-                    target="whole", treatment="other", n=0)
+        return dict(experiment="other", split="reduced", source="", target="whole", treatment="other", n=0)
     raise ValueError("unknown network name %r" % name)
 
 
@@ -155,7 +170,7 @@ def check_mapping(repo, d, row, files_in_dir):
     frozen = [info[l][1] for l in LAYERS]
     if t in ("base", "other"):
         assert not any(frozen), name
-    elif t == "random":                   # random first n layers, kept fixed
+    elif t == "random":  # random first n layers, kept fixed
         assert frozen == copied, name
     else:
         assert [info[l][0] for l in LAYERS] == copied, name
@@ -192,8 +207,7 @@ def extract(repo, verbose=True):
         row.update(top1=top1, top5=None, iteration=it, log_path=path)
         rows.append(row)
     if verbose:
-        print("networks with no test output in the repo (%d): %s"
-              % (len(missing), " ".join(missing)), file=sys.stderr)
+        print("networks with no test output in the repo (%d): %s" % (len(missing), " ".join(missing)), file=sys.stderr)
         for s in short:
             print("incomplete run: " + s, file=sys.stderr)
     df = pd.DataFrame(rows, columns=COLUMNS)
@@ -206,14 +220,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("git_dir")
     ap.add_argument("--commit", default=COMMIT)
-    ap.add_argument("--out", default=posixpath.join(
-        posixpath.dirname(posixpath.abspath(__file__)), "yosinski2014_networks.csv"))
+    ap.add_argument(
+        "--out", default=posixpath.join(posixpath.dirname(posixpath.abspath(__file__)), "yosinski2014_networks.csv")
+    )
     args = ap.parse_args(argv)
     repo = Repo(args.git_dir, args.commit)
     resolved = repo.resolve()
     if resolved != COMMIT:
-        print("warning: reading commit %s, table documented for %s" % (resolved, COMMIT),
-              file=sys.stderr)
+        print("warning: reading commit %s, table documented for %s" % (resolved, COMMIT), file=sys.stderr)
     df = extract(repo)
     df.to_csv(args.out, index=False, float_format="%.6g")
     print("wrote %d rows to %s" % (len(df), args.out), file=sys.stderr)

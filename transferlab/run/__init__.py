@@ -3,10 +3,13 @@ thin scripts' glue, the committed snapshot and the status of a running workflow.
 
 from transferlab._lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    "configcheck": ["validate_config"],
-    "design": ["Design"],
-    "scripting": ["run"],
-    "snapshot": [],
-    "status": [],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "configcheck": ["validate_config"],
+        "design": ["Design"],
+        "scripting": ["run"],
+        "snapshot": [],
+        "status": [],
+    },
+)

@@ -1,6 +1,7 @@
 """Config validation against the workflow's JSON schema, with short error messages.
 
 The detail: docs/library.md, `transferlab/run/configcheck.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import InvalidConfig
@@ -15,12 +16,24 @@ import yaml
 
 MAX_PROBLEMS = 5
 
-_TYPES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
-          "object": "a mapping", "array": "a list", "null": "null"}
-_EXPECTED = {"minimum": ">= {}", "maximum": "<= {}", "exclusiveMinimum": "> {}", "exclusiveMaximum": "< {}",
-             "minItems": "at least {} item(s)", "maxItems": "at most {} item(s)", "pattern": "a match of {}"}
-
-
+_TYPES = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+_EXPECTED = {
+    "minimum": ">= {}",
+    "maximum": "<= {}",
+    "exclusiveMinimum": "> {}",
+    "exclusiveMaximum": "< {}",
+    "minItems": "at least {} item(s)",
+    "maxItems": "at most {} item(s)",
+    "pattern": "a match of {}",
+}
 
 
 def validate_config(config: dict, schema_path) -> None:
@@ -36,8 +49,11 @@ def validate_config(config: dict, schema_path) -> None:
     problems = [line for e in errors for line in _describe(e)]
     if problems:
         more = len(problems) - MAX_PROBLEMS
-        raise InvalidConfig(f"invalid config (schema: {os.path.relpath(schema_path)}):\n  "
-                            + "\n  ".join(problems[:MAX_PROBLEMS]) + (f"\n  ... and {more} more" if more > 0 else ""))
+        raise InvalidConfig(
+            f"invalid config (schema: {os.path.relpath(schema_path)}):\n  "
+            + "\n  ".join(problems[:MAX_PROBLEMS])
+            + (f"\n  ... and {more} more" if more > 0 else "")
+        )
     check_cross_fields(config)
 
 
@@ -57,18 +73,32 @@ def check_cross_fields(config: dict) -> None:
                 f"{architecture} has {len(units)} transfer units ({', '.join(units)}), and the last is always new"
             )
     if config["inspect_n"] not in points:
-        raise InvalidConfig(f"config inspect_n={config['inspect_n']} is outside 1..{len(points)}, the transfer "
-                            f"points of model.architecture {architecture}")
+        raise InvalidConfig(
+            f"config inspect_n={config['inspect_n']} is outside 1..{len(points)}, the transfer "
+            f"points of model.architecture {architecture}"
+        )
     dataset = config["dataset"]
-    folders = {"imagenet": ("imagenet_root", "the ILSVRC2012 folder, e.g.", "ILSVRC2012",
-                            "ILSVRC2012 in ImageFolder layout (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG)"),
-               "imagefolder": ("imagefolder_root", "your image folder, e.g.", "images",
-                               "train/<class>/ and val/<class>/ image folders")}
+    folders = {
+        "imagenet": (
+            "imagenet_root",
+            "the ILSVRC2012 folder, e.g.",
+            "ILSVRC2012",
+            "ILSVRC2012 in ImageFolder layout (train/<wnid>/*.JPEG, val/<wnid>/*.JPEG)",
+        ),
+        "imagefolder": (
+            "imagefolder_root",
+            "your image folder, e.g.",
+            "images",
+            "train/<class>/ and val/<class>/ image folders",
+        ),
+    }
     if dataset in folders:
         key, what, example, layout = folders[dataset]
         if not config.get(key):
-            raise InvalidConfig(f"config {key} is empty: with dataset={dataset} give {what} snakemake --config "
-                                f"dataset={dataset} {key}=/path/to/{example}")
+            raise InvalidConfig(
+                f"config {key} is empty: with dataset={dataset} give {what} snakemake --config "
+                f"dataset={dataset} {key}=/path/to/{example}"
+            )
         if not os.path.isdir(config[key]):
             raise InvalidConfig(f"config {key}={config[key]!r} is not a folder; expected {layout}")
     crop, size = config["train"]["crop_size"], config["data"]["image_size"]
@@ -119,8 +149,12 @@ def coerce_strings(node, schema: dict) -> None:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError:
             continue
-        wanted = tuple(t for k in types if k in _PY_TYPES for t in (_PY_TYPES[k] if isinstance(_PY_TYPES[k], tuple)
-                                                                       else (_PY_TYPES[k],)))
+        wanted = tuple(
+            t
+            for k in types
+            if k in _PY_TYPES
+            for t in (_PY_TYPES[k] if isinstance(_PY_TYPES[k], tuple) else (_PY_TYPES[k],))
+        )
         if isinstance(parsed, wanted) and not (isinstance(parsed, bool) and bool not in wanted):
             node[name] = parsed
 
@@ -195,15 +229,23 @@ def _rows(props: dict, prefix: str = ""):
 def config_reference(schema_path) -> str:
     """config/README.md: every key of the schema with its type, default and description."""
     from transferlab.report import markdown_table  # pandas: not imported while Snakemake reads the workflow
+
     schema = yaml.safe_load(Path(schema_path).read_text())
-    lines = ["# Configuration keys", "",
-             "<!-- generated by `python -m transferlab.run.configcheck` from workflow/schemas/config.schema.yaml; "
-             "do not edit by hand -->", "",
-             f"{schema.get('description', '')} `config/config.yaml` is the default; a `--configfile` is read on top "
-             "of it (mappings merged key by key), and `--config key=value` on top of both (one nested key: "
-             "`--config 'train={epochs: 5}'`). Every key is checked against the schema before any job runs.", ""]
-    rows = [[f"`{key}`", kind, f"`{default}`" if default else "", " ".join(str(desc).split())]
-            for key, kind, default, desc in _rows(schema["properties"])]
+    lines = [
+        "# Configuration keys",
+        "",
+        "<!-- generated by `python -m transferlab.run.configcheck` from workflow/schemas/config.schema.yaml; "
+        "do not edit by hand -->",
+        "",
+        f"{schema.get('description', '')} `config/config.yaml` is the default; a `--configfile` is read on top "
+        "of it (mappings merged key by key), and `--config key=value` on top of both (one nested key: "
+        "`--config 'train={epochs: 5}'`). Every key is checked against the schema before any job runs.",
+        "",
+    ]
+    rows = [
+        [f"`{key}`", kind, f"`{default}`" if default else "", " ".join(str(desc).split())]
+        for key, kind, default, desc in _rows(schema["properties"])
+    ]
     return "\n".join(lines) + "\n" + markdown_table(rows, ["key", "type", "default", "meaning"])
 
 

@@ -4,6 +4,7 @@ answers themselves live here, where they are tested without Snakemake.  Network 
 :mod:`transferlab.names`, split names by :mod:`transferlab.data.splits`.
 
 The detail: docs/library.md, `transferlab/run/design.py`."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,12 @@ from transferlab.data import splits
 from transferlab.names import RANDOM_SOURCE, base_name, net_name, parse_net
 
 TASK_NAMES = {splits.NATMAN: {"A": "natural", "B": "man-made"}}
-SPLIT_EXPERIMENTS = {splits.RANDOM: "random_split", splits.NATMAN: "natman", splits.WHOLE: "random_weights",
-                     "dataset_size": "dataset_size"}
+SPLIT_EXPERIMENTS = {
+    splits.RANDOM: "random_split",
+    splits.NATMAN: "natman",
+    splits.WHOLE: "random_weights",
+    "dataset_size": "dataset_size",
+}
 ARCH_TITLES = {"caffenet": "CaffeNet", "resnet": "ResNet"}
 
 
@@ -101,8 +106,9 @@ class Design:
         return nets
 
     def random_weight_nets(self) -> list[str]:
-        return [base_name("A")] + [net_name(RANDOM_SOURCE, n, "A", fine_tuned=False)
-                                   for n in self.experiments["random_weights"]["layers"]]
+        return [base_name("A")] + [
+            net_name(RANDOM_SOURCE, n, "A", fine_tuned=False) for n in self.experiments["random_weights"]["layers"]
+        ]
 
     def networks(self) -> list[tuple[str, str, int]]:
         """(split, net, replicate) of every network in the design."""
@@ -117,8 +123,10 @@ class Design:
         if self.enabled("random_weights"):
             pairs += [(splits.WHOLE, net) for net in self.random_weight_nets()]
         if self.enabled("dataset_size"):
-            pairs += [(splits.dataset_size_split_name(k), base_name("A"))
-                      for k in self.experiments["dataset_size"]["images_per_class"]]
+            pairs += [
+                (splits.dataset_size_split_name(k), base_name("A"))
+                for k in self.experiments["dataset_size"]["images_per_class"]
+            ]
         return [(split, net, rep) for split, net in pairs for rep in self.replicates_of(self.experiment_of(split))]
 
     @staticmethod
@@ -174,20 +182,41 @@ class Design:
 
     def cka_runs(self) -> list[tuple[str, int]]:
         """(split, replicate) of every CKA measurement."""
-        return [(splits.random_split_name(seed), rep) for seed in self.experiments["random_split"]["seeds"]
-                for rep in self.replicates_of("random_split")]
+        return [
+            (splits.random_split_name(seed), rep)
+            for seed in self.experiments["random_split"]["seeds"]
+            for rep in self.replicates_of("random_split")
+        ]
 
     def cka_pairs(self) -> list[dict]:
         """baseA against baseB at every transfer unit; each fine-tuned net against the base it copied, at the
         units it copied (1..n)."""
         a, b = base_name("A"), base_name("B")
-        pairs = [{"kind": "bases", "a": a, "b": b, "net": f"{a}~{b}", "treatment": "bases", "n": 0,
-                  "units": self.transfer_points}]
+        pairs = [
+            {
+                "kind": "bases",
+                "a": a,
+                "b": b,
+                "net": f"{a}~{b}",
+                "treatment": "bases",
+                "n": 0,
+                "units": self.transfer_points,
+            }
+        ]
         for net in self.cka_nets():
             spec = parse_net(net)
             if spec.fine_tuned and not spec.is_base:
-                pairs.append({"kind": "base_vs_ft", "a": spec.base, "b": net, "net": net,
-                              "treatment": spec.treatment, "n": spec.n, "units": list(range(1, spec.n + 1))})
+                pairs.append(
+                    {
+                        "kind": "base_vs_ft",
+                        "a": spec.base,
+                        "b": net,
+                        "net": net,
+                        "treatment": spec.treatment,
+                        "n": spec.n,
+                        "units": list(range(1, spec.n + 1)),
+                    }
+                )
         return pairs
 
     def weight_change_measured(self) -> bool:
@@ -208,8 +237,13 @@ class Design:
     def figure_outputs(self) -> list[str]:
         """What `snakemake figures` redraws from result_tables(): figures, derived tables, the scorecard."""
         res = self.results
-        out = [f"{res}/claims.csv", f"{res}/claims.md", f"{res}/figures/claims.png",
-               f"{res}/tables/convergence.csv", f"{res}/tables/convergence.md"]
+        out = [
+            f"{res}/claims.csv",
+            f"{res}/claims.md",
+            f"{res}/figures/claims.png",
+            f"{res}/tables/convergence.csv",
+            f"{res}/tables/convergence.md",
+        ]
         if self.enabled("random_split"):
             out += [f"{res}/figures/{name}" for name in ("fig2.png", "fig2.pdf", "curves.png", "filters.png")]
             out += [f"{res}/tables/filters.csv", f"{res}/figures/reference.png"]

@@ -1,10 +1,12 @@
 """Glue for the thin Snakemake scripts: logging, one clear error, exit codes."""
+
 from __future__ import annotations
 
 import sys
 import traceback
 
 from transferlab.errors import TransferlabError
+
 
 def run(snakemake, fn):
     """Send output to the rule's log, call ``fn(snakemake)``, turn known failures into one message."""

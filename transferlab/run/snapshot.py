@@ -1,6 +1,7 @@
 """A committed snapshot of a real run, and the README section generated from it.
 
 The detail: docs/library.md, `transferlab/run/snapshot.py`."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,14 +24,33 @@ from transferlab.report import markdown_table, pt
 
 BEGIN, END = "<!-- default-run:begin -->", "<!-- default-run:end -->"
 CLAIMS_BEGIN, CLAIMS_END = "<!-- claims:begin -->", "<!-- claims:end -->"
-FILES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "claims.csv", "claims.md",
-         "config_used.yaml", "tables/table1.csv", "tables/table1.md", "tables/convergence.csv",
-         "tables/convergence.md", "tables/filters.csv", "figures/fig2.png", "figures/fig3.png",
-         "figures/reference.png", "figures/filters.png"]
+FILES = [
+    "evaluation.parquet",
+    "predictions.parquet",
+    "curves.parquet",
+    "claims.csv",
+    "claims.md",
+    "config_used.yaml",
+    "tables/table1.csv",
+    "tables/table1.md",
+    "tables/convergence.csv",
+    "tables/convergence.md",
+    "tables/filters.csv",
+    "figures/fig2.png",
+    "figures/fig3.png",
+    "figures/reference.png",
+    "figures/filters.png",
+]
 # what a snapshot may lack: a run without CKA, without the scorecard figure, or (conv1, weight change) taken
 # before `snakemake figures` and --report needed them
-OPTIONAL = ["cka.parquet", "tables/cka.csv", "figures/cka.png", "figures/claims.png", "conv1.parquet",
-            "tables/weight_change.csv"]
+OPTIONAL = [
+    "cka.parquet",
+    "tables/cka.csv",
+    "figures/cka.png",
+    "figures/claims.png",
+    "conv1.parquet",
+    "tables/weight_change.csv",
+]
 RESNET_BEGIN, RESNET_END = "<!-- resnet-run:begin -->", "<!-- resnet-run:end -->"
 LABELS = {t: label for t, label in TREATMENT_LABELS.items() if t != "base"}
 
@@ -61,15 +81,30 @@ def take(results: Path, out: Path, wall_seconds: float, command: str) -> dict:
         shutil.copyfile(results / f, out / Path(f).name)
     ev = pd.read_parquet(results / "evaluation.parquet")
     revs = sorted(set(ev.code_revision))
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
     from transferlab.io import code_revision
 
-    run = {"command": command, "wall_seconds": round(float(wall_seconds), 1), "code_revisions": revs,
-           "snapshot_revision": code_revision(),
-           "networks": int(len(ev)), "train_hours": round(float(ev.train_seconds.sum()) / 3600, 2),
-           "date": time.strftime("%Y-%m-%d", time.gmtime((results / "evaluation.parquet").stat().st_mtime)),
-           "machine": f"{os.cpu_count()} cores, {cpu}"}
+    run = {
+        "command": command,
+        "wall_seconds": round(float(wall_seconds), 1),
+        "code_revisions": revs,
+        "snapshot_revision": code_revision(),
+        "networks": int(len(ev)),
+        "train_hours": round(float(ev.train_seconds.sum()) / 3600, 2),
+        "date": time.strftime("%Y-%m-%d", time.gmtime((results / "evaluation.parquet").stat().st_mtime)),
+        "machine": f"{os.cpu_count()} cores, {cpu}",
+    }
     (out / "run.json").write_text(json.dumps(run, indent=1) + "\n")
     return run
 
@@ -82,8 +117,9 @@ def rescore(snap: Path, n_boot: int = 200) -> None:
 
     snap = Path(snap)
     ev = pd.read_parquet(snap / "evaluation.parquet")
-    card = write_claims(ev, pd.read_parquet(snap / "predictions.parquet"), snap / "claims.csv", snap / "claims.md",
-                        n_boot)
+    card = write_claims(
+        ev, pd.read_parquet(snap / "predictions.parquet"), snap / "claims.csv", snap / "claims.md", n_boot
+    )
     from transferlab.analysis.claims import unit_table
     from transferlab.analysis.plots import claims_figure
 
@@ -115,8 +151,13 @@ def redraw_figures(snap: Path, ev: pd.DataFrame) -> None:
     if ev.experiment.isin(["natman", "random_weights", "custom_split"]).any():
         fig3(ev, snap / "fig3.png", None, f"{title}: dissimilar tasks and random weights")
     if (snap / "cka.parquet").exists():
-        cka_figure(pd.read_parquet(snap / "cka.parquet"), transfer_deltas(ev), snap / "cka.png", None,
-                   f"{title}: CKA and transferability")
+        cka_figure(
+            pd.read_parquet(snap / "cka.parquet"),
+            transfer_deltas(ev),
+            snap / "cka.png",
+            None,
+            f"{title}: CKA and transferability",
+        )
 
 
 def _pt(x, sign=True):
@@ -135,10 +176,13 @@ def fig2_table(ev: pd.DataFrame) -> str:
             cells.append(f"{_pt(r.level.iloc[0], False)} ({_pt(r.delta.iloc[0])})" if len(r) else "")
         rows.append([str(n)] + cells)
     units = int(pm.units.max()) if len(pm) else 0
-    return (markdown_table(rows, ["n", *LABELS.values()]) + f"\nEach cell: base + mean paired difference, top-1 % (the paired difference in "
-            f"points in brackets): every network minus the base of its own split, replicate and target half, "
-            f"averaged over {units} training units; n = 0 is the mean of base{'/base'.join(targets)}, the "
-            "bases of the targets present.\n")
+    return (
+        markdown_table(rows, ["n", *LABELS.values()])
+        + f"\nEach cell: base + mean paired difference, top-1 % (the paired difference in "
+        f"points in brackets): every network minus the base of its own split, replicate and target half, "
+        f"averaged over {units} training units; n = 0 is the mean of base{'/base'.join(targets)}, the "
+        "bases of the targets present.\n"
+    )
 
 
 def fig3_lines(ev: pd.DataFrame) -> str:
@@ -151,16 +195,17 @@ def fig3_lines(ev: pd.DataFrame) -> str:
         g = fr[exp].assign(target_task=fr[exp].get("target_task", "all"))
         n_units = len(units(ev, exp))
         for tgt, t in g.groupby("target_task"):
-            out.append(f"- {label}, target {tgt} (base {_pt(t.base.mean(), False)} %; {n_units} units in the "
-                       "experiment): " + ", ".join(f"n={r.n} {_pt(r.delta)}" for r in t.itertuples())
-                       + " pt against own base")
+            out.append(
+                f"- {label}, target {tgt} (base {_pt(t.base.mean(), False)} %; {n_units} units in the "
+                "experiment): " + ", ".join(f"n={r.n} {_pt(r.delta)}" for r in t.itertuples()) + " pt against own base"
+            )
     if (ev.experiment == "dataset_size").any():
         g = dataset_size_frame(ev)
-        out.append("- dataset size (all classes, same iterations for every size): "
-                   + ", ".join(f"{r.train_per_class} img/class {_pt(r.top1, False)} %" for r in g.itertuples()))
+        out.append(
+            "- dataset size (all classes, same iterations for every size): "
+            + ", ".join(f"{r.train_per_class} img/class {_pt(r.top1, False)} %" for r in g.itertuples())
+        )
     return "\n".join(out) + "\n"
-
-
 
 
 def paper_preset_mdes(config: Path = Path("config/paper.yaml")) -> dict:
@@ -186,28 +231,36 @@ def power_lines(ev: pd.DataFrame, claims: pd.DataFrame) -> str:
     out = []
     c = claims.set_index("claim")
     rows = [(i, r) for i, r in enumerate(c.drop(index="restart_gain", errors="ignore").itertuples(), 1)]
-    mdes = ", ".join(f"{i} {pt(r.mde, False)}{' %' if scale_of(r) == 'rel' else ''}"
-                     for i, r in rows if np.isfinite(r.mde))
-    out.append(f"- Minimum detectable effect (80 % power, 5 % two-sided t test on this run's units) per claim, in "
-               f"points (%: of the own base): {mdes or 'none (fewer than two units)'}.")
+    mdes = ", ".join(
+        f"{i} {pt(r.mde, False)}{' %' if scale_of(r) == 'rel' else ''}" for i, r in rows if np.isfinite(r.mde)
+    )
+    out.append(
+        f"- Minimum detectable effect (80 % power, 5 % two-sided t test on this run's units) per claim, in "
+        f"points (%: of the own base): {mdes or 'none (fewer than two units)'}."
+    )
     paper = paper_scorecard().set_index("claim")
     for key in (claim.key for claim in CLAIMS if claim.judged_against_paper):
         if key in c.index and np.isfinite(c.loc[key, "mde"]):
             m, size = c.loc[key, "mde"], paper.loc[key, "value"]
             ok = abs(size) >= m
-            out.append(f"- Claim {list(c.drop(index='restart_gain', errors='ignore').index).index(key) + 1}'s statistic "
-                       f"on the paper's released networks is {100 * size:+.2f} pt, {'above' if ok else 'below'} this "
-                       f"run's MDE of {100 * m:.1f} pt: an effect of the paper's size is "
-                       f"{'within' if ok else 'beyond'} what this run can resolve.")
+            out.append(
+                f"- Claim {list(c.drop(index='restart_gain', errors='ignore').index).index(key) + 1}'s statistic "
+                f"on the paper's released networks is {100 * size:+.2f} pt, {'above' if ok else 'below'} this "
+                f"run's MDE of {100 * m:.1f} pt: an effect of the paper's size is "
+                f"{'within' if ok else 'beyond'} what this run can resolve."
+            )
     mde, splits, sd = paper_preset_mdes()
-    out.append(f"- The paper preset (`config/paper.yaml`, {splits} splits in both directions), with the paper's "
-               f"training noise (SD of its 8 bases' final top-1, {100 * sd:.2f} pt) per network: MDE "
-               + ", ".join(f"claim {i} {100 * mde[claim.key]:.2f} pt" for i, claim in enumerate(CLAIMS, 1)
-                           if claim.key in mde)
-               + " (the splits are the units of its intervals).")
-    out.append("- A rerun, here or on another machine, is another draw of training noise: the same seeds give "
-               "bit-identical networks only on the same machine and software. What a rerun reproduces is the "
-               "verdicts, within the intervals above, not the digits.")
+    out.append(
+        f"- The paper preset (`config/paper.yaml`, {splits} splits in both directions), with the paper's "
+        f"training noise (SD of its 8 bases' final top-1, {100 * sd:.2f} pt) per network: MDE "
+        + ", ".join(f"claim {i} {100 * mde[claim.key]:.2f} pt" for i, claim in enumerate(CLAIMS, 1) if claim.key in mde)
+        + " (the splits are the units of its intervals)."
+    )
+    out.append(
+        "- A rerun, here or on another machine, is another draw of training noise: the same seeds give "
+        "bit-identical networks only on the same machine and software. What a rerun reproduces is the "
+        "verdicts, within the intervals above, not the digits."
+    )
     return "\n".join(out) + "\n"
 
 
@@ -239,7 +292,9 @@ def render(snap: Path, rel: str = "docs/default-run") -> str:
         "`docs/paper-data/claims.md`; without per-image vectors, and with AnB+ and BnB+ on different halves, "
         "claim 5 goes through each net's own base):",
         "",
-        claims_side_by_side(pd.read_csv(snap / "claims.csv"), paper_claims(), names=("this run", "the paper's networks")),
+        claims_side_by_side(
+            pd.read_csv(snap / "claims.csv"), paper_claims(), names=("this run", "the paper's networks")
+        ),
         "What this run can and cannot detect:",
         "",
         power_lines(ev, pd.read_csv(snap / "claims.csv")),
@@ -250,7 +305,8 @@ def render(snap: Path, rel: str = "docs/default-run") -> str:
         "",
         (snap / "convergence.md").read_text().rstrip() + "\n",
         "conv1 filters, share of energy at low spatial frequency (≤ 0.25 cycles/px, `tables/filters.csv`): "
-        + ", ".join(f"{r.network} {100 * r.lowfreq_share_mean:.0f} %" for r in filters.itertuples()) + ".",
+        + ", ".join(f"{r.network} {100 * r.lowfreq_share_mean:.0f} %" for r in filters.itertuples())
+        + ".",
     ]
     parts += ["", *cka_section(snap, rel, "the default run"), END]
     return "\n".join(parts) + "\n"
@@ -264,9 +320,11 @@ def paper_claims() -> pd.DataFrame:
 
 def _run_line(run: dict, rel: str) -> str:
     revs = ", ".join(r[:7] for r in run["code_revisions"])
-    return (f"`{run['command']}` on this machine ({run['machine']}; {run['date']}, code of {revs}): "
-            f"**{run['wall_seconds'] / 60:.1f} min wall time**, {run['networks']} networks, "
-            f"{run['train_hours']} h of training in all. The snapshot of its outputs is `docs/{Path(rel).name}/`.")
+    return (
+        f"`{run['command']}` on this machine ({run['machine']}; {run['date']}, code of {revs}): "
+        f"**{run['wall_seconds'] / 60:.1f} min wall time**, {run['networks']} networks, "
+        f"{run['train_hours']} h of training in all. The snapshot of its outputs is `docs/{Path(rel).name}/`."
+    )
 
 
 def scale_of(r) -> str:
@@ -296,21 +354,36 @@ def claims_side_by_side(base: pd.DataFrame, other: pd.DataFrame, names=("CaffeNe
 
 
 def cka_table(cka: pd.DataFrame) -> str:
-    rows = [[r.unit, r.unit_name, f"{r.cka_bases:.3f}",
-             f"{_pt(r.transfer_delta)} [{_pt(r.transfer_delta_lo)}, {_pt(r.transfer_delta_hi)}] pt",
-             f"{r.cka_selffer_ft:.3f}", f"{r.cka_transfer_ft:.3f}"] for r in cka.itertuples()]
+    rows = [
+        [
+            r.unit,
+            r.unit_name,
+            f"{r.cka_bases:.3f}",
+            f"{_pt(r.transfer_delta)} [{_pt(r.transfer_delta_lo)}, {_pt(r.transfer_delta_hi)}] pt",
+            f"{r.cka_selffer_ft:.3f}",
+            f"{r.cka_transfer_ft:.3f}",
+        ]
+        for r in cka.itertuples()
+    ]
     columns = ["unit", "name", "CKA(baseA, baseB)", "AnB − base [95 % CI]", "CKA(BnB+, baseB)", "CKA(AnB+, baseA)"]
-    return (markdown_table(rows, columns) + "\nLinear CKA (minibatch) on all validation images of the split's classes; a "
-            "fine-tuned net is compared with the base it copied at its deepest copied unit (u = n), averaged over "
-            "directions.\n")
+    return (
+        markdown_table(rows, columns) + "\nLinear CKA (minibatch) on all validation images of the split's classes; a "
+        "fine-tuned net is compared with the base it copied at its deepest copied unit (u = n), averaged over "
+        "directions.\n"
+    )
 
 
 def cka_section(snap: Path, rel: str, run: str) -> list[str]:
     """The CKA figure and table of a snapshot, or nothing for a run from before the CKA step."""
     if not (snap / "cka.csv").exists():
         return []
-    return [f"![CKA of {run}]({rel}/cka.png)", "", "What the layers share (`tables/cka.csv`):", "",
-            cka_table(pd.read_csv(snap / "cka.csv"))]
+    return [
+        f"![CKA of {run}]({rel}/cka.png)",
+        "",
+        "What the layers share (`tables/cka.csv`):",
+        "",
+        cka_table(pd.read_csv(snap / "cka.csv")),
+    ]
 
 
 def time_line(ev: pd.DataFrame, snap: Path) -> str:
@@ -318,8 +391,10 @@ def time_line(ev: pd.DataFrame, snap: Path) -> str:
     threads each job had (the snapshot's config_used.yaml) and its device (the table's)."""
     half = ev[ev.experiment == "random_split"]
     whole = ev[ev.experiment == "random_weights"]
-    parts = [f"a random-split base {half[half.treatment == 'base'].train_seconds.mean():.0f} s, a derived net "
-             f"{half[half.treatment != 'base'].train_seconds.mean():.0f} s on average"]
+    parts = [
+        f"a random-split base {half[half.treatment == 'base'].train_seconds.mean():.0f} s, a derived net "
+        f"{half[half.treatment != 'base'].train_seconds.mean():.0f} s on average"
+    ]
     if len(whole):
         parts.append(f"a net on all classes (random weights) {whole.train_seconds.mean():.0f} s")
     threads = int(yaml.safe_load((snap / "config_used.yaml").read_text()).get("threads_per_job", 1))
@@ -328,7 +403,9 @@ def time_line(ev: pd.DataFrame, snap: Path) -> str:
     return f"Training time per network ({where}): " + ", ".join(parts) + "."
 
 
-def render_resnet(snap: Path, default: Path, rel: str = "docs/resnet-run", default_rel: str = "docs/default-run") -> str:
+def render_resnet(
+    snap: Path, default: Path, rel: str = "docs/resnet-run", default_rel: str = "docs/default-run"
+) -> str:
     """The residual run beside the default (CaffeNet) run on the same data: Figure 2, scorecard, CKA."""
     snap, default = Path(snap), Path(default)
     run = json.loads((snap / "run.json").read_text())
@@ -341,7 +418,8 @@ def render_resnet(snap: Path, default: Path, rel: str = "docs/resnet-run", defau
         "",
         _run_line(run, rel),
         "",
-        time_line(ev, snap) + " The default run: "
+        time_line(ev, snap)
+        + " The default run: "
         + time_line(pd.read_parquet(default / "evaluation.parquet"), default).split(": ", 1)[1],
         "",
         f"![Figure 2 of the residual run]({rel}/fig2.png)",
@@ -357,8 +435,12 @@ def render_resnet(snap: Path, default: Path, rel: str = "docs/resnet-run", defau
         claims_side_by_side(pd.read_csv(default / "claims.csv"), pd.read_csv(snap / "claims.csv")),
     ]
     parts += cka_section(snap, rel, "the residual run")
-    parts += ["Convergence of the residual run's bases:", "", (snap / "convergence.md").read_text().rstrip() + "\n",
-              RESNET_END]
+    parts += [
+        "Convergence of the residual run's bases:",
+        "",
+        (snap / "convergence.md").read_text().rstrip() + "\n",
+        RESNET_END,
+    ]
     assert "architecture: resnet" in conf, f"{snap}/config_used.yaml is not a residual run's"
     return "\n".join(parts) + "\n"
 
@@ -371,8 +453,13 @@ def _replace(text: str, begin: str, end: str, body: str, where) -> str:
 
 
 SUMMARY_BEGIN, SUMMARY_END = "<!-- summary:begin -->", "<!-- summary:end -->"
-VERDICT_WORDS = {"holds": "supported", "does not hold": "contradicted", "inconclusive": "inconclusive",
-                 "too few units": "not decidable (too few units)", "not run": "not run"}
+VERDICT_WORDS = {
+    "holds": "supported",
+    "does not hold": "contradicted",
+    "inconclusive": "inconclusive",
+    "too few units": "not decidable (too few units)",
+    "not run": "not run",
+}
 
 
 def render_summary(snap: Path, rel: str = "docs/default-run") -> str:
@@ -387,26 +474,43 @@ def render_summary(snap: Path, rel: str = "docs/default-run") -> str:
     for i, r in claims.iterrows():
         groups.setdefault(VERDICT_WORDS.get(r.verdict, r.verdict), []).append(f"{i + 1} ({r.finding})")
     scope = claims.scope.iloc[0].split(":")[0] if len(claims) else ""
-    lines = [SUMMARY_BEGIN,
-             "<!-- generated by `python -m transferlab.run.snapshot readme` from docs/default-run/; do not edit by hand -->",
-             "", _run_line(run, rel), "", f"![Figure 2 of the default run]({rel}/fig2.png)", "",
-             "Figure 2: each dot a network (top), and the paired means with 95 % intervals over training units "
-             "(bottom); BnB copies layers from its own task's base, AnB from the other half's, + means fine-tuned.", ""]
+    lines = [
+        SUMMARY_BEGIN,
+        "<!-- generated by `python -m transferlab.run.snapshot readme` from docs/default-run/; do not edit by hand -->",
+        "",
+        _run_line(run, rel),
+        "",
+        f"![Figure 2 of the default run]({rel}/fig2.png)",
+        "",
+        "Figure 2: each dot a network (top), and the paired means with 95 % intervals over training units "
+        "(bottom); BnB copies layers from its own task's base, AnB from the other half's, + means fine-tuned.",
+        "",
+    ]
     if len(restart):
         r = restart.iloc[0]
-        gain = (f"The check that comes first: retraining a base from its own weights (BnB+ at the top layer) gains "
-                f"{pt(r.value)} pt [{pt(r.ci_low)}, {pt(r.ci_high)}]")
-        lines.append(gain + (", within ±2 pt: the bases are at their plateau, so the differences below measure "
-                             "transfer, not a second run of training." if r.verdict == "holds" else
-                             ", not within ±2 pt: the bases were not at their plateau, and the scorecard marks the "
-                             "claims that assume it as confounded."))
+        gain = (
+            f"The check that comes first: retraining a base from its own weights (BnB+ at the top layer) gains "
+            f"{pt(r.value)} pt [{pt(r.ci_low)}, {pt(r.ci_high)}]"
+        )
+        lines.append(
+            gain
+            + (
+                ", within ±2 pt: the bases are at their plateau, so the differences below measure "
+                "transfer, not a second run of training."
+                if r.verdict == "holds"
+                else ", not within ±2 pt: the bases were not at their plateau, and the scorecard marks the "
+                "claims that assume it as confounded."
+            )
+        )
         lines.append("")
     words = "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items())
-    lines.append(f"Of the paper's {len(claims)} findings, on {scope}, this run's scorecard says — {words}. "
-                 "Inconclusive means the 95 % interval spans the threshold: more splits would decide it "
-                 "(the minimum detectable effect of each row is in the scorecard). Everything else, "
-                 "the scorecard row by row, Table 1 and the paper's own networks through the same scorecard: "
-                 "[docs/results.md](docs/results.md).")
+    lines.append(
+        f"Of the paper's {len(claims)} findings, on {scope}, this run's scorecard says — {words}. "
+        "Inconclusive means the 95 % interval spans the threshold: more splits would decide it "
+        "(the minimum detectable effect of each row is in the scorecard). Everything else, "
+        "the scorecard row by row, Table 1 and the paper's own networks through the same scorecard: "
+        "[docs/results.md](docs/results.md)."
+    )
     lines.append(SUMMARY_END)
     return "\n".join(lines) + "\n"
 
@@ -429,10 +533,16 @@ def update_readme(readme: Path, snap: Path, check: bool = False) -> bool:
     new["results"] = _replace(new["results"], BEGIN, END, render(snap, rel="default-run"), pages["results"])
     resnet = Path(snap).parent / "resnet-run"
     if (resnet / "run.json").exists():
-        new["results"] = _replace(new["results"], RESNET_BEGIN, RESNET_END,
-                                  render_resnet(resnet, snap, rel="resnet-run", default_rel="default-run"),
-                                  pages["results"])
-    claims = f"{CLAIMS_BEGIN}\n<!-- generated from transferlab/analysis/claims.py -->\n\n{quotes_markdown()}{CLAIMS_END}"
+        new["results"] = _replace(
+            new["results"],
+            RESNET_BEGIN,
+            RESNET_END,
+            render_resnet(resnet, snap, rel="resnet-run", default_rel="default-run"),
+            pages["results"],
+        )
+    claims = (
+        f"{CLAIMS_BEGIN}\n<!-- generated from transferlab/analysis/claims.py -->\n\n{quotes_markdown()}{CLAIMS_END}"
+    )
     new["design"] = _replace(new["design"], CLAIMS_BEGIN, CLAIMS_END, claims, pages["design"])
     if check:
         return new == old
@@ -473,9 +583,11 @@ def main(argv=None):
         return 0
     same = update_readme(Path(a.readme), Path(a.snapshot), check=a.check)
     if a.check and not same:
-        print(f"{a.readme}, docs/results.md or docs/design.md differs from what {a.snapshot} generates: run "
-              "python -m transferlab.run.snapshot readme",
-              file=sys.stderr)
+        print(
+            f"{a.readme}, docs/results.md or docs/design.md differs from what {a.snapshot} generates: run "
+            "python -m transferlab.run.snapshot readme",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -4,6 +4,7 @@ and the estimated end of the whole run.
     python -m transferlab.run.status                       # the default config's results
     python -m transferlab.run.status -- --configfile config/paper.yaml --config imagenet_root=...
 The detail: docs/library.md, `transferlab/run/status.py`."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+) epoch (\S+)/(\d+) step (\d+)/(\d+) .* left (\d+):(\d\d):(\d\d)$")
+LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+) epoch (\S+)/(\d+) step (\d+)/(\d+) .* left (\d+):(\d\d):(\d\d)$"
+)
 RECENT_S = 600  # a log that has not moved for longer than this is not counted as running
 
 
@@ -61,22 +64,31 @@ def scan(results: Path, now: float | None = None) -> list[Net]:
             nets[name] = Net(name, "running" if age < RECENT_S else "stalled", age_s=age)
             continue
         h, mi, s = (int(last.group(i)) for i in (7, 8, 9))
-        nets[name] = Net(name, "running" if age < RECENT_S else "stalled", int(last.group(5)), int(last.group(6)),
-                         max(0.0, h * 3600 + mi * 60 + s - age), age_s=age)
+        nets[name] = Net(
+            name,
+            "running" if age < RECENT_S else "stalled",
+            int(last.group(5)),
+            int(last.group(6)),
+            max(0.0, h * 3600 + mi * 60 + s - age),
+            age_s=age,
+        )
     return sorted(nets.values(), key=lambda n: n.name)
 
 
 def planned(snakemake_args: list[str], cwd: Path) -> list[str] | None:
     """The networks the workflow still plans to train (a dry run with the run's arguments), or None."""
-    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--nolock", *snakemake_args], cwd=cwd,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--nolock", *snakemake_args], cwd=cwd, capture_output=True, text=True
+    )
     if r.returncode != 0:
         return None
     out, nets, rule = r.stdout + r.stderr, [], None
     for line in out.splitlines():
         if m := re.fullmatch(r"\s*(?:local)?rule (\w+):", line):
             rule = m.group(1)
-        elif rule in ("train_base", "train_derived") and (m := re.search(r"output: .*?/nets/([^,]+)/weights\.pt", line)):
+        elif rule in ("train_base", "train_derived") and (
+            m := re.search(r"output: .*?/nets/([^,]+)/weights\.pt", line)
+        ):
             nets.append(m.group(1))
             rule = None
     return nets
@@ -90,16 +102,21 @@ def summary(nets: list[Net], waiting: list[str] | None, now: float | None = None
     stalled = [n for n in nets if n.state == "stalled"]
     busy = {n.name for n in running + stalled}
     wait = [w for w in (waiting or []) if w not in busy]
-    lines = [f"done {len(done)}, running {len(running)}" + (f", stalled {len(stalled)}" if stalled else "")
-             + (f", waiting {len(wait)}" if waiting is not None else ", waiting: unknown (the dry run failed)")]
+    lines = [
+        f"done {len(done)}, running {len(running)}"
+        + (f", stalled {len(stalled)}" if stalled else "")
+        + (f", waiting {len(wait)}" if waiting is not None else ", waiting: unknown (the dry run failed)")
+    ]
     for n in running:
         where = f"step {n.step}/{n.total}, about {_hms(n.left_s)} left" if n.total else "starting"
         lines.append(f"  running  {n.name}: {where}")
     for n in stalled:
         lines.append(f"  stalled  {n.name}: its log has not moved for {_hms(n.age_s)} (killed? rerun resumes it)")
     finished = [n for n in nets if n.state == "done"]
-    typical = {k: statistics.median([n.train_s for n in finished if _kind(n.name) == k] or [float("nan")])
-               for k in ("base", "derived")}
+    typical = {
+        k: statistics.median([n.train_s for n in finished if _kind(n.name) == k] or [float("nan")])
+        for k in ("base", "derived")
+    }
     if waiting is not None:
         parts = [typical[_kind(w)] for w in wait]
         if any(p != p for p in parts):  # a kind with no finished network yet
@@ -107,8 +124,10 @@ def summary(nets: list[Net], waiting: list[str] | None, now: float | None = None
         else:
             slots = max(1, len(running))
             left = (sum(n.left_s for n in running) + sum(parts)) / slots
-            lines.append(f"estimated end: {time.strftime('%Y-%m-%d %H:%M', time.localtime(now + left))} "
-                         f"(in {_hms(left)}, {slots} job{'s' if slots != 1 else ''} at a time)")
+            lines.append(
+                f"estimated end: {time.strftime('%Y-%m-%d %H:%M', time.localtime(now + left))} "
+                f"(in {_hms(left)}, {slots} job{'s' if slots != 1 else ''} at a time)"
+            )
     return "\n".join(lines)
 
 
@@ -119,8 +138,8 @@ def _hms(seconds: float) -> str:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    argv = argv[:argv.index("--")] if "--" in argv else argv
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     ap = argparse.ArgumentParser(prog="python -m transferlab.run.status", description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", help="results/<dataset> (default: the one the dry run's config names)")
     ap.add_argument("--no-plan", action="store_true", help="skip the dry run (no waiting count, no end estimate)")

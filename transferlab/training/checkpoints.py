@@ -1,6 +1,7 @@
 """A training job's resumable state on disk: written so that a kill at any instant leaves a complete one.
 
 The detail: docs/library.md, `transferlab/training/checkpoints.py`."""
+
 from __future__ import annotations
 
 import os

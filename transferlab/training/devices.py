@@ -1,6 +1,7 @@
 """Which GPU a training job uses.
 
 The detail: docs/library.md, `transferlab/training/devices.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import NoFreeDevice
@@ -11,8 +12,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-
 
 
 # Present where a GPU driver is: NVIDIA (/proc/driver/nvidia, /dev/nvidiactl), WSL2 (/dev/dxg), ROCm (/dev/kfd).
@@ -81,10 +80,12 @@ def cpu_training_note(device: str, cluster_gpus, cuda_here: bool, submits_to_clu
     cluster_gpus = cluster_gpus_setting(cluster_gpus)
     if device != "auto" or cluster_gpus is not None or cuda_here or not submits_to_cluster:
         return None
-    return ("note: training will run on CPUs: device is auto and this submit host has no CUDA, so the training, "
-            "evaluation and CKA jobs ask the cluster for no GPU. If its nodes have GPUs, add "
-            "--config cluster_gpus=true (or cluster_gpus: true in a config file): each of those jobs then asks for "
-            "one (gpu=1, --gpus=1). On a CPU cluster, cluster_gpus: false says so and silences this note.")
+    return (
+        "note: training will run on CPUs: device is auto and this submit host has no CUDA, so the training, "
+        "evaluation and CKA jobs ask the cluster for no GPU. If its nodes have GPUs, add "
+        "--config cluster_gpus=true (or cluster_gpus: true in a config file): each of those jobs then asks for "
+        "one (gpu=1, --gpus=1). On a CPU cluster, cluster_gpus: false says so and silences this note."
+    )
 
 
 class DeviceClaim:
@@ -105,8 +106,15 @@ class DeviceClaim:
         self.release()
 
 
-def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout_s: float = 3600.0,
-                 poll_s: float = 2.0, log=None, uuids: list[str] | None = None) -> DeviceClaim:
+def claim_device(
+    requested: str,
+    lock_dir,
+    n_devices: int | None = None,
+    timeout_s: float = 3600.0,
+    poll_s: float = 2.0,
+    log=None,
+    uuids: list[str] | None = None,
+) -> DeviceClaim:
     """Claim ``requested`` ('cpu', 'cuda' or 'cuda:N'; :func:`job_device` resolves 'auto') as a concrete device.
 
     Locks are named by each device's UUID (``gpu-<uuid>.lock``), so two runs that see the GPUs in
@@ -133,9 +141,13 @@ def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout
         fds = _open_locks(lock_dir, names, 0o1777)
     except OSError as e:
         fallback = Path(tempfile.gettempdir()) / f"transferlab-gpu-locks-{os.getuid()}"
-        print(f"warning: GPU lock folder {lock_dir} is not usable ({e}); using {fallback}, so this job's GPU "
-              "claim is not coordinated with other users' jobs. Make the folder writable for all (chmod 1777) "
-              "or set TRANSFERLAB_GPU_LOCK_DIR to a folder every user can write.", file=log, flush=True)
+        print(
+            f"warning: GPU lock folder {lock_dir} is not usable ({e}); using {fallback}, so this job's GPU "
+            "claim is not coordinated with other users' jobs. Make the folder writable for all (chmod 1777) "
+            "or set TRANSFERLAB_GPU_LOCK_DIR to a folder every user can write.",
+            file=log,
+            flush=True,
+        )
         lock_dir = fallback
         fds = _open_locks(lock_dir, names, 0o700)
     claimed = None
@@ -153,7 +165,9 @@ def claim_device(requested: str, lock_dir, n_devices: int | None = None, timeout
         os.ftruncate(fds[claimed], 0)
         os.pwrite(fds[claimed], f"{os.getpid()}\n".encode(), 0)
     print(f"claimed cuda:{claimed} (lock {lock_dir / names[claimed]})", file=log, flush=True)
-    return DeviceClaim(f"cuda:{claimed}", os.fdopen(fds[claimed], "rb", buffering=0))  # closed, so unlocked, with the claim
+    return DeviceClaim(
+        f"cuda:{claimed}", os.fdopen(fds[claimed], "rb", buffering=0)
+    )  # closed, so unlocked, with the claim
 
 
 def amp_context(mode: str, device: str):
@@ -209,9 +223,11 @@ def job_device(requested: str, log=None, lock_dir=None):
             requested = "cuda" if torch.cuda.is_available() else "cpu"
         elif not torch.cuda.is_available():
             visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-            raise NoFreeDevice(f"device {requested!r} was requested but torch sees no CUDA device here "
-                               f"(CUDA_VISIBLE_DEVICES {'unset' if visible is None else repr(visible)}); expected "
-                               "a GPU job on a machine with a working NVIDIA driver")
+            raise NoFreeDevice(
+                f"device {requested!r} was requested but torch sees no CUDA device here "
+                f"(CUDA_VISIBLE_DEVICES {'unset' if visible is None else repr(visible)}); expected "
+                "a GPU job on a machine with a working NVIDIA driver"
+            )
     with claim_device(requested, lock_dir or lock_dir_default(), log=log) as claim:
         if claim.device.startswith("cuda"):
             torch.cuda.set_device(torch.device(claim.device))

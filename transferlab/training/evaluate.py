@@ -1,5 +1,6 @@
 """Evaluation: top-1/top-5 and loss of a network on centre crops (what training monitors on the dev slice), one
 trained network on its target half's validation images, and the results table collected from them."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ COLUMNS = {
 
 
 @torch.inference_mode()
-def evaluate(model, images, idx, y, crop, transform, batch_size=500, device="cpu", channels_last=True, amp="off",
-             per_image=False) -> dict:
+def evaluate(
+    model, images, idx, y, crop, transform, batch_size=500, device="cpu", channels_last=True, amp="off", per_image=False
+) -> dict:
     """Top-1/top-5 and loss on centre crops of ``idx``, run on ``device`` (uint8 crops cross, the transform
     runs there)."""
     model.eval()
@@ -74,8 +76,19 @@ def evaluate(model, images, idx, y, crop, transform, batch_size=500, device="cpu
     return res
 
 
-def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record: dict, threads: int = 1,
-                     batch_size: int = 500, device: str = "cpu", log=None) -> dict:
+def evaluate_network(
+    *,
+    weights,
+    meta_file,
+    prepared_dir,
+    half_file,
+    out,
+    record: dict,
+    threads: int = 1,
+    batch_size: int = 500,
+    device: str = "cpu",
+    log=None,
+) -> dict:
     """Top-1/top-5, loss and per-image correctness of one network on its target half's validation images, run
     on ``device`` (the job's: on CUDA a GPU claimed as training claims it, held while the images run through)."""
     torch.set_num_threads(max(1, int(threads)))
@@ -84,7 +97,9 @@ def evaluate_network(*, weights, meta_file, prepared_dir, half_file, out, record
     data = load_half(prepared_dir, half_file)
     images, idx, y = data["val"]
     if model.arch["num_classes"] != len(data["wnids"]):
-        raise ValueError(f"{weights} predicts {model.arch['num_classes']} classes but half {half_file} has {len(data['wnids'])}")
+        raise ValueError(
+            f"{weights} predicts {model.arch['num_classes']} classes but half {half_file} has {len(data['wnids'])}"
+        )
     crop = meta["train"]["crop_size"]
     cl = bool(meta["train"].get("channels_last", True))
     if cl:
@@ -155,6 +170,7 @@ def write_curves(meta_files: list, out):
         parts = Path(p).parts  # …/nets/<split>/r<rep>/<net>/train.json
         split, rep = parts[-4], int(parts[-3][1:])
         for h in m["history"]:
-            rows.append({"split": split, "replicate": rep, "network": m["net"], "treatment": m["treatment"],
-                         "n": m["n"], **h})
+            rows.append(
+                {"split": split, "replicate": rep, "network": m["net"], "treatment": m["treatment"], "n": m["n"], **h}
+            )
     return write_parquet(pd.DataFrame(rows), out)

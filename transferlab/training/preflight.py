@@ -3,6 +3,7 @@
 It checks what would otherwise fail in each of the run's training jobs, hours later and hundreds of times:
 
 The detail: docs/library.md, `transferlab/training/preflight.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import PreflightError
@@ -24,8 +25,6 @@ MIN_DRIVER = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
 PROC_VERSION = Path("/proc/driver/nvidia/version")  # the loaded NVIDIA kernel module's version line
 
 
-
-
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text))
 
@@ -40,8 +39,12 @@ def driver_version() -> str | None:
         pass
     if shutil.which("nvidia-smi"):
         try:
-            r = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                               capture_output=True, text=True, timeout=60)
+            r = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             line = r.stdout.strip().splitlines()[0] if r.returncode == 0 and r.stdout.strip() else ""
             if re.fullmatch(r"\d+\.\d+(\.\d+)?", line.strip()):
                 return line.strip()
@@ -62,22 +65,29 @@ def driver_cuda_version() -> tuple[int, int] | None:
         return None
 
 
-def driver_problem(torch_version: str, torch_cuda: str | None, driver: str | None,
-                   driver_cuda: tuple[int, int] | None) -> str | None:
+def driver_problem(
+    torch_version: str, torch_cuda: str | None, driver: str | None, driver_cuda: tuple[int, int] | None
+) -> str | None:
     """What is wrong between torch's CUDA build and the driver, in one sentence; None when nothing is."""
     if not torch_cuda:
-        return (f"torch {torch_version} is a CPU-only build (torch.version.cuda is None), but this run trains on "
-                "CUDA: install a CUDA build of torch (envs/torch.yaml) or run with device: cpu")
+        return (
+            f"torch {torch_version} is a CPU-only build (torch.version.cuda is None), but this run trains on "
+            "CUDA: install a CUDA build of torch (envs/torch.yaml) or run with device: cpu"
+        )
     major = _version(torch_cuda)[0]
     need = MIN_DRIVER.get(major)
     if driver and need and _version(driver)[:3] < _version(need):
-        return (f"torch {torch_version} is built for CUDA {torch_cuda}, which needs NVIDIA driver >= "
-                f"{need} (R{_version(need)[0]}); this node's driver is {driver}: run on nodes with a "
-                f"newer driver, or install a torch built for an older CUDA that driver {driver} supports")
+        return (
+            f"torch {torch_version} is built for CUDA {torch_cuda}, which needs NVIDIA driver >= "
+            f"{need} (R{_version(need)[0]}); this node's driver is {driver}: run on nodes with a "
+            f"newer driver, or install a torch built for an older CUDA that driver {driver} supports"
+        )
     if driver_cuda and driver_cuda[0] < major:
-        return (f"torch {torch_version} is built for CUDA {torch_cuda}, but this node's NVIDIA driver"
-                f"{' ' + driver if driver else ''} supports CUDA up to {driver_cuda[0]}.{driver_cuda[1]}: run on "
-                "nodes with a newer driver, or install a torch built for that CUDA")
+        return (
+            f"torch {torch_version} is built for CUDA {torch_cuda}, but this node's NVIDIA driver"
+            f"{' ' + driver if driver else ''} supports CUDA up to {driver_cuda[0]}.{driver_cuda[1]}: run on "
+            "nodes with a newer driver, or install a torch built for that CUDA"
+        )
     return None
 
 
@@ -139,8 +149,14 @@ def preflight(*, out, device: str = "cuda", compile_requested: bool = False, log
     import torch
 
     log = log or sys.stderr
-    info = {"host": socket.gethostname(), "torch": torch.__version__, "torch_cuda": torch.version.cuda,
-            "driver": driver_version(), "driver_cuda": None, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+    info = {
+        "host": socket.gethostname(),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "driver": driver_version(),
+        "driver_cuda": None,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
     dc = driver_cuda_version()
     info["driver_cuda"] = f"{dc[0]}.{dc[1]}" if dc else None
     info["driver_min"] = MIN_DRIVER.get(_version(info["torch_cuda"])[0]) if info["torch_cuda"] else None
@@ -148,23 +164,37 @@ def preflight(*, out, device: str = "cuda", compile_requested: bool = False, log
     if problem:
         raise PreflightError(problem)
     if not torch.cuda.is_available():
-        raise PreflightError(f"CUDA is not usable here: torch.cuda.is_available() is False (torch {info['torch']}, "
-                             f"CUDA {info['torch_cuda']}, driver {info['driver'] or 'not found'}, CUDA_VISIBLE_DEVICES="
-                             f"{info['cuda_visible_devices'] if info['cuda_visible_devices'] is not None else '<unset>'});"
-                             " expected a GPU node with a working NVIDIA driver (under Slurm: a job with --gpus)")
+        raise PreflightError(
+            f"CUDA is not usable here: torch.cuda.is_available() is False (torch {info['torch']}, "
+            f"CUDA {info['torch_cuda']}, driver {info['driver'] or 'not found'}, CUDA_VISIBLE_DEVICES="
+            f"{info['cuda_visible_devices'] if info['cuda_visible_devices'] is not None else '<unset>'});"
+            " expected a GPU node with a working NVIDIA driver (under Slurm: a job with --gpus)"
+        )
     with job_device(device, log) as dev:
         cap = torch.cuda.get_device_capability(dev)
-        info.update(device=dev, device_name=torch.cuda.get_device_name(dev), capability=f"{cap[0]}.{cap[1]}",
-                    device_count=torch.cuda.device_count())
+        info.update(
+            device=dev,
+            device_name=torch.cuda.get_device_name(dev),
+            capability=f"{cap[0]}.{cap[1]}",
+            device_count=torch.cuda.device_count(),
+        )
         tiny_op(dev)
         info["compile_requested"] = bool(compile_requested)
         info["compile_ok"], info["compile_error"] = probe(dev) if compile_requested else (None, None)
     info["c_compiler"] = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if info["compile_ok"] is False:
-        print(f"preflight: torch.compile does not work on {info['host']} ({info['compile_error']}); training "
-              "will run eager", file=log, flush=True)
-    print(f"preflight: {info['device_name']} ({dev}), driver {info['driver']}, torch {info['torch']} (CUDA "
-          f"{info['torch_cuda']}): ok", file=log, flush=True)
+        print(
+            f"preflight: torch.compile does not work on {info['host']} ({info['compile_error']}); training "
+            "will run eager",
+            file=log,
+            flush=True,
+        )
+    print(
+        f"preflight: {info['device_name']} ({dev}), driver {info['driver']}, torch {info['torch']} (CUDA "
+        f"{info['torch_cuda']}): ok",
+        file=log,
+        flush=True,
+    )
     tio.atomic_write_json(out, info)
     return info
 
@@ -191,10 +221,16 @@ def compile_allowed(preflight_report, requested: bool, log=None) -> bool:
     try:
         report = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise PreflightError(f"preflight report {path} is missing; expected the check_cuda job's output "
-                             "(snakemake runs it before any training job on CUDA)") from None
+        raise PreflightError(
+            f"preflight report {path} is missing; expected the check_cuda job's output "
+            "(snakemake runs it before any training job on CUDA)"
+        ) from None
     if report.get("compile_ok") is False:
-        print(f"train.compile is true, but torch.compile failed in the preflight check on {report.get('host')} "
-              f"({report.get('compile_error')}): training runs eager", file=log or sys.stderr, flush=True)
+        print(
+            f"train.compile is true, but torch.compile failed in the preflight check on {report.get('host')} "
+            f"({report.get('compile_error')}): training runs eager",
+            file=log or sys.stderr,
+            flush=True,
+        )
         return False
     return True

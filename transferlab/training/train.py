@@ -1,6 +1,7 @@
 """Training one network: deterministic, resumable, one job per network.
 
 The detail: docs/library.md, `transferlab/training/train.py`."""
+
 from __future__ import annotations
 
 from transferlab.errors import TrainingDiverged
@@ -28,9 +29,6 @@ from transferlab.names import parse_net
 from transferlab.nets.transfer import build_derived
 
 EXIT_RESUMABLE = 75  # checkpointed and stopped early (SIGTERM or time budget): rerun to resume
-
-
-
 
 
 def time_budget_from_runtime(runtime_min) -> float | None:
@@ -129,10 +127,26 @@ class StopPolicy:
         return None
 
 
-def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, state_dir, arch: dict,
-                  train_cfg: dict, seed: int, base_weights=None, threads: int = 1, device: str = "cpu",
-                  provenance: dict | None = None, time_budget_s: float | None = None,
-                  stop_after_steps: int | None = None, preflight=None, log=None) -> dict:
+def train_network(
+    *,
+    net: str,
+    prepared_dir,
+    half_file,
+    out_weights,
+    out_meta,
+    state_dir,
+    arch: dict,
+    train_cfg: dict,
+    seed: int,
+    base_weights=None,
+    threads: int = 1,
+    device: str = "cpu",
+    provenance: dict | None = None,
+    time_budget_s: float | None = None,
+    stop_after_steps: int | None = None,
+    preflight=None,
+    log=None,
+) -> dict:
     """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
 
     The steps, in order: settings, device, data, base checkpoint, schedule, model and optimizer, resume or
@@ -155,9 +169,22 @@ def train_network(*, net: str, prepared_dir, half_file, out_weights, out_meta, s
         schedule = Schedule.of(cfg, len(data["train"][1]), data["full_n_train"])
         # kept out of cfg (the resume fingerprint): the same run compiled or eager is the same run
         use_compile = compile_allowed(preflight, bool(cfg["compile"]), log)
-        run = _Training(net=net, spec=spec, cfg=cfg, arch=arch, seed=seed, device=device, data=data,
-                        prepared_dir=prepared_dir, base_state=base_state, base_weights=base_weights,
-                        schedule=schedule, state_dir=Path(state_dir), log=log, use_compile=use_compile)
+        run = _Training(
+            net=net,
+            spec=spec,
+            cfg=cfg,
+            arch=arch,
+            seed=seed,
+            device=device,
+            data=data,
+            prepared_dir=prepared_dir,
+            base_state=base_state,
+            base_weights=base_weights,
+            schedule=schedule,
+            state_dir=Path(state_dir),
+            log=log,
+            use_compile=use_compile,
+        )
         run.resume_or_start()
         stopped = run.loop(StopPolicy(t_start, time_budget_s, stop_after_steps))
         if stopped:
@@ -178,9 +205,11 @@ def resolve_settings(train_cfg: dict) -> dict:
 def dropout_seeder(device: str):
     """A function seeding the dropout masks of one step."""
     if device.startswith("cuda"):
+
         def seed_dropout(s):
             torch.random.default_generator.manual_seed(s)
             torch.cuda.manual_seed(s)
+
         return seed_dropout
     # the CPU generator alone: torch.manual_seed also queues a lazy CUDA seeding with a stack
     # trace on every call when CUDA is not initialised (~0.4 ms a step)
@@ -212,8 +241,19 @@ def load_base_state(spec, base_weights, arch: dict) -> dict | None:
 class Schedule:
     """Steps and learning rate: steps per epoch, total steps, and the step or multi-step decay."""
 
-    def __init__(self, *, lr, gamma, batch_size, steps_per_epoch, total_steps, step_size, milestones,
-                 record_every=0, eval_every_epochs=1):
+    def __init__(
+        self,
+        *,
+        lr,
+        gamma,
+        batch_size,
+        steps_per_epoch,
+        total_steps,
+        step_size,
+        milestones,
+        record_every=0,
+        eval_every_epochs=1,
+    ):
         self.lr, self.gamma, self.batch_size = lr, gamma, batch_size
         self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
         self.step_size, self.milestones = step_size, milestones
@@ -226,15 +266,21 @@ class Schedule:
         steps_per_epoch = max(1, n_train // batch_size)  # the last partial batch is dropped
         # epochs of the schedule: of the full set for the dataset-size networks, else of this half
         scheduled = max(1, full_n_train // batch_size) if cfg["iterations_of_full_set"] else steps_per_epoch
-        return cls(lr=cfg["lr"], gamma=cfg["lr_gamma"], batch_size=batch_size, steps_per_epoch=steps_per_epoch,
-                   total_steps=int(cfg["iterations"]) or int(cfg["epochs"]) * scheduled,
-                   step_size=int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * scheduled)),
-                   milestones=sorted(round(float(m) * scheduled) for m in cfg["lr_milestones"]),
-                   record_every=int(cfg["eval_every_iterations"]), eval_every_epochs=int(cfg["eval_every_epochs"]))
+        return cls(
+            lr=cfg["lr"],
+            gamma=cfg["lr_gamma"],
+            batch_size=batch_size,
+            steps_per_epoch=steps_per_epoch,
+            total_steps=int(cfg["iterations"]) or int(cfg["epochs"]) * scheduled,
+            step_size=int(cfg["lr_step_iterations"]) or max(1, round(float(cfg["lr_step_epochs"]) * scheduled)),
+            milestones=sorted(round(float(m) * scheduled) for m in cfg["lr_milestones"]),
+            record_every=int(cfg["eval_every_iterations"]),
+            eval_every_epochs=int(cfg["eval_every_epochs"]),
+        )
 
     def lr_at(self, step: int) -> float:
         drops = sum(step >= m for m in self.milestones) if self.milestones else step // self.step_size
-        return self.lr * self.gamma ** drops
+        return self.lr * self.gamma**drops
 
     # records: the points where train metrics are summed up, the dev slice evaluated and a checkpoint written
     def closes_record(self, step: int) -> bool:
@@ -269,16 +315,38 @@ def plan(cfg: dict, n_train: int, full_n_train: int, n_dev: int) -> dict:
     """What training a network with these settings will do, computed without training: steps, training
     images, records (each with a checkpoint), dev evaluations and the images they read."""
     schedule = Schedule.of(resolve_settings(cfg), n_train, full_n_train)
-    return {"total_steps": schedule.total_steps, "train_images": schedule.total_steps * schedule.batch_size,
-            "records": schedule.n_records(), "evals": schedule.n_evals(), "eval_images": schedule.n_evals() * n_dev,
-            "steps_per_record": schedule.record_every or schedule.steps_per_epoch, "epochs": schedule.n_epochs}
+    return {
+        "total_steps": schedule.total_steps,
+        "train_images": schedule.total_steps * schedule.batch_size,
+        "records": schedule.n_records(),
+        "evals": schedule.n_evals(),
+        "eval_images": schedule.n_evals() * n_dev,
+        "steps_per_record": schedule.record_every or schedule.steps_per_epoch,
+        "epochs": schedule.n_epochs,
+    }
 
 
 class _Training:
     """One network's training run: model, optimizer, progress and the loop's steps."""
 
-    def __init__(self, *, net, spec, cfg, arch, seed, device, data, prepared_dir, base_state, base_weights, schedule,
-                 state_dir: Path, log, use_compile: bool = False):
+    def __init__(
+        self,
+        *,
+        net,
+        spec,
+        cfg,
+        arch,
+        seed,
+        device,
+        data,
+        prepared_dir,
+        base_state,
+        base_weights,
+        schedule,
+        state_dir: Path,
+        log,
+        use_compile: bool = False,
+    ):
         self.net, self.spec, self.cfg, self.arch, self.seed, self.device = net, spec, cfg, arch, seed, device
         self.data, self.schedule, self.state_dir, self.log = data, schedule, state_dir, log
         self.images, self.idx, self.y = data["train"]
@@ -288,8 +356,16 @@ class _Training:
         # once, by the evaluation rule, and never looked at while training
         dev = data.get("dev")
         self.dev = dev if dev is not None and len(dev[1]) else None
-        self.fingerprint = tio.config_hash({"net": net, "arch": arch, "cfg": cfg, "seed": seed, "n_train": self.n_train,
-                                            "base": tio.sha256_file(base_weights) if base_weights else None})
+        self.fingerprint = tio.config_hash(
+            {
+                "net": net,
+                "arch": arch,
+                "cfg": cfg,
+                "seed": seed,
+                "n_train": self.n_train,
+                "base": tio.sha256_file(base_weights) if base_weights else None,
+            }
+        )
         model = build_derived(arch, spec, base_state, seed)  # copied, re-initialised and frozen as spec says
         if cfg["channels_last"]:
             model = model.to(memory_format=torch.channels_last)
@@ -337,8 +413,15 @@ class _Training:
         self._reset_device_sums()
 
     def checkpoint(self) -> None:
-        checkpoints.save(self.state_dir, {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                                          "fingerprint": self.fingerprint, "progress": self.progress.to_dict()})
+        checkpoints.save(
+            self.state_dir,
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "fingerprint": self.fingerprint,
+                "progress": self.progress.to_dict(),
+            },
+        )
         self.last_checkpoint = time.time()
 
     def count_time(self) -> None:
@@ -356,27 +439,41 @@ class _Training:
             self.optimizer.load_state_dict(saved["optimizer"])
             self.progress = progress = Progress.from_dict(saved["progress"])
             progress.resumes.append(progress.global_step)
-            self.milestone(f"resumed {self.net} from {path} at epoch {progress.epoch + 1}, batch {progress.batch}, "
-                           f"step {progress.global_step}/{schedule.total_steps}")
+            self.milestone(
+                f"resumed {self.net} from {path} at epoch {progress.epoch + 1}, batch {progress.batch}, "
+                f"step {progress.global_step}/{schedule.total_steps}"
+            )
         else:
             self.milestone(
                 f"training {self.net}: {self.n_train} images, {len(self.data['wnids'])} classes, {schedule.n_epochs} "
                 f"epochs x {schedule.steps_per_epoch} steps, batch {schedule.batch_size}, frozen layers "
                 f"{self.spec.frozen_layers}, trainable params {self.n_trainable}, threads {torch.get_num_threads()}, "
-                f"device {self.device}")
+                f"device {self.device}"
+            )
 
     def loop(self, stop: StopPolicy) -> dict | None:
         """The remaining steps from one loader, a record at each record's end; when ``stop`` says why, a
         checkpoint and ``{"stopped": why, "global_step": n}``."""
         progress, cfg, schedule = self.progress, self.cfg, self.schedule
         self.last_checkpoint = self.counted_until = self.record_started = time.time()
-        batches = StepBatches(self.images, self.idx, self.y, seed=self.seed, steps_per_epoch=schedule.steps_per_epoch,
-                              batch_size=schedule.batch_size, start=progress.global_step, stop=schedule.total_steps,
-                              crop=int(cfg["crop_size"]), mirror=cfg["mirror"], images_path=self.images_path)
+        batches = StepBatches(
+            self.images,
+            self.idx,
+            self.y,
+            seed=self.seed,
+            steps_per_epoch=schedule.steps_per_epoch,
+            batch_size=schedule.batch_size,
+            start=progress.global_step,
+            stop=schedule.total_steps,
+            crop=int(cfg["crop_size"]),
+            mirror=cfg["mirror"],
+            images_path=self.images_path,
+        )
         self.model.train()  # the frozen units' batch norm stays in eval mode (units.UnitNet.train)
         with stop:
-            for xb, yb, oy, ox, flip in loader(batches, int(cfg["workers"]), self.device.startswith("cuda"),
-                                                int(cfg["prefetch"])):
+            for xb, yb, oy, ox, flip in loader(
+                batches, int(cfg["workers"]), self.device.startswith("cuda"), int(cfg["prefetch"])
+            ):
                 self.step(xb, yb, oy, ox, flip)
                 self.images_this_record += len(yb)
                 recorded = schedule.closes_record(progress.global_step)
@@ -388,9 +485,13 @@ class _Training:
                     self.move_sums()
                     self.count_time()
                     self.checkpoint()
-                    print(f"  {self.net} epoch {progress.epoch + 1}/{schedule.n_epochs} batch {progress.batch}/"
-                          f"{schedule.steps_per_epoch} loss {progress.loss_sum / max(progress.images, 1):.4f} "
-                          "(checkpoint written)", file=self.log, flush=True)
+                    print(
+                        f"  {self.net} epoch {progress.epoch + 1}/{schedule.n_epochs} batch {progress.batch}/"
+                        f"{schedule.steps_per_epoch} loss {progress.loss_sum / max(progress.images, 1):.4f} "
+                        "(checkpoint written)",
+                        file=self.log,
+                        flush=True,
+                    )
                 if why:
                     self.milestone(f"stopping {self.net} at step {progress.global_step} ({why}); rerun to resume")
                     return {"stopped": why, "global_step": progress.global_step}
@@ -427,17 +528,35 @@ class _Training:
         self.count_time()
         seconds = time.time() - self.record_started
         images = max(progress.images, 1)
-        row = {"epoch": schedule.epoch_of(step), "step": step, "train_loss": progress.loss_sum / images,
-               "train_top1": progress.correct / images, "lr": lr,
-               "images_per_s": self.images_this_record / max(seconds, 1e-9) if self.images_this_record else None}
+        row = {
+            "epoch": schedule.epoch_of(step),
+            "step": step,
+            "train_loss": progress.loss_sum / images,
+            "train_top1": progress.correct / images,
+            "lr": lr,
+            "images_per_s": self.images_this_record / max(seconds, 1e-9) if self.images_this_record else None,
+        }
         if self.dev is not None and schedule.evaluates(step):
-            ev = evaluate(self.model, *self.dev, int(cfg["crop_size"]), self.transform, cfg["eval_batch_size"],
-                          self.device, cfg["channels_last"], cfg["amp"])
+            ev = evaluate(
+                self.model,
+                *self.dev,
+                int(cfg["crop_size"]),
+                self.transform,
+                cfg["eval_batch_size"],
+                self.device,
+                cfg["channels_last"],
+                cfg["amp"],
+            )
             row.update({"dev_top1": ev["top1"], "dev_top5": ev["top5"], "dev_loss": ev["val_loss"]})
             self.model.train()
         progress.history.append(row)
-        print(progress_line(self.net, row["epoch"], schedule.n_epochs, row, lr, step, schedule.total_steps,
-                            progress.train_seconds), file=self.log, flush=True)
+        print(
+            progress_line(
+                self.net, row["epoch"], schedule.n_epochs, row, lr, step, schedule.total_steps, progress.train_seconds
+            ),
+            file=self.log,
+            flush=True,
+        )
         progress.start_record()
         self.checkpoint()
         self.counted_until = self.record_started = time.time()
@@ -448,20 +567,38 @@ class _Training:
         progress, spec, schedule = self.progress, self.spec, self.schedule
         state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         meta = {
-            "net": self.net, "treatment": spec.treatment, "n": spec.n, "fine_tuned": spec.fine_tuned,
-            "seed": self.seed, "epochs": schedule.n_epochs, "steps": progress.global_step,
-            "train_seconds": progress.train_seconds, "wall_seconds_last_run": time.time() - t_start,
-            "device": self.device, "threads": torch.get_num_threads(), "n_train": self.n_train,
-            "n_classes": len(self.data["wnids"]), "history": progress.history, "resumed_at_steps": progress.resumes,
-            "arch": self.arch, "train": self.cfg, "fingerprint": self.fingerprint,
-            "code_revision": tio.code_revision(), "torch": torch.__version__, **(provenance or {}),
+            "net": self.net,
+            "treatment": spec.treatment,
+            "n": spec.n,
+            "fine_tuned": spec.fine_tuned,
+            "seed": self.seed,
+            "epochs": schedule.n_epochs,
+            "steps": progress.global_step,
+            "train_seconds": progress.train_seconds,
+            "wall_seconds_last_run": time.time() - t_start,
+            "device": self.device,
+            "threads": torch.get_num_threads(),
+            "n_train": self.n_train,
+            "n_classes": len(self.data["wnids"]),
+            "history": progress.history,
+            "resumed_at_steps": progress.resumes,
+            "arch": self.arch,
+            "train": self.cfg,
+            "fingerprint": self.fingerprint,
+            "code_revision": tio.code_revision(),
+            "torch": torch.__version__,
+            **(provenance or {}),
         }
-        tio.save_torch({"arch": self.arch, "state_dict": state, "net": self.net, "seed": self.seed,
-                        "wnids": self.data["wnids"]}, out_weights)
+        tio.save_torch(
+            {"arch": self.arch, "state_dict": state, "net": self.net, "seed": self.seed, "wnids": self.data["wnids"]},
+            out_weights,
+        )
         tio.atomic_write_json(out_meta, meta)
         checkpoints.remove(self.state_dir)
-        self.milestone(f"finished {self.net}: {schedule.n_epochs} epochs ({progress.global_step} steps) in "
-                       f"{progress.train_seconds:.1f} s")
+        self.milestone(
+            f"finished {self.net}: {schedule.n_epochs} epochs ({progress.global_step} steps) in "
+            f"{progress.train_seconds:.1f} s"
+        )
         return meta
 
 
@@ -469,9 +606,11 @@ def progress_line(net, epoch, n_epochs, row, lr, step, total_steps, train_second
     """One epoch's log line: timestamp, metrics, speed, elapsed training time and time left."""
     left = train_seconds / max(step, 1) * (total_steps - step)
     dev = f"dev_top1 {row['dev_top1']:.4f} " if "dev_top1" in row else ""
-    return (f"{time.strftime('%Y-%m-%d %H:%M:%S')} {net} epoch {epoch}/{n_epochs} step {step}/{total_steps} "
-            f"loss {row['train_loss']:.4f} train_top1 {row['train_top1']:.4f} {dev}lr {lr:.2e} "
-            f"{row['images_per_s'] or 0:.0f} img/s elapsed {_hms(train_seconds)} left {_hms(left)}")
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')} {net} epoch {epoch}/{n_epochs} step {step}/{total_steps} "
+        f"loss {row['train_loss']:.4f} train_top1 {row['train_top1']:.4f} {dev}lr {lr:.2e} "
+        f"{row['images_per_s'] or 0:.0f} img/s elapsed {_hms(train_seconds)} left {_hms(left)}"
+    )
 
 
 def _hms(seconds: float) -> str:

@@ -2,6 +2,7 @@
 ``import transferlab`` finds this repository's package in any environment, the rules' conda envs
 (envs/*.yaml, which do not install the project) included.  Snakemake runs a copy of each script
 from .snakemake/scripts but adds this folder to sys.path, so this file is found where it lies."""
+
 import sys
 from pathlib import Path
 

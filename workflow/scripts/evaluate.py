@@ -4,7 +4,16 @@ from pathlib import Path
 from transferlab.training import evaluate_network
 from transferlab.run import run
 
-run(snakemake, lambda s: evaluate_network(weights=s.input.weights, meta_file=s.input.meta,
-                                          prepared_dir=Path(s.input.prepared[0]).parent, half_file=s.input.half,
-                                          out=s.output[0], record=s.params.record, threads=s.threads,
-                                          device=s.params.device))
+run(
+    snakemake,
+    lambda s: evaluate_network(
+        weights=s.input.weights,
+        meta_file=s.input.meta,
+        prepared_dir=Path(s.input.prepared[0]).parent,
+        half_file=s.input.half,
+        out=s.output[0],
+        record=s.params.record,
+        threads=s.threads,
+        device=s.params.device,
+    ),
+)

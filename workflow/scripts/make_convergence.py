@@ -4,5 +4,9 @@ import pandas as pd
 from transferlab.run import run
 from transferlab.analysis import write_convergence
 
-run(snakemake, lambda s: write_convergence(pd.read_parquet(s.input.curves), pd.read_parquet(s.input.table),
-                                           s.output.csv, s.output.md))
+run(
+    snakemake,
+    lambda s: write_convergence(
+        pd.read_parquet(s.input.curves), pd.read_parquet(s.input.table), s.output.csv, s.output.md
+    ),
+)

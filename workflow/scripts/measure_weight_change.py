@@ -10,8 +10,11 @@ from transferlab.analysis import weight_change
 def main(s):
     frames = []
     for name in ("transfer", "selffer"):
-        t = weight_change(load_torch(s.input[f"{name}_base"])["state_dict"],
-                          load_torch(s.input[f"{name}_ft"])["state_dict"], s.params.n)
+        t = weight_change(
+            load_torch(s.input[f"{name}_base"])["state_dict"],
+            load_torch(s.input[f"{name}_ft"])["state_dict"],
+            s.params.n,
+        )
         t.insert(0, "network", s.input[f"{name}_ft"].split("/")[-2])
         frames.append(t)
     write_csv(pd.concat(frames), s.output.csv)

@@ -13,9 +13,13 @@ def main(s):
     write_csv(t, s.output.table)
     shares = dict(zip(t.network, t.lowfreq_share_mean))
     k = next(iter(weights.values())).shape[-1]
-    fig_filters(weights, s.output.png, shares=shares,
-                title=f"conv1 filters, {k} x {k} px, each scaled to its own range, beside a fresh initialisation\n"
-                      "filters this small show little structure by eye: the low-frequency share is the measure")
+    fig_filters(
+        weights,
+        s.output.png,
+        shares=shares,
+        title=f"conv1 filters, {k} x {k} px, each scaled to its own range, beside a fresh initialisation\n"
+        "filters this small show little structure by eye: the low-frequency share is the measure",
+    )
 
 
 run(snakemake, main)

@@ -9,8 +9,16 @@ from transferlab.run import run
 def main(s):
     d = s.params.data
     wnids = json.loads(Path(s.input.classes).read_text())["wnids"]
-    data.prepare_arrays(s.params.dataset, s.input.source, wnids, Path(s.output[0]).parent, d["image_size"],
-                        d["train_per_class"], d["val_per_class"], threads=s.threads)
+    data.prepare_arrays(
+        s.params.dataset,
+        s.input.source,
+        wnids,
+        Path(s.output[0]).parent,
+        d["image_size"],
+        d["train_per_class"],
+        d["val_per_class"],
+        threads=s.threads,
+    )
 
 
 run(snakemake, main)

@@ -4,6 +4,14 @@ from pathlib import Path
 from transferlab.data import datasets as data
 from transferlab.run import run
 
-run(snakemake, lambda s: data.write_half(Path(s.input.prepared[0]).parent, s.input.split, s.wildcards.half,
-                                         s.output[0], s.params.train_per_class,
-                                         s.params.dev_per_class))
+run(
+    snakemake,
+    lambda s: data.write_half(
+        Path(s.input.prepared[0]).parent,
+        s.input.split,
+        s.wildcards.half,
+        s.output[0],
+        s.params.train_per_class,
+        s.params.dev_per_class,
+    ),
+)
