@@ -17,9 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_claims_simulation import N_IMG, NET_SD, error_rates, simulate  # noqa: E402
+from test_claims_simulation import N_IMG, NET_SD, error_rates, simulate
 
-from transferlab.analysis import correctness_map, scorecard  # noqa: E402
+from transferlab.analysis import correctness_map, scorecard
 
 
 def main(argv=None) -> int:

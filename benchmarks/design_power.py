@@ -24,8 +24,14 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from transferlab.analysis import CLAIMS, RANDOM_SPLIT, RESTART, Scores, clustered  # noqa: E402
-from transferlab.analysis import mde_for  # noqa: E402
+from transferlab.analysis import (
+    CLAIMS,
+    RANDOM_SPLIT,
+    RESTART,
+    Scores,
+    clustered,
+    mde_for,
+)
 
 FROZEN_SHARE = {1: 0.81, 2: 0.73, 3: 0.65, 4: 0.58, 5: 0.52, 6: 0.48, 7: 0.44}  # BENCHMARKS.md, epoch time vs base
 DESIGNS = [  # (label, splits, directions, layers)

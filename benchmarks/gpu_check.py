@@ -38,12 +38,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from transferlab import io as tio  # noqa: E402
-from transferlab.data import StepBatches, loader  # noqa: E402
-from transferlab.data import load_half  # noqa: E402
-from transferlab.nets import build_model  # noqa: E402
-from transferlab.training import amp_context  # noqa: E402
-from transferlab.training import train_network  # noqa: E402
+from transferlab import io as tio
+from transferlab.data import (
+    StepBatches,
+    load_half,
+    loader,
+)
+from transferlab.nets import build_model
+from transferlab.training import (
+    amp_context,
+    train_network,
+)
 
 PAPER = yaml.safe_load((REPO / "config/paper.yaml").read_text())
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())

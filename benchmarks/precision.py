@@ -26,12 +26,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from run import default_config, project_step  # noqa: E402
+from run import default_config, project_step
 
-from transferlab.data import load_half  # noqa: E402
-from transferlab.data import DeviceTransform  # noqa: E402
-from transferlab.nets import load_model  # noqa: E402
-from transferlab.training import evaluate  # noqa: E402
+from transferlab.data import (
+    DeviceTransform,
+    load_half,
+)
+from transferlab.nets import load_model
+from transferlab.training import evaluate
 
 
 def main():

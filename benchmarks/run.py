@@ -31,11 +31,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from transferlab import io as tio  # noqa: E402
-from transferlab.data import load_half  # noqa: E402
-from transferlab.nets import CaffeNet  # noqa: E402
-from transferlab.data import StepBatches  # noqa: E402
-from transferlab.training import train_network  # noqa: E402
+from transferlab import io as tio
+from transferlab.data import (
+    StepBatches,
+    load_half,
+)
+from transferlab.nets import CaffeNet
+from transferlab.training import train_network
 
 
 def default_config():
@@ -414,7 +416,8 @@ def markdown(r) -> str:
         )
         lines.append(
             f"| workers of such cores to feed {need:,} img/s (about 2 h per paper network) | "
-            f"{need / w:.1f}, sending {need * r['paper_host_bytes_per_image'] / 1e9:.2f} GB/s | <= 14 on a 16-core node |"
+            f"{need / w:.1f}, sending {need * r['paper_host_bytes_per_image'] / 1e9:.2f} GB/s | "
+            "<= 14 on a 16-core node |"
         )
     if "forward_share" in r:
         lines.append(
@@ -434,7 +437,8 @@ def markdown(r) -> str:
             f"| `snakemake -n`, paper preset ({r['dryrun_paper_jobs']} jobs) | {r['dryrun_paper_s']:.1f} s | <= 20 s |"
         )
         lines.append(
-            f"| `snakemake -n`, 10 seeds x 3 replicates ({r['dryrun_big_jobs']} jobs) | {r['dryrun_big_s']:.1f} s | <= 60 s |"
+            f"| `snakemake -n`, 10 seeds x 3 replicates ({r['dryrun_big_jobs']} jobs) | {r['dryrun_big_s']:.1f} s | "
+            "<= 60 s |"
         )
     if "smoke_s" in r:
         lines.append(f"| smoke preset end to end (`--cores 2`) | {r['smoke_s']:.0f} s | <= 300 s |")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from transferlab.errors import CorruptCheckpoint
 import contextlib
 import hashlib
 import json
@@ -10,6 +9,8 @@ import os
 import secrets
 import subprocess
 from pathlib import Path
+
+from transferlab.errors import CorruptCheckpoint
 
 # torch is imported where it is used: the Snakefile imports this module to hash configs, and every
 # cluster job parses the Snakefile (twice under the Slurm plugin), so a module-level torch import

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 from PIL import Image
 
-from conftest import REPO
 from transferlab.data import datasets as data
-
 
 CLASSES = [f"c{i}" for i in range(10)]
 SIZE = 96
@@ -180,7 +179,7 @@ def test_a_worker_gets_the_image_array_by_path_not_by_value(tmp_path):
     assert len(blob) < 100_000, len(blob)
     back = pickle.loads(blob)
     for i in (0, 11, 24):
-        for a, b in zip(ds[i], back[i]):
+        for a, b in zip(ds[i], back[i], strict=True):
             assert (a == b).all()
     # without the path (a caller that has none) the array is pickled as before: still correct
     assert len(pickle.dumps(StepBatches(images, idx, y, **kw))) > 19_000_000

@@ -6,9 +6,9 @@ import subprocess
 import sys
 import time
 
-
 from conftest import REPO
 from unit.test_resume import LONG, _kwargs, _same, _weights
+
 from transferlab import io as tio
 from transferlab.training.train import EXIT_RESUMABLE, train_network
 

@@ -17,7 +17,6 @@ from transferlab.data.batches import (
     seed_of,
 )
 
-
 SIZE, CROP, BS, N = 20, 16, 12, 70
 
 
@@ -91,8 +90,8 @@ def test_one_loader_spans_epochs_in_order_and_workers_change_nothing(arrays):
     inline = [item for item in loader(StepBatches(images, idx, y, **kw), 0, False, 2)]
     workers = [item for item in loader(StepBatches(images, idx, y, **kw), 2, False, 2)]
     assert len(inline) == len(workers) == 8
-    for a, b in zip(inline, workers):
-        assert all(torch.equal(u, v) for u, v in zip(a, b))
+    for a, b in zip(inline, workers, strict=True):
+        assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
     # step 4 is batch 0 of epoch 1: its images are the start of epoch 1's order
     assert (inline[1][1].numpy() == y[epoch_order(5, 1, len(idx))[:BS]]).all()
 
@@ -116,4 +115,4 @@ def test_a_pickled_dataset_carries_no_pixels(arrays, tmp_path):
     )
     blob = pickle.dumps(ds)
     assert len(blob) < images.nbytes // 4
-    assert all(torch.equal(u, v) for u, v in zip(ds[1], pickle.loads(blob)[1]))
+    assert all(torch.equal(u, v) for u, v in zip(ds[1], pickle.loads(blob)[1], strict=True))

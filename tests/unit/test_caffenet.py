@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from transferlab.nets.caffenet import LAYER_NAMES, CaffeLRN, CaffeNet, make_arch
 from transferlab.errors import ArchError
+from transferlab.nets.caffenet import LAYER_NAMES, CaffeLRN, CaffeNet, make_arch
 from transferlab.nets.units import count_params
 
 PAPER = {"widths": [96, 256, 384, 384, 256, 4096, 4096], "input_size": 227, "num_classes": 1000}
@@ -83,8 +83,8 @@ def test_bad_architectures_rejected():
 
 
 def test_dropout_keeps_scales_and_is_seeded():
-    from transferlab.nets.caffenet import Dropout
     from transferlab.errors import ArchError
+    from transferlab.nets.caffenet import Dropout
 
     d = Dropout(0.5).train()
     x = torch.ones(200, 500)

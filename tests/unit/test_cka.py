@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import recording_job_device
+
 from transferlab.analysis.cka import (
     MinibatchCKA,
     cka_between,
@@ -34,7 +34,7 @@ def randn(*shape: int, g: torch.Generator) -> torch.Tensor:
 
 def minibatch(X: torch.Tensor, Y: torch.Tensor, m: int, order: list[int] | None = None) -> float:
     """Minibatch CKA of one feature pair, the rows cut into consecutive batches of m (visited in ``order``)."""
-    cuts = list(zip(X.split(m), Y.split(m)))
+    cuts = list(zip(X.split(m), Y.split(m), strict=True))
     acc = MinibatchCKA(1)
     for i in order if order is not None else range(len(cuts)):
         acc.update([cuts[i][0]], [cuts[i][1]])
@@ -148,14 +148,16 @@ def test_value_averages_hsic_over_batches_before_dividing():
     Y[32:] *= 10.0
     acc = MinibatchCKA(1)
     per_batch = []
-    for x, y in zip(X.split(32), Y.split(32)):
+    for x, y in zip(X.split(32), Y.split(32), strict=True):
         acc.update([x], [y])
         one = MinibatchCKA(1)
         one.update([x], [y])
         per_batch.append(one.value()[0])
     assert acc.batches == 2
     K, L = [[m @ m.T for m in t.split(32)] for t in (X, Y)]
-    kl, kk, ll = (sum(hsic_unbiased(a, b).item() for a, b in zip(A, B)) for A, B in ((K, L), (K, K), (L, L)))
+    kl, kk, ll = (
+        sum(hsic_unbiased(a, b).item() for a, b in zip(A, B, strict=True)) for A, B in ((K, L), (K, K), (L, L))
+    )
     assert acc.value()[0] == pytest.approx(kl / math.sqrt(kk * ll), rel=1e-12)
     assert acc.value()[0] != pytest.approx(np.mean(per_batch), rel=1e-3)
 
@@ -313,6 +315,7 @@ def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
     """measure(): a net against an identical copy scores 1 at every unit, two different nets less; one row
     per (pair, unit), with the pair's fields carried; every validation image is used once."""
     from conftest import SMALL_ARCH
+
     from transferlab.analysis.cka import measure, val_batches
     from transferlab.io import save_torch
     from transferlab.nets.caffenet import make_arch
@@ -344,6 +347,7 @@ def test_measure_pairs_networks_on_the_validation_images(prepared, tmp_path):
 def _saved_nets(tmp_path, seeds: dict) -> dict:
     """name -> weights.pt of small CaffeNets (3 classes, 16 px) built from the given seeds."""
     from conftest import SMALL_ARCH
+
     from transferlab.io import save_torch
     from transferlab.nets.caffenet import make_arch
     from transferlab.nets.models import build_model
@@ -501,4 +505,4 @@ def test_batch_rows_is_one_fixed_order_for_every_network():
     from transferlab.analysis.cka import batch_rows
 
     a, b = batch_rows(1003, 250), batch_rows(1003, 250)
-    assert all((x == y).all() for x, y in zip(a, b)) and [len(x) for x in a] == [250, 250, 250, 253]
+    assert all((x == y).all() for x, y in zip(a, b, strict=True)) and [len(x) for x in a] == [250, 250, 250, 253]

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import md_rows
+
 from transferlab.analysis.claims import CLAIMS, CONFOUNDED, scorecard, to_markdown, unpack
 from transferlab.errors import PairingError
 
@@ -266,7 +266,7 @@ def _by_hand(df: pd.DataFrame) -> dict:
     """Every claim's value computed independently of transferlab: per unit against its own base, then averaged."""
     d = df.set_index(["experiment", "split", "replicate", "target_task", "treatment", "n"]).top1.sort_index()
     out = {k: [] for k in ("c1", "c2", "c3", "c4", "c5", "rs7", "nm7", "rs1", "rw1", "restart")}
-    for (exp, split, rep, tgt), g in df.groupby(["experiment", "split", "replicate", "target_task"]):
+    for (exp, split, rep, tgt), _g in df.groupby(["experiment", "split", "replicate", "target_task"]):
         u = d.loc[(exp, split, rep, tgt)]
         base = u.loc[("base", 0)]
         if exp == "random_split":
@@ -362,7 +362,7 @@ def test_familywise_verdicts_are_never_firmer_than_the_single_ones():
     t = claims_only(scorecard(df, correct, n_boot=50).set_index("claim"))
     assert ((t.familywise_high - t.familywise_low) >= (t.ci_high - t.ci_low)).all()
     firm = {"holds", "does not hold"}
-    assert all(v in firm for v, f in zip(t.verdict, t.verdict_familywise) if f in firm)
+    assert all(v in firm for v, f in zip(t.verdict, t.verdict_familywise, strict=True) if f in firm)
 
 
 def test_heterogeneity_reads_training_noise_beyond_image_noise():
@@ -426,14 +426,17 @@ def test_claim5_without_shared_units_compares_each_treatment_with_its_own_base()
     t = scorecard(df, None, n_boot=0).set_index("claim")
     rs = df[df.experiment == "random_split"]
     base = rs[rs.treatment == "base"].set_index(["replicate", "target_task"]).top1
-    gain = lambda tr: np.mean(
-        [
-            rs[(rs.treatment == tr) & (rs.replicate == r) & (rs.target_task == g)].top1.mean()  # noqa: E731
-            - base[(r, g)]
-            for r, g in base.index
-            if ((rs.treatment == tr) & (rs.replicate == r) & (rs.target_task == g)).any()
-        ]
-    )
+
+    def gain(tr):
+        return np.mean(
+            [
+                rs[(rs.treatment == tr) & (rs.replicate == r) & (rs.target_task == g)].top1.mean()  # noqa: E731
+                - base[(r, g)]
+                for r, g in base.index
+                if ((rs.treatment == tr) & (rs.replicate == r) & (rs.target_task == g)).any()
+            ]
+        )
+
     assert t.loc["transfer_ft_boost", "value"] == pytest.approx(gain("transfer_ft") - gain("selffer_ft"), abs=1e-12)
     assert t.loc["transfer_ft_boost", "pairing"] == "two groups, each through its own base"
     assert t.loc["transfer_ft_boost", "units"] == "2 units vs 2 units"
@@ -493,7 +496,8 @@ def test_a_subset_of_layers_reads_the_n_it_has():
 def test_the_papers_released_networks_through_the_scorecard():
     """The authors' final validation top-1 (transferlab/reference): claim 2 is −1.86 pt over their four
     splits and holds; AnB+ and BnB+ target different halves, so claim 5 goes through their own bases."""
-    from transferlab.analysis.paper import as_results, base_sd, scorecard as paper_scorecard
+    from transferlab.analysis.paper import as_results, base_sd
+    from transferlab.analysis.paper import scorecard as paper_scorecard
 
     t = paper_scorecard().set_index("claim")
     assert t.loc["fragile_coadaptation", "value"] == pytest.approx(-0.01861, abs=5e-5)

@@ -1,7 +1,6 @@
 """Config values from the command line: a nested key given as `--config 'train={epochs: 5}'` gets its type."""
 
 import pytest
-
 from conftest import REPO, md_rows
 
 

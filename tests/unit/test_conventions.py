@@ -24,7 +24,6 @@ except ModuleNotFoundError:  # Python 3.10
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-
 from workflow_helpers import REPO
 
 SCRIPTS = REPO / "workflow" / "scripts"
@@ -41,6 +40,13 @@ def run(*args, **kw) -> subprocess.CompletedProcess:
 def test_snakefmt_check_passes():
     r = run(sys.executable, "-m", "snakefmt", "--check", ".", cwd=REPO)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"])
+def test_ruff_passes(command):
+    """ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade; configured in pyproject.toml) finds nothing."""
+    r = run(sys.executable, "-m", "ruff", *command, cwd=REPO)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
 
 
 # ------------------------------------------------------------------ the rules' conda envs
@@ -78,7 +84,7 @@ def pyproject_requirements() -> dict[str, Requirement]:
 def rule_envs() -> dict[Path, list[str]]:
     """env file -> the scripts of the rules that declare it."""
     envs: dict[Path, list[str]] = {}
-    for name, r in rules().items():
+    for _name, r in rules().items():
         if r["conda"]:
             env = (r["file"].parent / r["conda"]).resolve()
             envs.setdefault(env, []).append((r["file"].parent / r["script"]).resolve().name)

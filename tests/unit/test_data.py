@@ -9,8 +9,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import WNIDS, make_fake_tiny, rewrite_zip
+
 from transferlab.data import datasets as data
 
 DEVNULL = open(os.devnull, "w")
@@ -123,7 +123,7 @@ def test_prepare_arrays_and_half_remapping(prepared):
         assert [str(w) for w in z["wnids"]] == half
         # remapped labels are 0..k-1 in sorted-wnid order and point at the right images
         assert sorted(set(z["train_y"].tolist())) == list(range(len(half)))
-        for idx, new in zip(z["train_idx"], z["train_y"]):
+        for idx, new in zip(z["train_idx"], z["train_y"], strict=True):
             assert meta["wnids"][y[idx]] == half[new]
         assert len(z["val_idx"]) == 3 * len(half)
 

@@ -6,12 +6,12 @@ import zlib
 
 import pytest
 import yaml
-
 from workflow_helpers import REPO
+
 from transferlab.errors import InvalidConfig
+from transferlab.names import NET_PATTERN
 from transferlab.run.configcheck import validate_config
 from transferlab.run.design import Design
-from transferlab.names import NET_PATTERN
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 

@@ -7,8 +7,8 @@ import tempfile
 
 import pytest
 
-from transferlab.training import devices
 from transferlab.errors import NoFreeDevice
+from transferlab.training import devices
 from transferlab.training.devices import claim_device
 
 
@@ -66,7 +66,7 @@ def test_cuda_detection_imports_torch_only_where_a_gpu_driver_is(tmp_path, monke
 
     monkeypatch.setattr(devices, "GPU_DRIVER_FILES", (str(tmp_path),))
     for cuda in (True, False):
-        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
         assert devices.cuda_available() is cuda
 
 
@@ -206,7 +206,7 @@ def test_a_job_releases_its_gpu_when_it_fails(tmp_path, monkeypatch):
     _mock_cuda(monkeypatch, 1)
     with pytest.raises(ZeroDivisionError):
         with devices.job_device("cuda", io.StringIO(), tmp_path):
-            1 / 0
+            raise ZeroDivisionError("the job's own failure")
     assert claim_device("cuda", tmp_path, n_devices=1, uuids=["GPU-0000"], timeout_s=0.2).device == "cuda:0"
 
 

@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import SMALL_ARCH, SMALL_TRAIN, recording_job_device
+
 from transferlab import io as tio
-from transferlab.errors import DatasetError
 from transferlab.data.datasets import load_half
+from transferlab.errors import DatasetError
 from transferlab.training.evaluate import COLUMNS, collect, evaluate_network
 from transferlab.training.train import train_network
-
 
 RECORD = {
     "dataset": "tiny-imagenet",

@@ -3,12 +3,12 @@
 import io
 
 import torch
-
 from conftest import SMALL_ARCH, SMALL_TRAIN
+
 from transferlab import io as tio
-from transferlab.training.train import train_network
 from transferlab.names import parse_net
 from transferlab.nets.transfer import build_derived
+from transferlab.training.train import train_network
 
 
 def _train(root, name, **cfg):

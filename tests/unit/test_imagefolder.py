@@ -7,9 +7,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import FOLDER_CLASSES, make_fake_folder
 from PIL import Image
 
-from conftest import FOLDER_CLASSES, make_fake_folder
 from transferlab.data import datasets as data
 from transferlab.data import splits
 
@@ -204,11 +204,11 @@ def test_custom_split_file_missing(tmp_path):
 
 # ------------------------------------------------------------------ Figure 3 with the user's split
 def test_figure3_draws_the_users_split(tmp_path):
-    from unit.test_tables import row
-
     import pandas as pd
-    from transferlab.training.evaluate import COLUMNS
+
     from transferlab.analysis.plots import fig3, fig3_frames
+    from transferlab.training.evaluate import COLUMNS
+    from unit.test_tables import row
 
     rows = [
         row("custom_split", "base", 0, 0.6, target="A", split="dissimilar"),

@@ -4,8 +4,8 @@ a small table; units, Figure 2's base level, paired means, and the errors of an 
 import pandas as pd
 import pytest
 
-from transferlab.errors import PairingError
 from transferlab.analysis.pairing import base_level, paired, paired_means, transfer_points, units
+from transferlab.errors import PairingError
 
 
 def _row(split, rep, target, network, treatment, n, top1, experiment="random_split", points=7):

@@ -23,7 +23,6 @@ import pytest
 from transferlab.data import datasets as data
 from transferlab.data import splits
 
-
 HERE = Path(__file__).resolve().parents[1]  # tests/, which holds data/
 WNIDS = (HERE.parent / "transferlab/reference/imagenet1k_wnids.txt").read_text().split()
 
@@ -52,7 +51,7 @@ def val_labels() -> np.ndarray:
 
 def files_txt_md5(val_labels: np.ndarray, half: list[str]) -> str:
     idx, y = data.half_index(val_labels, WNIDS, half)
-    text = "".join(f"ILSVRC2012_val_{i + 1:08d}.JPEG {c}\n" for i, c in zip(idx.tolist(), y.tolist()))
+    text = "".join(f"ILSVRC2012_val_{i + 1:08d}.JPEG {c}\n" for i, c in zip(idx.tolist(), y.tolist(), strict=True))
     return hashlib.md5(text.encode()).hexdigest()
 
 

@@ -10,8 +10,8 @@ import types
 import pytest
 import torch
 
-from transferlab.training import preflight as pf
 from transferlab.errors import PreflightError
+from transferlab.training import preflight as pf
 from transferlab.training.preflight import compile_allowed, driver_problem
 
 
@@ -193,8 +193,8 @@ def test_the_trainer_runs_eager_when_the_preflight_says_compile_failed(prepared,
     import json
 
     import torch
-
     from conftest import SMALL_ARCH, SMALL_TRAIN
+
     from transferlab.training.train import train_network
 
     def no_compile(*a, **k):

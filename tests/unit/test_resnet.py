@@ -4,18 +4,16 @@ import io
 
 import pytest
 import torch
+from conftest import SMALL_TRAIN
 from torchvision.models import resnet as tvr
 
-from conftest import SMALL_TRAIN
 from transferlab import io as tio
-from transferlab.nets.models import arch_from_config, build_model, transfer_points, unit_names
-from transferlab.errors import ArchError
-from transferlab.nets.resnet import ResNet
-from transferlab.errors import ConfigError
-from transferlab.training.train import train_network
-from transferlab.errors import TransferError
+from transferlab.errors import ArchError, ConfigError, TransferError
 from transferlab.names import parse_net
+from transferlab.nets.models import arch_from_config, build_model, transfer_points, unit_names
+from transferlab.nets.resnet import ResNet
 from transferlab.nets.transfer import build_derived
+from transferlab.training.train import train_network
 
 QUIET = io.StringIO()
 NARROW = {"family": "resnet", "variant": "cifar", "widths": [8, 16], "blocks": [1, 2], "stem_stride": 1}
@@ -80,7 +78,7 @@ def test_resnet18_is_torchvisions_resnet18_cut_into_units():
     ours = build_model({"family": "resnet", "variant": "resnet18", "num_classes": 7, "input_size": 64}).eval()
     theirs, mine = list(tv.state_dict().values()), list(ours.state_dict().values())
     assert [tuple(t.shape) for t in theirs] == [tuple(t.shape) for t in mine]
-    ours.load_state_dict(dict(zip(ours.state_dict(), theirs)))
+    ours.load_state_dict(dict(zip(ours.state_dict(), theirs, strict=True)))
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.allclose(ours(x), tv(x), atol=1e-5)

@@ -6,8 +6,8 @@ import os
 
 import pytest
 import torch
-
 from conftest import SMALL_ARCH, SMALL_TRAIN
+
 from transferlab import io as tio
 from transferlab.training.train import train_network
 
@@ -121,7 +121,7 @@ def test_spent_time_budget_checkpoints_and_the_rerun_resumes_identically(prepare
 
 
 def test_each_network_has_its_own_data_order_fixed_by_seed_and_epoch():
-    from transferlab.training.train import epoch_order
+    from transferlab.data.batches import epoch_order
 
     a = epoch_order(11, 0, 500)
     assert sorted(a.tolist()) == list(range(500))  # a permutation of the training images

@@ -3,12 +3,10 @@
 import shutil
 
 import numpy as np
-import pytest
-
 import pandas as pd
+import pytest
+from conftest import REPO, md_rows
 
-from conftest import REPO
-from conftest import md_rows
 from transferlab.run.snapshot import BEGIN, END, render, update_readme
 
 SNAP = REPO / "docs/default-run"

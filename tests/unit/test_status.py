@@ -4,7 +4,6 @@ import json
 import os
 import time
 
-
 from transferlab.run.status import scan, summary
 
 

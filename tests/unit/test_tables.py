@@ -2,13 +2,13 @@
 
 import pandas as pd
 import pytest
+from conftest import md_rows
 
-from transferlab.training.evaluate import COLUMNS
-from transferlab.errors import PairingError
 from transferlab.analysis.pairing import base_level, paired, paired_means
 from transferlab.analysis.plots import fig2, fig3, fig3_frames, fig_dataset_size, fig_reference
-from conftest import md_rows
 from transferlab.analysis.tables import published_bases, published_means, table1, to_markdown
+from transferlab.errors import PairingError
+from transferlab.training.evaluate import COLUMNS
 
 
 def row(experiment, treatment, n, top1, target="B", base_task=None, split="random-0", rep=0, k=300, points=7):

@@ -7,13 +7,13 @@ import os
 import numpy as np
 import pytest
 import torch
-
 from conftest import SMALL_ARCH, SMALL_TRAIN
+
 from transferlab.data import datasets as data
-from transferlab.training import train
-from transferlab.nets.caffenet import CAFFE_INIT, CaffeNet
 from transferlab.names import parse_net
+from transferlab.nets.caffenet import CAFFE_INIT, CaffeNet
 from transferlab.nets.transfer import build_derived
+from transferlab.training import train
 
 
 def _half(prepared, tmp_path, **kw):

@@ -2,15 +2,14 @@ import io
 
 import pytest
 import torch
-
 from conftest import SMALL_ARCH, SMALL_TRAIN
+
 from transferlab import io as tio
-from transferlab.errors import ConfigError, TrainingDiverged
-from transferlab.training.train import train_network
-from transferlab.errors import TransferError
+from transferlab.errors import ConfigError, TrainingDiverged, TransferError
 from transferlab.names import parse_net
-from transferlab.nets.transfer import build_derived, copy_layers
 from transferlab.nets.caffenet import CaffeNet
+from transferlab.nets.transfer import build_derived, copy_layers
+from transferlab.training.train import train_network
 
 QUIET = io.StringIO()
 

@@ -4,8 +4,8 @@ graph, batch-norm statistics as copied; derived networks check what they copied.
 import pytest
 import torch
 
-from transferlab.nets.caffenet import CaffeNet
 from transferlab.errors import ArchError
+from transferlab.nets.caffenet import CaffeNet
 from transferlab.nets.units import count_params
 
 PAPER = {"widths": [96, 256, 384, 384, 256, 4096, 4096], "input_size": 227, "num_classes": 1000}

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
+from workflow_helpers import REPO
 
-from transferlab.io import save_torch
-from transferlab.nets.caffenet import CaffeNet, make_arch
 from transferlab.analysis.plots import fig_filters
 from transferlab.analysis.weights import conv1_table, conv1_weights, filter_table, first_conv, lowfreq_share
-from workflow_helpers import REPO
+from transferlab.io import save_torch
+from transferlab.nets.caffenet import CaffeNet, make_arch
 
 ARCH = {
     "widths": [24, 48, 64, 64, 48, 512, 512],

@@ -6,14 +6,13 @@ import io
 import json
 
 import pytest
-
 from conftest import SMALL_ARCH, SMALL_TRAIN, WNIDS, make_fake_tiny, rewrite_zip
 from workflow_helpers import snakemake, workdir
-from transferlab.data import datasets as data
+
 from transferlab import io as tio
+from transferlab.data import datasets as data
 from transferlab.errors import ConfigError
 from transferlab.training.train import train_network
-
 
 # ------------------------------------------------------------------ config values (schema + checks)
 CONFIG_CASES = [

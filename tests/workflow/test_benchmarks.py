@@ -3,7 +3,7 @@
 from conftest import REPO
 from workflow_helpers import benchmarks_module
 
-PAPER_PRESET_JOBS = 571  # tests/workflow/test_dag.py pins it rule by rule (562 when BENCHMARKS.md was measured; +6 CKA jobs, +1 check_cuda)
+PAPER_PRESET_JOBS = 571  # tests/workflow/test_dag.py pins it rule by rule
 
 
 def test_benchmark_dry_run_measurements_run():

@@ -4,10 +4,8 @@ import os
 import re
 
 import pytest
-
 from conftest import REPO, make_fake_tiny
 from workflow_helpers import dry_run_jobs, job_counts, job_resources, snakemake, workdir
-
 
 TRAIN = ("train_base", "train_derived")
 
@@ -82,7 +80,7 @@ def test_project_profile_wins_over_the_users(wd, fake_tiny, tmp_path):
 
 
 def _fake_cuda(tmp_path, cuda):
-    """Environment in which Snakemake's parse-time CUDA detection (transferlab.training.devices.cuda_available) says ``cuda``."""
+    """Environment in which Snakemake's parse-time CUDA detection (``devices.cuda_available``) says ``cuda``."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(

@@ -3,11 +3,9 @@
 import re
 
 import pytest
-from PIL import Image
-
 from conftest import REPO, make_fake_tiny
+from PIL import Image
 from workflow_helpers import dry_run_jobs, job_counts, snakemake, workdir
-
 
 COMMON = {
     "list_classes": 1,

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from workflow_helpers import REPO, benchmarks_module, dry_run_jobs, job_counts, snakemake, tiny_imagenet_path, workdir
 
 from transferlab import io as tio
 from transferlab.analysis.claims import unpack
-from workflow_helpers import REPO, benchmarks_module, dry_run_jobs, job_counts, snakemake, tiny_imagenet_path, workdir
 
 
 @pytest.fixture(scope="module")

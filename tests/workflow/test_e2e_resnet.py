@@ -6,9 +6,9 @@ import time
 import pandas as pd
 import pytest
 import torch
+from workflow_helpers import job_counts, snakemake, tiny_imagenet_path, workdir
 
 from transferlab import io as tio
-from workflow_helpers import job_counts, snakemake, tiny_imagenet_path, workdir
 
 RES = "results/tiny-imagenet-resnet"  # beside CaffeNet's results/tiny-imagenet, never mixed with them
 ARGS = ["--configfile", "config/smoke-resnet.yaml"]

@@ -9,9 +9,7 @@ import time
 
 import pytest
 import torch
-
 from workflow_helpers import snakemake, tiny_imagenet_path, workdir
-
 
 LONG = "train:\n  epochs: 300\n  checkpoint_every_s: 0.2\n  lr_step_epochs: 100\n"
 TARGET = "results/tiny-imagenet/nets/random-0/r0/baseA/weights.pt"

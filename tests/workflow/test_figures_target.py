@@ -4,9 +4,7 @@ them (copied back from a cluster, older than every script) it schedules no data,
 import os
 
 import pytest
-
 from workflow_helpers import job_counts, snakemake, workdir
-
 
 RES = "results/tiny-imagenet"
 TABLES = ["evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet", "cka.parquet"]

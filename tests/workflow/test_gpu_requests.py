@@ -6,11 +6,10 @@ once that training will run on CPUs; the presets meant for GPUs ask for them wit
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import make_fake_tiny
-from workflow.test_dag import SMOKE, fake_ilsvrc
 from workflow_helpers import dry_run_jobs, job_counts, job_resources, snakemake, workdir
 
+from workflow.test_dag import SMOKE, fake_ilsvrc
 
 GPU_RULES = ("train_base", "train_derived", "evaluate_net", "measure_cka", "check_cuda")
 NOTE = "note: training will run on CPUs"

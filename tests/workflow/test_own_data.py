@@ -6,10 +6,8 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import make_fake_folder
 from workflow_helpers import dry_run_jobs, job_counts, snakemake, workdir
-
 
 CLASSES10 = ["ant", "bee", "cat", "cow", "cup", "fig", "jar", "key", "pen", "owl"]
 # the user's "dissimilar" halves: animals against the rest

@@ -1,6 +1,7 @@
 """The paper preset end to end at toy scale: config/paper.yaml with tests/data/paper-toy.yaml on a generated
 ILSVRC2012-layout folder holding all 1000 WordNet ids (three tiny training images and one validation image
-each): splits (random halves, natural/man-made by WordNet), both directions, random weights, dataset size, evaluation, CKA, figures and the scorecard."""
+each): splits (random halves, natural/man-made by WordNet), both directions, random weights, dataset size,
+evaluation, CKA, figures and the scorecard."""
 
 import json
 import time
@@ -8,9 +9,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
-
 from conftest import REPO
+from PIL import Image
 from workflow_helpers import snakemake, workdir
 
 
@@ -18,7 +18,7 @@ def ilsvrc_folder(root, train_per_class=3, val_per_class=1, size=12):
     wnids = (REPO / "transferlab/reference/imagenet1k_wnids.txt").read_text().split()
     assert len(wnids) == 1000
     rng = np.random.default_rng(0)
-    for i, w in enumerate(wnids):
+    for _i, w in enumerate(wnids):
         colour = rng.integers(0, 256, 3)  # a class is a colour, so the nets have something to learn
         for part, k in (("train", train_per_class), ("val", val_per_class)):
             d = root / part / w

@@ -5,11 +5,10 @@ through `snakemake --report`, with no network trained and no checkpoint read."""
 import re
 
 import yaml
-
 from conftest import REPO
-from transferlab.run.snapshot import restore
 from workflow_helpers import snakemake, workdir
 
+from transferlab.run.snapshot import restore
 
 FIGURES = ("fig2.png", "fig3.png", "claims.png", "cka.png", "curves.png", "filters.png", "reference.png")
 ITEMS = (

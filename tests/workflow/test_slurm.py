@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-
 from workflow_helpers import REPO, snakemake, tiny_imagenet_path, workdir
 
 pytestmark = pytest.mark.slurm

@@ -4,10 +4,8 @@ scored on.  A swapped base or half in an input function fails here."""
 import re
 
 import pytest
-
 from conftest import make_fake_tiny
 from workflow_helpers import snakemake, workdir
-
 
 RES = "results/tiny-imagenet"
 

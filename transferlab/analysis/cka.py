@@ -58,7 +58,7 @@ class MinibatchCKA:
         m = sizes.pop()
         if m <= 3:
             raise ValueError(f"minibatch CKA needs batches of more than 3 images, got {m}")
-        for i, (x, y) in enumerate(zip(xs, ys)):
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
             K = _gram(x)
             L = _gram(y).to(K.device)
             self._xy[i] += hsic_unbiased(K, L).item()
@@ -157,7 +157,7 @@ def batch_rows(n: int, batch_size: int, seed: int = 0) -> list[np.ndarray]:
     if len(starts) > 1 and n - starts[-1] <= 3:
         starts.pop()
     ends = starts[1:] + [n]
-    return [np.sort(order[s:e]) for s, e in zip(starts, ends)]
+    return [np.sort(order[s:e]) for s, e in zip(starts, ends, strict=True)]
 
 
 def val_batches(
@@ -171,8 +171,8 @@ def val_batches(
 
     import torch
 
-    from transferlab.data.datasets import open_images
     from transferlab.data.batches import crop_draws, cut_crops, make_transform
+    from transferlab.data.datasets import open_images
 
     meta = json.loads((Path(prepared_dir) / "meta.json").read_text())
     images = np.asarray(open_images(Path(prepared_dir) / "val_images.npy", meta, "val"))
@@ -243,7 +243,7 @@ def measure(weights: dict, pairs: list, batches, threads: int = 1, device: str =
     rows = []
     for i, p in enumerate(pairs):
         extra = {k: v for k, v in p.items() if k != "units"}
-        rows += [{**extra, "unit": u, "cka": float(v)} for u, v in zip(p["units"], values[i])]
+        rows += [{**extra, "unit": u, "cka": float(v)} for u, v in zip(p["units"], values[i], strict=True)]
     return pd.DataFrame(rows)
 
 
@@ -269,8 +269,8 @@ def measure_split(
     import json
     from pathlib import Path
 
-    from transferlab.training.devices import job_device
     from transferlab.report import write_parquet
+    from transferlab.training.devices import job_device
 
     train = json.loads(Path(meta_file).read_text())["train"]
     with job_device(device, log) as dev:

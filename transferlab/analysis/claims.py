@@ -4,16 +4,16 @@ The detail: docs/library.md, `transferlab/analysis/claims.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from transferlab.analysis.pairing import base_row, transfer_points, unit_keys
-from transferlab.report import markdown_table, pt, write_table
 from transferlab.analysis.pairing import units as pairing_units
 from transferlab.analysis.stats import heterogeneity, unit_interval
+from transferlab.report import markdown_table, pt, write_table
 
 MARGIN = 0.02  # "almost perfectly" / "≈": within 2 points of top-1; also the restart gain's allowance
 LEVEL = 0.95
@@ -182,7 +182,7 @@ def transfer_deltas(df: pd.DataFrame) -> pd.DataFrame:
     """AnB(n) − own base per n with its 95 % t interval over training units (as the scorecard's)."""
     r = Scores(df, None, 0)
     rows = []
-    for n, groups in zip(r.trained_layers, transfer_by_n(r)):
+    for n, groups in zip(r.trained_layers, transfer_by_n(r), strict=True):
         iv = unit_interval([g.values[0] for g in groups], LEVEL)
         rows.append({"n": n, "delta": iv.value, "lo": iv.low, "hi": iv.high})
     return pd.DataFrame(rows)
@@ -207,7 +207,7 @@ class Claim:
     # a preset can resolve the claim before it is run); None where no such simple sum exists
     unit_variance: Callable | None = None
 
-    def statistic_for(self, r: "Scores | None" = None) -> str:
+    def statistic_for(self, r: Scores | None = None) -> str:
         """The statistic's text with the n it reads for this architecture (CaffeNet's by default)."""
         ranges = r.layer_ranges if r is not None else CAFFENET_RANGES
         top, every = ranges["top_layer"], ranges["trained_layers"]
@@ -343,7 +343,7 @@ def _splits(r: Scores, groups) -> list[str]:
     """The splits of the units that give a group a value."""
     splits = []
     for g in groups:
-        for u, v in zip(r.units.get(g.experiment, []), g.values[0]):
+        for u, v in zip(r.units.get(g.experiment, []), g.values[0], strict=True):
             s = u.split("|")[1]
             if np.isfinite(v) and s not in splits:
                 splits.append(s)
@@ -390,7 +390,7 @@ def clustered(r: Scores, g: Group) -> tuple[np.ndarray, str]:
 
 def evaluate_claim(c: Claim, r: Scores, n_claims: int) -> dict:
     groups = c.fn(r)
-    mats, sizes = zip(*(clustered(r, g) for g in groups)) if groups else ((), ())
+    mats, sizes = zip(*(clustered(r, g) for g in groups), strict=True) if groups else ((), ())
     obs = [m[0] for m in mats]
     iv = unit_interval(obs, LEVEL)
     fam = unit_interval(obs, 1 - (1 - LEVEL) / max(n_claims, 1))
@@ -455,7 +455,7 @@ def unit_table(df: pd.DataFrame) -> pd.DataFrame:
             splits = sorted({keys[j].split("|")[1] for j in has})
             names = splits if vals.shape[1] == len(splits) and len(splits) >= 2 else [_short(keys[j]) for j in has]
             obs = vals[0][np.isfinite(vals[0])]
-            for name, v in zip(names, obs):
+            for name, v in zip(names, obs, strict=True):
                 rows.append({"claim": c.key, "group": gi, "label": g.label, "unit": name, "value": float(v)})
     return pd.DataFrame(rows, columns=["claim", "group", "label", "unit", "value"])
 

@@ -4,8 +4,9 @@ The detail: docs/library.md, `transferlab/analysis/pairing.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import PairingError
 import pandas as pd
+
+from transferlab.errors import PairingError
 
 UNIT = ["experiment", "split", "replicate", "target_task"]
 

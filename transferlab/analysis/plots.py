@@ -10,10 +10,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from transferlab.io import atomic_path
-from transferlab.names import TREATMENT_LABELS  # noqa: E402
 from transferlab.analysis.pairing import base_level, paired, paired_means, transfer_points  # noqa: E402
 from transferlab.analysis.stats import unit_interval  # noqa: E402
+from transferlab.io import atomic_path
+from transferlab.names import TREATMENT_LABELS  # noqa: E402
 
 PCT = 100.0  # every accuracy axis is in %, as every text of the project is
 
@@ -46,7 +46,7 @@ def delta_intervals(p: pd.DataFrame, by=("treatment", "n")) -> pd.DataFrame:
     for key, g in p.groupby(list(by)):
         vals = g.groupby("split")["delta"].mean() if g.split.nunique() >= 2 else g["delta"]
         iv = unit_interval([vals.to_numpy()])
-        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,)), low=iv.low, high=iv.high))
+        rows.append(dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True), low=iv.low, high=iv.high))
     return pd.DataFrame(rows, columns=[*by, "low", "high"])
 
 
@@ -322,7 +322,7 @@ def fig_curves(curves: pd.DataFrame, png, title: str = "") -> None:
     sns.set_theme(style="whitegrid", context="paper")
     treatments = [t for t in TREATMENTS if t in set(c.treatment)]
     fig, axes = plt.subplots(1, len(treatments), figsize=(3.2 * len(treatments), 3.2), sharey=True, squeeze=False)
-    for ax, t in zip(axes[0], treatments):
+    for ax, t in zip(axes[0], treatments, strict=True):
         s = c[c.treatment == t]
         sns.lineplot(
             data=s,
@@ -343,7 +343,7 @@ def fig_curves(curves: pd.DataFrame, png, title: str = "") -> None:
     _save(fig, png)
 
 
-def filter_grid(weight: "np.ndarray") -> "np.ndarray":
+def filter_grid(weight: np.ndarray) -> np.ndarray:
     """conv1 weights (out, 3, k, k) as one RGB image, each filter scaled to [0, 1]."""
     w = np.asarray(weight, dtype=np.float32)
     n, _, k, _ = w.shape
@@ -361,7 +361,7 @@ def filter_grid(weight: "np.ndarray") -> "np.ndarray":
 def fig_filters(weights: dict, png, title: str = "", shares: dict | None = None) -> None:
     """conv1 filters of each network (``weights``: name -> array (filters, 3, k, k), from conv1.parquet)."""
     fig, axes = plt.subplots(1, len(weights), figsize=(4 * len(weights), 4.3), squeeze=False)
-    for ax, (name, w) in zip(axes[0], weights.items()):
+    for ax, (name, w) in zip(axes[0], weights.items(), strict=True):
         ax.imshow(filter_grid(w), interpolation="nearest")
         extra = f"\nlow-frequency energy {100 * shares[name]:.0f} %" if shares and name in shares else ""
         ax.set_title(f"{name}: conv1 filters{extra}")
@@ -524,7 +524,7 @@ def claims_figure(card: pd.DataFrame, units: pd.DataFrame, png, title: str = "")
     sns.set_theme(style="whitegrid", context="paper")
     rows = list(card.itertuples())
     fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.0 + 0.9 * len(rows)), squeeze=False)
-    for ax, r in zip(axes[:, 0], rows):
+    for ax, r in zip(axes[:, 0], rows, strict=True):
         u = units[units.claim == r.claim]
         unit_word = "%" if getattr(r, "scale", "pt") == "rel" else "pt"
         for gi, g in u.groupby("group"):

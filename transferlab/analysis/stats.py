@@ -115,7 +115,7 @@ def unit_interval(groups: list, level: float = 0.95) -> Interval:
     elif se == 0:
         df = float(sum(len(v) - 1 for v in vals))
     else:  # Welch–Satterthwaite
-        df = se**4 / sum(p * p / (len(v) - 1) for p, v in zip(parts, vals))
+        df = se**4 / sum(p * p / (len(v) - 1) for p, v in zip(parts, vals, strict=True))
     crit = t_ppf(1 - (1 - level) / 2, df)
     mde = (t_ppf(0.975, df) + t_ppf(0.80, df)) * se
     return Interval(value, value - crit * se, value + crit * se, se, df, mde)
@@ -128,7 +128,7 @@ def heterogeneity(groups: list, image_se: list) -> tuple[float, float]:
     standard error: the share of the spread between units that image noise does not explain (training
     noise, and for two directions of one split their different halves).  NaN where it cannot be computed."""
     q, df, dev = 0.0, 0, []
-    for g, s in zip(groups, image_se):
+    for g, s in zip(groups, image_se, strict=True):
         g, s = np.asarray(g, float), np.asarray(s, float)
         ok = np.isfinite(g)
         g, s = g[ok], s[ok]

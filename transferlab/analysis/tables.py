@@ -108,7 +108,7 @@ def to_markdown(t: pd.DataFrame) -> str:
 
 def last_fifth_change(epochs, values) -> tuple[float, float]:
     """(value at 80 % of the epochs, final value minus it): how much a curve moved over its last fifth."""
-    at = [v for e, v in zip(epochs, values) if e <= round(0.8 * max(epochs))]
+    at = [v for e, v in zip(epochs, values, strict=True) if e <= round(0.8 * max(epochs))]
     ref = at[-1] if at else values[0]
     return float(ref), float(values[-1] - ref)
 

@@ -30,7 +30,7 @@ def conv1_table(weights: dict) -> pd.DataFrame:
     for name, w in weights.items():
         w = np.asarray(w, dtype=np.float32)
         idx = np.indices(w.shape).reshape(4, -1)
-        frames.append(pd.DataFrame({"network": name, **dict(zip(AXES, idx)), "weight": w.ravel()}))
+        frames.append(pd.DataFrame({"network": name, **dict(zip(AXES, idx, strict=True)), "weight": w.ravel()}))
     return pd.concat(frames, ignore_index=True)
 
 

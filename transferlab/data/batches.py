@@ -5,12 +5,13 @@ The detail: docs/library.md, `transferlab/data/batches.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import ConfigError
 import signal
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from transferlab.errors import ConfigError
 
 
 def seed_of(*parts) -> int:

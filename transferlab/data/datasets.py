@@ -6,7 +6,6 @@ The detail: docs/library.md, `transferlab/data/datasets.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import DatasetError
 import contextlib
 import io
 import json
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transferlab.io import atomic_write_json, atomic_path
+from transferlab.errors import DatasetError
+from transferlab.io import atomic_path, atomic_write_json
 
 TINY_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 TINY_SIZE = 248_100_043
@@ -117,7 +117,8 @@ class TinyImageNet(Source):
             wn = [n for n in names if n.endswith("wnids.txt")]
             if not wn:
                 raise DatasetError(
-                    f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (tiny-imagenet-200/wnids.txt, train/, val/)"
+                    f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout "
+                    "(tiny-imagenet-200/wnids.txt, train/, val/)"
                 )
             self._prefix = min(wn, key=len)[: -len("wnids.txt")]
             self._names = [n for n in names if n.startswith(self._prefix)]
@@ -127,7 +128,8 @@ class TinyImageNet(Source):
                 root = root / "tiny-imagenet-200"
             if not (root / "wnids.txt").exists():
                 raise DatasetError(
-                    f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout (wnids.txt, train/, val/)"
+                    f"{self.path} holds no wnids.txt: expected the official Tiny ImageNet layout "
+                    "(wnids.txt, train/, val/)"
                 )
             self._root = root
             self._prefix = ""
@@ -197,7 +199,8 @@ class TinyImageNet(Source):
             member = f"val/images/{f[0]}"
             if f[1] not in val:
                 raise DatasetError(
-                    f"{self.describe()}: val/val_annotations.txt line {i + 1} names class {f[1]} that is not in wnids.txt"
+                    f"{self.describe()}: val/val_annotations.txt line {i + 1} names class {f[1]} that is not in "
+                    "wnids.txt"
                 )
             if member not in have:
                 raise DatasetError(
@@ -555,7 +558,9 @@ def prepare_arrays(
             n_px = len(members) * size * size
             mean = st["sums"] / n_px
             stats["mean"] = [float(m) / 255 for m in mean]
-            stats["std"] = [float(np.sqrt(max(q / n_px - m * m, 0.0))) / 255 for q, m in zip(st["sq"], mean)]
+            stats["std"] = [
+                float(np.sqrt(max(q / n_px - m * m, 0.0))) / 255 for q, m in zip(st["sq"], mean, strict=True)
+            ]
             with atomic_path(out_dir / "mean_image.npy") as mtmp:  # Caffe-style mean image (0-255)
                 with open(mtmp, "wb") as f:
                     np.save(f, (st["pix"] / len(members)).astype(np.float32))

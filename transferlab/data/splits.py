@@ -1,12 +1,11 @@
-"""Class splits into halves A and B. Kinds, each with its name: random halves (``random-<seed>``), the natural/man-made halves (``natman``,
-WordNet), the whole class set as one task (``all``; ``all-k<k>`` with k training images per class) and
-the user's own halves (``splits:`` in the config, :func:`check_custom_split`).
+"""Class splits into halves A and B, each kind with its name: random halves (``random-<seed>``), the
+natural/man-made halves (``natman``, WordNet), the whole class set as one task (``all``; ``all-k<k>`` with k
+training images per class) and the user's own halves (``splits:`` in the config, :func:`check_custom_split`).
 
 The detail: docs/library.md, `transferlab/data/splits.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import SplitError
 import hashlib
 import json
 import re
@@ -14,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from transferlab.errors import SplitError
 from transferlab.io import atomic_write_json
-
 
 RANDOM, NATMAN, WHOLE = "random", "natman", "all"
 # the workflow's own split names, as regular expressions (the split wildcard adds the user's)

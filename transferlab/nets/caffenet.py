@@ -1,6 +1,6 @@
-"""CaffeNet as transfer units, with configurable widths and input size. Eight *weight layers* (conv1-conv5, fc6-fc8), each wrapped in a block together with the parameter-free
-operations that follow it in Caffe's ``bvlc_reference_caffenet`` (ReLU, max-pool, LRN, dropout): 8 units,
-7 transfer points, as in the paper.
+"""CaffeNet as transfer units, with configurable widths and input size: eight *weight layers* (conv1-conv5,
+fc6-fc8), each in a block with the parameter-free operations that follow it in Caffe's
+``bvlc_reference_caffenet`` (ReLU, max-pool, LRN, dropout): 8 units, 7 transfer points, as in the paper.
 
 The detail: docs/library.md, `transferlab/nets/caffenet.py`."""
 
@@ -52,7 +52,7 @@ def make_arch(**overrides) -> dict:
     if len(arch["widths"]) != 7:
         raise ArchError(f"architecture 'widths' must list 7 widths (conv1-5, fc6, fc7), got {arch['widths']}")
     g = int(arch["groups"])
-    for name, w in zip(("conv1", "conv2", "conv3", "conv4", "conv5"), arch["widths"][:5]):
+    for name, w in zip(("conv1", "conv2", "conv3", "conv4", "conv5"), arch["widths"][:5], strict=True):
         if name in ("conv2", "conv4", "conv5") and w % g:
             raise ArchError(f"width of {name} ({w}) must be divisible by groups={g}")
     if arch["init"] not in ("caffe", "kaiming"):

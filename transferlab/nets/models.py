@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 
 from transferlab import io as tio
-from transferlab.nets.caffenet import CONFIG_KEYS as CAFFENET_CONFIG_KEYS
 from transferlab.errors import ArchError
+from transferlab.nets.caffenet import CONFIG_KEYS as CAFFENET_CONFIG_KEYS
 from transferlab.nets.units import UnitNet
 
 # family -> (module, class); a family's module is imported when first used: torchvision, which the residual

@@ -68,7 +68,7 @@ class Head(nn.Sequential):
 def _stages(widths, blocks, inplanes):
     """torchvision BasicBlocks of every stage, flattened; stride 2 and a 1x1 projection between stages."""
     units = []
-    for s, (w, n) in enumerate(zip(widths, blocks)):
+    for s, (w, n) in enumerate(zip(widths, blocks, strict=True)):
         for b in range(n):
             stride = 2 if s > 0 and b == 0 else 1
             down = None

@@ -4,10 +4,9 @@ The detail: docs/library.md, `transferlab/nets/transfer.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import TransferError
-
 import torch
 
+from transferlab.errors import TransferError
 from transferlab.names import RANDOM_SOURCE, NetSpec
 from transferlab.nets.models import build_model
 from transferlab.nets.units import UnitNet, count_params

@@ -4,9 +4,10 @@ The detail: docs/library.md, `transferlab/nets/units.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import ArchError
 import torch
 from torch import nn
+
+from transferlab.errors import ArchError
 
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 

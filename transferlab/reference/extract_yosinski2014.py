@@ -47,7 +47,7 @@ class Repo:
         ).stdout
 
     def show(self, path):
-        return self._git("show", "%s:%s" % (self.commit, path))
+        return self._git("show", f"{self.commit}:{path}")
 
     def ls(self, path):
         out = self._git("ls-tree", "--name-only", self.commit, path.rstrip("/") + "/")
@@ -129,7 +129,7 @@ def classify(name):
     m = re.fullmatch(r"reduced-(\d{4})", name)
     if m:
         return dict(experiment="other", split="reduced", source="", target="whole", treatment="other", n=0)
-    raise ValueError("unknown network name %r" % name)
+    raise ValueError(f"unknown network name {name!r}")
 
 
 def half_of(link):
@@ -166,19 +166,19 @@ def check_mapping(repo, d, row, files_in_dir):
         assert (split, half) == (row["split"], row["target"]), (name, split, half)
     info = layer_info(repo.show(d + "/imagenet_train.prototxt").decode())
     n, t = row["n"], row["treatment"]
-    copied = [LAYERS.index(l) < n for l in LAYERS]
-    frozen = [info[l][1] for l in LAYERS]
+    copied = [LAYERS.index(layer) < n for layer in LAYERS]
+    frozen = [info[layer][1] for layer in LAYERS]
     if t in ("base", "other"):
         assert not any(frozen), name
     elif t == "random":  # random first n layers, kept fixed
         assert frozen == copied, name
     else:
-        assert [info[l][0] for l in LAYERS] == copied, name
+        assert [info[layer][0] for layer in LAYERS] == copied, name
         assert frozen == (copied if not t.endswith("_ft") else [False] * 8), name
         link = d + "/basenet"
         assert link in files_in_dir, name
         base = posixpath.basename(repo.show(link).decode().strip())
-        assert base == "half%s%s" % (row["split"], row["source"]), (name, base)
+        assert base == "half{}{}".format(row["split"], row["source"]), (name, base)
 
 
 def max_iter(repo, d):
@@ -202,12 +202,12 @@ def extract(repo, verbose=True):
             continue
         it = max(tests)
         if it != max_iter(repo, d):
-            short.append("%s (last test %d < max_iter %d)" % (name, it, max_iter(repo, d)))
+            short.append(f"{name} (last test {it} < max_iter {max_iter(repo, d)})")
         _, top1, path = tests[it]
         row.update(top1=top1, top5=None, iteration=it, log_path=path)
         rows.append(row)
     if verbose:
-        print("networks with no test output in the repo (%d): %s" % (len(missing), " ".join(missing)), file=sys.stderr)
+        print(f"networks with no test output in the repo ({len(missing)}): {' '.join(missing)}", file=sys.stderr)
         for s in short:
             print("incomplete run: " + s, file=sys.stderr)
     df = pd.DataFrame(rows, columns=COLUMNS)
@@ -227,10 +227,10 @@ def main(argv=None):
     repo = Repo(args.git_dir, args.commit)
     resolved = repo.resolve()
     if resolved != COMMIT:
-        print("warning: reading commit %s, table documented for %s" % (resolved, COMMIT), file=sys.stderr)
+        print(f"warning: reading commit {resolved}, table documented for {COMMIT}", file=sys.stderr)
     df = extract(repo)
     df.to_csv(args.out, index=False, float_format="%.6g")
-    print("wrote %d rows to %s" % (len(df), args.out), file=sys.stderr)
+    print(f"wrote {len(df)} rows to {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ The detail: docs/library.md, `transferlab/run/configcheck.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import InvalidConfig
 import copy
 import difflib
 import json
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+
+from transferlab.errors import InvalidConfig
 
 MAX_PROBLEMS = 5
 

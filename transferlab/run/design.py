@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import zlib
 
-from transferlab.nets.models import arch_from_config, unit_names
 from transferlab.data import splits
 from transferlab.names import RANDOM_SOURCE, base_name, net_name, parse_net
+from transferlab.nets.models import arch_from_config, unit_names
 
 TASK_NAMES = {splits.NATMAN: {"A": "natural", "B": "man-made"}}
 SPLIT_EXPERIMENTS = {

@@ -4,7 +4,6 @@ The detail: docs/library.md, `transferlab/training/devices.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import NoFreeDevice
 import contextlib
 import fcntl
 import os
@@ -13,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from transferlab.errors import NoFreeDevice
 
 # Present where a GPU driver is: NVIDIA (/proc/driver/nvidia, /dev/nvidiactl), WSL2 (/dev/dxg), ROCm (/dev/kfd).
 GPU_DRIVER_FILES = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")

@@ -13,10 +13,10 @@ import torch.nn.functional as F
 from transferlab import io as tio
 from transferlab.data.batches import eval_batches, make_transform
 from transferlab.data.datasets import load_half
-from transferlab.training.devices import amp_context, job_device
-from transferlab.nets.models import load_model
 from transferlab.names import parse_net
+from transferlab.nets.models import load_model
 from transferlab.report import write_parquet
+from transferlab.training.devices import amp_context, job_device
 
 # Column order and dtypes of evaluation.parquet
 COLUMNS = {

@@ -6,7 +6,6 @@ The detail: docs/library.md, `transferlab/training/preflight.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import PreflightError
 import ctypes
 import json
 import os
@@ -18,6 +17,7 @@ import sys
 from pathlib import Path
 
 from transferlab import io as tio
+from transferlab.errors import PreflightError
 from transferlab.training.devices import job_device
 
 # CUDA major version of the torch build -> the oldest Linux driver that runs every minor version of it
@@ -102,7 +102,8 @@ def _kernels(device: str) -> str:
 
     try:
         cap = torch.cuda.get_device_capability(device)
-        return f" (compute capability {cap[0]}.{cap[1]}; this torch has kernels for {' '.join(torch.cuda.get_arch_list())})"
+        kernels = " ".join(torch.cuda.get_arch_list())
+        return f" (compute capability {cap[0]}.{cap[1]}; this torch has kernels for {kernels})"
     except Exception:  # noqa: BLE001
         return ""
 

@@ -4,7 +4,6 @@ The detail: docs/library.md, `transferlab/training/train.py`."""
 
 from __future__ import annotations
 
-from transferlab.errors import TrainingDiverged
 import math
 import signal
 import sys
@@ -15,18 +14,18 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from transferlab.training import checkpoints
 from transferlab import io as tio
-from transferlab.errors import ConfigError
-from transferlab.data.batches import StepBatches, epoch_order, loader, make_transform, seed_of
+from transferlab.data.batches import StepBatches, loader, make_transform, seed_of
 from transferlab.data.datasets import load_half
+from transferlab.errors import ConfigError, TrainingDiverged
+from transferlab.names import parse_net
+from transferlab.nets.models import family_of, identity_keys
+from transferlab.nets.transfer import build_derived
+from transferlab.schema import defaults
+from transferlab.training import checkpoints
 from transferlab.training.devices import amp_context, training_device
 from transferlab.training.evaluate import evaluate
-from transferlab.nets.models import family_of, identity_keys
 from transferlab.training.preflight import compile_allowed
-from transferlab.schema import defaults
-from transferlab.names import parse_net
-from transferlab.nets.transfer import build_derived
 
 EXIT_RESUMABLE = 75  # checkpointed and stopped early (SIGTERM or time budget): rerun to resume
 
@@ -80,7 +79,7 @@ class Progress:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, saved: dict) -> "Progress":
+    def from_dict(cls, saved: dict) -> Progress:
         saved = dict(saved)
         if "acc" in saved:  # a checkpoint whose record sums are one unnamed triple still resumes
             saved["loss_sum"], saved["correct"], saved["images"] = saved.pop("acc")
@@ -150,7 +149,8 @@ def train_network(
     """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
 
     The steps, in order: settings, device, data, base checkpoint, schedule, model and optimizer, resume or
-    start, the loop over steps (:meth:`_Training.step`, a :meth:`_Training.record` at each record's end), the final write.
+    start, the loop over steps (:meth:`_Training.step`, a :meth:`_Training.record` at each record's end), the
+    final write.
     Returns the metadata written to ``out_meta``, or ``{"stopped": why, "global_step": n}`` when it
     checkpointed and stopped early (SIGTERM/SIGUSR1, ``time_budget_s`` spent, or ``stop_after_steps``,
     which tests use). ``preflight``: the run's preflight report (CUDA runs), which can turn ``compile`` off.
@@ -261,7 +261,7 @@ class Schedule:
         self.record_every, self.eval_every_epochs = int(record_every), int(eval_every_epochs)
 
     @classmethod
-    def of(cls, cfg: dict, n_train: int, full_n_train: int) -> "Schedule":
+    def of(cls, cfg: dict, n_train: int, full_n_train: int) -> Schedule:
         batch_size = int(cfg["batch_size"])
         steps_per_epoch = max(1, n_train // batch_size)  # the last partial batch is dropped
         # epochs of the schedule: of the full set for the dataset-size networks, else of this half

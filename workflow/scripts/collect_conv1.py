@@ -1,13 +1,14 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 from pathlib import Path
 
 import torch
 
+from transferlab.analysis import conv1_table, first_conv
 from transferlab.io import load_torch
 from transferlab.nets import build_model
 from transferlab.report import write_parquet
 from transferlab.run import run
-from transferlab.analysis import conv1_table, first_conv
 
 
 def main(s):

@@ -1,4 +1,5 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 from transferlab.data import datasets as data
 from transferlab.run import run
 

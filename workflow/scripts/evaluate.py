@@ -1,8 +1,9 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 from pathlib import Path
 
-from transferlab.training import evaluate_network
 from transferlab.run import run
+from transferlab.training import evaluate_network
 
 run(
     snakemake,

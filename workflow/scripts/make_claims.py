@@ -1,8 +1,8 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 import pandas as pd
 
-from transferlab.analysis import unit_table, write_claims
-from transferlab.analysis import claims_figure
+from transferlab.analysis import claims_figure, unit_table, write_claims
 from transferlab.run import run
 
 

@@ -1,8 +1,9 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 import pandas as pd
 
-from transferlab.run import run
 from transferlab.analysis import write_convergence
+from transferlab.run import run
 
 run(
     snakemake,

@@ -1,10 +1,11 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 import pandas as pd
 
+from transferlab.analysis import weight_change
 from transferlab.io import load_torch
 from transferlab.report import write_csv
 from transferlab.run import run
-from transferlab.analysis import weight_change
 
 
 def main(s):

@@ -1,9 +1,9 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 import pandas as pd
 
-from transferlab.analysis import transfer_deltas
+from transferlab.analysis import cka_figure, cka_summary, transfer_deltas
 from transferlab.report import write_csv
-from transferlab.analysis import cka_figure, cka_summary
 from transferlab.run import run
 
 

@@ -1,4 +1,5 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 import pandas as pd
 
 from transferlab.analysis import fig2

@@ -1,4 +1,5 @@
 import _project  # noqa: F401 -- puts the project root on sys.path (see _project.py)
+
 import json
 from pathlib import Path
 
