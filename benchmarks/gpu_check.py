@@ -45,6 +45,7 @@ from transferlab.data import (
     loader,
 )
 from transferlab.nets import build_model
+from transferlab.schema import defaults
 from transferlab.training import (
     amp_context,
     train_network,
@@ -172,7 +173,8 @@ def bare_loop(sz: dict, device: str, compile_: bool, steps: int) -> float:
     model = build_model(arch_of(sz, sz["crop"]) | {"num_classes": sz["classes"]}).to(device)
     model = model.to(memory_format=torch.channels_last).train()
     fwd = torch.compile(model) if compile_ else model
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
+    d = defaults("train")  # the trainer's own SGD settings (the bare loop's speed does not depend on them)
+    opt = torch.optim.SGD(model.parameters(), lr=d["lr"], momentum=d["momentum"], weight_decay=d["weight_decay"])
     x = torch.randn(sz["batch"], 3, sz["crop"], sz["crop"], device=device).to(memory_format=torch.channels_last)
     y = torch.randint(0, sz["classes"], (sz["batch"],), device=device)
 

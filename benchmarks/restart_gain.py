@@ -45,6 +45,7 @@ SEEDS = {"A": 2076046132, "B": 1762155738}  # the committed default run's base s
 
 def one(job):
     from transferlab.analysis import slope_before_drops
+    from transferlab.names import base_name, net_name
     from transferlab.training import train_network
 
     variant, half, cfg, res = job
@@ -60,7 +61,7 @@ def one(job):
         )
         with open(os.devnull, "w") as log:
             base = train_network(
-                net=f"base{half}",
+                net=base_name(half),
                 out_weights=t / "base.pt",
                 out_meta=t / "base.json",
                 state_dir=t / "s0",
@@ -69,7 +70,7 @@ def one(job):
                 **common,
             )
             again = train_network(
-                net=f"{half}7{half}-ft",
+                net=net_name(half, 7, half, fine_tuned=True),
                 out_weights=t / "ft.pt",
                 out_meta=t / "ft.json",
                 state_dir=t / "s1",

@@ -36,7 +36,9 @@ from transferlab.data import (
     StepBatches,
     load_half,
 )
+from transferlab.names import net_name
 from transferlab.nets import CaffeNet
+from transferlab.schema import defaults
 from transferlab.training import train_network
 
 
@@ -109,9 +111,9 @@ def bare_step(arch, batch, threads, frozen=0):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     m = CaffeNet(arch).to(memory_format=torch.channels_last).train()
-    opt = torch.optim.SGD(
-        [p for b in m.blocks[frozen:] for p in b.parameters()], lr=0.001, momentum=0.9, weight_decay=5e-4
-    )
+    d = defaults("train")  # the trainer's own SGD settings (the bare loop's speed does not depend on them)
+    trained = [p for b in m.blocks[frozen:] for p in b.parameters()]
+    opt = torch.optim.SGD(trained, lr=d["lr"], momentum=d["momentum"], weight_decay=d["weight_decay"])
     x = torch.randn(batch, 3, arch["input_size"], arch["input_size"]).to(memory_format=torch.channels_last)
     y = torch.randint(0, arch["num_classes"], (batch,))
 
@@ -360,7 +362,9 @@ def main():
         )
         res["frozen_epoch_ratio"] = {}
         for n in (1, 2, 4, 7):
-            q = project_step(cfg, n_classes, per_class, a.threads, d, net=f"A{n}B-frozen", base=p["weights"])
+            q = project_step(
+                cfg, n_classes, per_class, a.threads, d, net=net_name("A", n, "B", fine_tuned=False), base=p["weights"]
+            )
             res["frozen_epoch_ratio"][n] = q["epoch_seconds"] / base_epoch
         parch = arch_of(pcfg, 1000)
         res["paper_flops_per_image_train"] = 3 * model_flops(parch)

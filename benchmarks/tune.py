@@ -55,6 +55,7 @@ VARIANTS = {
 
 def one(job):
     from transferlab.analysis import last_fifth_change
+    from transferlab.names import base_name
     from transferlab.training import train_network
 
     variant, half, seed, cfg, res = job
@@ -62,7 +63,7 @@ def one(job):
         t = Path(tmp)
         with open(os.devnull, "w") as log:
             meta = train_network(
-                net=f"base{half}",
+                net=base_name(half),
                 prepared_dir=res / "prepared",
                 half_file=res / "halves/random-0" / f"{half}.npz",
                 out_weights=t / "w.pt",

@@ -84,7 +84,7 @@ def _fake_cuda(tmp_path, cuda):
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
-        f"import transferlab.training.devices\ntransferlab.devices.cuda_available = lambda: {cuda}\n"
+        f"import transferlab.training.devices\ntransferlab.training.devices.cuda_available = lambda: {cuda}\n"
     )
     return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}  # this checkout's transferlab, whatever the venv has
 

@@ -43,6 +43,7 @@ rule collect_cka:
 
 rule plot_cka:
     input:
+        code=drawing_code("plot_cka.py"),
         cka=f"{RESULTS}/cka.parquet",
         table=f"{RESULTS}/evaluation.parquet",
     output:

@@ -5,6 +5,7 @@
 
 rule plot_curves:
     input:
+        code=drawing_code("plot_curves.py"),
         curves=f"{RESULTS}/curves.parquet",
     output:
         report(
@@ -36,6 +37,7 @@ rule collect_conv1:
 
 rule plot_filters:
     input:
+        code=drawing_code("plot_filters.py"),
         conv1=f"{RESULTS}/conv1.parquet",
     output:
         png=report(
@@ -75,6 +77,7 @@ rule measure_weight_change:
 
 rule plot_reference:
     input:
+        code=drawing_code("plot_reference.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         report(
@@ -93,6 +96,7 @@ rule plot_reference:
 
 rule make_convergence:
     input:
+        code=drawing_code("make_convergence.py"),
         curves=f"{RESULTS}/curves.parquet",
         table=f"{RESULTS}/evaluation.parquet",
     output:

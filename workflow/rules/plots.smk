@@ -9,6 +9,7 @@ rule figures:
 
 rule plot_fig2:
     input:
+        code=drawing_code("plot_fig2.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
@@ -30,6 +31,7 @@ rule plot_fig2:
 
 rule plot_fig3:
     input:
+        code=drawing_code("plot_fig3.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
@@ -51,6 +53,7 @@ rule plot_fig3:
 
 rule plot_dataset_size:
     input:
+        code=drawing_code("plot_dataset_size.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
@@ -72,6 +75,7 @@ rule plot_dataset_size:
 
 rule make_table1:
     input:
+        code=drawing_code("make_table1.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         csv=report(
