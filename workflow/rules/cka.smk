@@ -43,7 +43,6 @@ rule collect_cka:
 
 rule plot_cka:
     input:
-        code=drawing_code("plot_cka.py"),
         cka=f"{RESULTS}/cka.parquet",
         table=f"{RESULTS}/evaluation.parquet",
     output:

@@ -196,12 +196,6 @@ def unless_figures(inputs):
     return input_unless_figures
 
 
-def drawing_code(script):
-    """A drawing script (figure or derived table) as an input of its own job, so that editing it redraws, while
-    Snakemake's `code` trigger is off (profiles/default) and no script edit retrains a network."""
-    return os.path.relpath(os.path.join(workflow.basedir, "workflow", "scripts", script))
-
-
 def split_seed(wildcards):
     return int(wildcards.seed)
 

@@ -53,7 +53,6 @@ rule collect_curves:
 
 rule make_claims:
     input:
-        code=drawing_code("make_claims.py"),
         table=f"{RESULTS}/evaluation.parquet",
         predictions=f"{RESULTS}/predictions.parquet",
     output:

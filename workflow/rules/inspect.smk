@@ -5,7 +5,6 @@
 
 rule plot_curves:
     input:
-        code=drawing_code("plot_curves.py"),
         curves=f"{RESULTS}/curves.parquet",
     output:
         report(
@@ -37,7 +36,6 @@ rule collect_conv1:
 
 rule plot_filters:
     input:
-        code=drawing_code("plot_filters.py"),
         conv1=f"{RESULTS}/conv1.parquet",
     output:
         png=report(
@@ -77,7 +75,6 @@ rule measure_weight_change:
 
 rule plot_reference:
     input:
-        code=drawing_code("plot_reference.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         report(
@@ -96,7 +93,6 @@ rule plot_reference:
 
 rule make_convergence:
     input:
-        code=drawing_code("make_convergence.py"),
         curves=f"{RESULTS}/curves.parquet",
         table=f"{RESULTS}/evaluation.parquet",
     output:

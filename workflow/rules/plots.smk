@@ -1,5 +1,6 @@
-# Figures read only result tables: editing plotting code re-plots, never retrains.  `snakemake figures`
-# redraws them all from existing tables and never schedules training (figures_input, unless_figures).
+# Figures read only result tables: after a plotting-code edit, --forcerun <rule> re-plots and never
+# retrains.  `snakemake figures` redraws them all from existing tables and never schedules training
+# (figures_input, unless_figures).
 
 
 rule figures:
@@ -9,7 +10,6 @@ rule figures:
 
 rule plot_fig2:
     input:
-        code=drawing_code("plot_fig2.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
@@ -31,7 +31,6 @@ rule plot_fig2:
 
 rule plot_fig3:
     input:
-        code=drawing_code("plot_fig3.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
@@ -53,7 +52,6 @@ rule plot_fig3:
 
 rule plot_dataset_size:
     input:
-        code=drawing_code("plot_dataset_size.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         png=report(
@@ -75,7 +73,6 @@ rule plot_dataset_size:
 
 rule make_table1:
     input:
-        code=drawing_code("make_table1.py"),
         table=f"{RESULTS}/evaluation.parquet",
     output:
         csv=report(
