@@ -267,7 +267,8 @@ def data_path(cfg, n_classes, per_class, workdir: Path, batches=200) -> dict:
     return {"images_per_s": done / (time.perf_counter() - t), "bytes_per_image": sent / done}
 
 
-def dryrun_seconds(args) -> tuple[float, int]:
+def dryrun_seconds(args) -> tuple[float, dict[str, int]]:
+    """Wall seconds of ``snakemake -n`` with ``args`` on a fake ILSVRC layout, and its jobs per rule (and 'total')."""
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         for f in ("Snakefile",):
@@ -289,8 +290,11 @@ def dryrun_seconds(args) -> tuple[float, int]:
         el = time.perf_counter() - t
         if r.returncode != 0:
             raise RuntimeError(r.stderr[-2000:])
-        total = [int(x) for x in re.findall(r"^total\s+(\d+)", r.stdout + r.stderr, re.M)]
-        return el, (total[0] if total else -1)
+        stats = (r.stdout + r.stderr).split("Job stats:", 1)[-1].strip().split("\n\n", 1)[0]
+        counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", stats, re.M)}
+        if "total" not in counts:
+            raise RuntimeError(f"no job stats in the dry run's output:\n{r.stdout[-2000:]}")
+        return el, counts
 
 
 SMOKE_ARGS = ["--cores", "2", "--configfile", "config/smoke.yaml"]
@@ -377,9 +381,11 @@ def main():
         pp = project_step(pc, 4, pb, a.threads, d)  # 4 classes x pb images: 4 steps per epoch
         res["paper_project"] = pp["images_per_s"]
     if not a.skip_workflow:
-        res["dryrun_paper_s"], res["dryrun_paper_jobs"] = dryrun_seconds(["--configfile", "config/paper.yaml"])
+        res["dryrun_paper_s"], jobs = dryrun_seconds(["--configfile", "config/paper.yaml"])
+        res["dryrun_paper_jobs"] = jobs["total"]
         big = REPO / "benchmarks/seeds10x3.yaml"
-        res["dryrun_big_s"], res["dryrun_big_jobs"] = dryrun_seconds(["--configfile", "config/paper.yaml", str(big)])
+        res["dryrun_big_s"], jobs = dryrun_seconds(["--configfile", "config/paper.yaml", str(big)])
+        res["dryrun_big_jobs"] = jobs["total"]
         data = os.environ.get("TINY_IMAGENET_PATH")
         if data:
             res["smoke_s"] = smoke_seconds(data)

@@ -6,6 +6,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -116,6 +117,44 @@ SMALL_TRAIN = {
     "crop_size": 16,
     "checkpoint_every_s": 1e9,
 }
+
+
+def half_file(prepared: Path, tmp_path: Path, half="A", **kw) -> tuple[dict, Path]:
+    """Half ``half`` of the ``prepared`` fixture's split written anew with write_half's options ``kw`` (dev slice,
+    per-class cap): what write_half returned, and the file."""
+    from transferlab.data import datasets as data
+
+    out = tmp_path / f"{half}-{'-'.join(f'{k}{v}' for k, v in sorted(kw.items()))}.npz"
+    return data.write_half(prepared / "prepared", prepared / "split.json", half, out, **kw), out
+
+
+class Trained(NamedTuple):
+    meta: dict  # what train_network returns (history, steps, ...)
+    state: dict  # the saved weights' state dict
+
+
+def train_small(root: Path, net: str, half, base=None, *, arch=None, name=None, seed=1, **train_over) -> Trained:
+    """Train ``net`` with the project's trainer at test sizes (SMALL_ARCH unless ``arch``, SMALL_TRAIN updated with
+    ``train_over``) on ``root/prepared`` and the half ``root/<half>.npz`` (or the path ``half``); the weights, the
+    training record and the resume state go to ``root/<name or net>/``."""
+    from transferlab import io as tio
+    from transferlab.training.train import train_network
+
+    out = root / (name or net)
+    meta = train_network(
+        net=net,
+        prepared_dir=root / "prepared",
+        half_file=half if isinstance(half, Path) else root / f"{half}.npz",
+        out_weights=out / "weights.pt",
+        out_meta=out / "train.json",
+        state_dir=out / "state",
+        arch=dict(SMALL_ARCH if arch is None else arch),
+        train_cfg={**SMALL_TRAIN, **train_over},
+        seed=seed,
+        base_weights=base,
+        log=io.StringIO(),
+    )
+    return Trained(meta, tio.load_torch(out / "weights.pt")["state_dict"])
 
 
 # ----------------------------------------------------------------------------- lanes and guards

@@ -44,6 +44,31 @@ def benchmarks_module():
     return mod
 
 
+def design_of(*config_files, **overrides):
+    """The Design that Snakemake builds from config/config.yaml, then ``config_files`` and ``overrides`` laid over
+    it in that order (as --configfile and --config do): tests derive job counts from it instead of typing them."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from transferlab.run.configcheck import validate_config
+    from transferlab.run.design import Design
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    for path in config_files:
+        update_config(config, yaml.safe_load((REPO / path).read_text()))
+    update_config(config, overrides)
+    validate_config(config, REPO / "workflow/schemas/config.schema.yaml")
+    return Design(config)
+
+
+def training_jobs(design) -> dict[str, int]:
+    """How many train_base and train_derived jobs the design asks for (one per network)."""
+    from transferlab.names import parse_net
+
+    derived = sum(not parse_net(net).is_base for _, net, _ in design.networks())
+    return {"train_base": len(design.networks()) - derived, "train_derived": derived}
+
+
 def job_counts(output: str) -> dict[str, int]:
     """Parse the 'Job stats' table Snakemake prints."""
     m = re.search(r"Job stats:\n(.*?)\n\n", output + "\n\n", re.S)

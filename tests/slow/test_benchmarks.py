@@ -1,4 +1,5 @@
-"""A quick run of the benchmark suite reports every measurement (speed targets live in BENCHMARKS.md, not here)."""
+"""A quick run of the benchmark suite reports every measurement, each in the range its meaning allows (speed targets
+live in BENCHMARKS.md, not here)."""
 
 import json
 import subprocess
@@ -6,12 +7,8 @@ import sys
 
 from conftest import REPO
 
-PAPER_PRESET_JOBS = (
-    571  # tests/test_dag.py pins it rule by rule (562 when BENCHMARKS.md was measured; +6 CKA jobs, +1 check_cuda)
-)
 
-
-def test_benchmark_suite_quick_run_reports_every_measurement(tmp_path):
+def test_benchmark_suite_quick_run_reports_every_measurement_in_its_plausible_range(tmp_path):
     r = subprocess.run(
         [sys.executable, str(REPO / "benchmarks/run.py"), "--quick", "--skip-workflow", "--out", str(tmp_path)],
         cwd=REPO,
@@ -21,25 +18,24 @@ def test_benchmark_suite_quick_run_reports_every_measurement(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((tmp_path / "results.json").read_text())
-    for key in (
-        "gemm_flops",
-        "default_bare",
-        "default_project",
-        "data_path",
-        "paper_bare",
-        "paper_project",
-        "default_flops_per_image_train",
-        "paper_flops_per_image_train",
-        "paper_host_per_worker",
-    ):
-        assert res[key] > 0, key
-    # what crosses to the device per paper image: a 227 x 227 x 3 uint8 crop and a few bytes of label and draws
-    assert 227 * 227 * 3 <= res["paper_host_bytes_per_image"] < 227 * 227 * 3 + 64
-    assert set(res["frozen_epoch_ratio"]) == {"1", "2", "4", "7"}
-    assert set(res["bare_frozen_ratio"]) == {"2", "7"} and all(0 < v < 1.5 for v in res["bare_frozen_ratio"].values())
-    assert all(v > 0 for v in res["frozen_epoch_ratio"].values())
+    g = res["gemm_flops"]
+    assert 1e9 < g < 1e13, g  # FLOP/s of one CPU thread's sgemm: tens to hundreds of GFLOP/s
     # CaffeNet at 227 px: about 0.72 GMAC forward (Krizhevsky et al.'s net, grouped); train = 3x forward
     assert 3.5e9 < res["paper_flops_per_image_train"] < 5e9
+    assert 50 < res["paper_flops_per_image_train"] / res["default_flops_per_image_train"] < 1000  # 32 px vs 227 px
+    for net in ("default", "paper"):
+        achieved = res[f"{net}_project"] * res[f"{net}_flops_per_image_train"]
+        assert 0 < achieved < 1.2 * g, net  # no training step beats the GEMM ceiling of the same threads
+        assert 0.2 < res[f"{net}_project"] / res[f"{net}_bare"] < 2, net  # the project step against the bare loop
+    assert res["data_path"] > res["default_project"]  # the data path alone outruns the trainer it feeds
+    assert 0 < res["paper_host_per_worker"] < res["data_path"]  # 227 px crops cost more than 32 px ones
+    # what crosses to the device per paper image: a 227 x 227 x 3 uint8 crop and a few bytes of label and draws
+    assert 227 * 227 * 3 <= res["paper_host_bytes_per_image"] < 227 * 227 * 3 + 64
+    assert 0.05 < res["forward_share"] < 1  # a forward pass is part of a training step
+    assert set(res["frozen_epoch_ratio"]) == {"1", "2", "4", "7"}
+    assert set(res["bare_frozen_ratio"]) == {"2", "7"}
+    for ratios in (res["frozen_epoch_ratio"], res["bare_frozen_ratio"]):
+        assert all(0.1 < v < 1.5 for v in ratios.values()), ratios  # frozen layers skip work, never add it
     md = (tmp_path / "results.md").read_text()
     for label in (
         "bare loop",

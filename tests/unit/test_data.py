@@ -9,7 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import WNIDS, make_fake_tiny, rewrite_zip
+from conftest import WNIDS, half_file, make_fake_tiny, rewrite_zip
 
 from transferlab.data import datasets as data
 
@@ -221,3 +221,34 @@ def test_random_crops_and_flips_match_their_pixel_definition(mirror):
     assert got.dtype == np.uint8 and got.shape == (8, 6, 6, 3)
     assert np.array_equal(got, expect)
     assert flip.any() == mirror  # with 8 draws, some flip (seed 42) when mirroring is on
+
+
+def test_dev_slice_is_carved_from_training_images(prepared, tmp_path):
+    res, out = half_file(prepared, tmp_path, dev_per_class=3)
+    k = len(res["wnids"])
+    assert len(res["dev_idx"]) == 3 * k and len(res["train_idx"]) == 5 * k  # 8 training images per class
+    assert not set(res["dev_idx"]) & set(res["train_idx"])
+    labels = np.load(prepared / "prepared/train_labels.npy")
+    full, _ = data.half_index(
+        labels, data.json.loads((prepared / "prepared/meta.json").read_text())["wnids"], res["wnids"]
+    )
+    assert set(res["dev_idx"]) | set(res["train_idx"]) == set(full)
+    assert np.bincount(res["dev_y"]).tolist() == [3] * k
+    loaded = data.load_half(prepared / "prepared", out)
+    assert loaded["dev"][0] is loaded["train"][0] and loaded["dev"][0] is not loaded["val"][0]  # dev reads train images
+    assert loaded["paths"]["train"].name == "train_images.npy"
+    assert (loaded["dev"][1] == res["dev_idx"]).all() and (loaded["val"][1] == res["val_idx"]).all()
+    assert loaded["full_n_train"] == 5 * k
+
+
+def test_dev_slice_is_the_same_for_every_dataset_size(prepared, tmp_path):
+    full, _ = half_file(prepared, tmp_path, dev_per_class=3)
+    capped, _ = half_file(prepared, tmp_path, dev_per_class=3, train_per_class=2)
+    assert (capped["dev_idx"] == full["dev_idx"]).all()
+    assert len(capped["train_idx"]) == 2 * len(full["wnids"]) and set(capped["train_idx"]) < set(full["train_idx"])
+    assert capped["full_n_train"] == full["full_n_train"]
+
+
+def test_dev_slice_larger_than_a_class_is_a_clear_error(prepared, tmp_path):
+    with pytest.raises(data.DatasetError, match="dev_per_class=8"):
+        half_file(prepared, tmp_path, dev_per_class=8)

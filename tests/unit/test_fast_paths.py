@@ -1,30 +1,15 @@
 """The GPU-oriented paths, exercised on CPU: worker processes, bf16 autocast, memory formats."""
 
-import io
-
 import torch
-from conftest import SMALL_ARCH, SMALL_TRAIN
+from conftest import train_small
 
 from transferlab import io as tio
 from transferlab.names import parse_net
 from transferlab.nets.transfer import build_derived
-from transferlab.training.train import train_network
 
 
 def _train(root, name, **cfg):
-    train_network(
-        net="baseA",
-        prepared_dir=root / "prepared",
-        half_file=root / "A.npz",
-        out_weights=root / name / "weights.pt",
-        out_meta=root / name / "train.json",
-        state_dir=root / name / "state",
-        arch=SMALL_ARCH,
-        train_cfg=dict(SMALL_TRAIN, **cfg),
-        seed=4,
-        log=io.StringIO(),
-    )
-    return tio.load_torch(root / name / "weights.pt")["state_dict"]
+    return train_small(root, "baseA", "A", name=name, seed=4, **cfg).state
 
 
 def _same(a, b):

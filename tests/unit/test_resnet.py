@@ -1,10 +1,8 @@
 """Residual nets as transfer units: built from torchvision, copied and frozen unit by unit, batch norm included."""
 
-import io
-
 import pytest
 import torch
-from conftest import SMALL_TRAIN
+from conftest import train_small
 from torchvision.models import resnet as tvr
 
 from transferlab import io as tio
@@ -13,29 +11,12 @@ from transferlab.names import parse_net
 from transferlab.nets.models import arch_from_config, build_model, transfer_points, unit_names
 from transferlab.nets.resnet import ResNet
 from transferlab.nets.transfer import build_derived
-from transferlab.training.train import train_network
 
-QUIET = io.StringIO()
 NARROW = {"family": "resnet", "variant": "cifar", "widths": [8, 16], "blocks": [1, 2], "stem_stride": 1}
 
 
-def _train(root, net, half, base=None, arch=NARROW, **over):
-    cfg = dict(SMALL_TRAIN, **over.pop("train", {}))
-    train_network(
-        net=net,
-        prepared_dir=root / "prepared",
-        half_file=root / f"{half}.npz",
-        out_weights=root / net / "weights.pt",
-        out_meta=root / net / "train.json",
-        state_dir=root / "state" / net,
-        arch=dict(arch),
-        train_cfg=cfg,
-        seed=over.pop("seed", 1),
-        base_weights=base,
-        log=QUIET,
-        **over,
-    )
-    return tio.load_torch(root / net / "weights.pt")["state_dict"]
+def _train(root, net, half, base=None, arch=NARROW, seed=1):
+    return train_small(root, net, half, base, arch=arch, seed=seed).state
 
 
 def _unit(state, n):

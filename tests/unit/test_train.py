@@ -1,75 +1,25 @@
-"""The trainer: a dev slice for tuning carved from the training images and monitored instead of the validation
-images, the random-weights init, the dataset-size networks' equal iteration count, multi-step schedules, the
-progress line."""
-
-import os
+"""The trainer: the dev slice monitored instead of the validation images, the random-weights init, the
+dataset-size networks' equal iteration count, multi-step schedules, the progress line, a diverging loss."""
 
 import numpy as np
 import pytest
 import torch
-from conftest import SMALL_ARCH, SMALL_TRAIN
+from conftest import SMALL_ARCH, SMALL_TRAIN, half_file, train_small
 
 from transferlab.data import datasets as data
+from transferlab.errors import TrainingDiverged
 from transferlab.names import parse_net
 from transferlab.nets.caffenet import CAFFE_INIT, CaffeNet
 from transferlab.nets.transfer import build_derived
 from transferlab.training import train
 
 
-def _half(prepared, tmp_path, **kw):
-    out = tmp_path / "h.npz"
-    res = data.write_half(prepared / "prepared", prepared / "split.json", "A", out, **kw)
-    return res, out
-
-
-def test_dev_slice_is_carved_from_training_images(prepared, tmp_path):
-    res, out = _half(prepared, tmp_path, dev_per_class=3)
-    k = len(res["wnids"])
-    assert len(res["dev_idx"]) == 3 * k and len(res["train_idx"]) == 5 * k  # 8 training images per class
-    assert not set(res["dev_idx"]) & set(res["train_idx"])
-    labels = np.load(prepared / "prepared/train_labels.npy")
-    full, _ = data.half_index(
-        labels, data.json.loads((prepared / "prepared/meta.json").read_text())["wnids"], res["wnids"]
-    )
-    assert set(res["dev_idx"]) | set(res["train_idx"]) == set(full)
-    assert np.bincount(res["dev_y"]).tolist() == [3] * k
-    loaded = data.load_half(prepared / "prepared", out)
-    assert loaded["dev"][0] is not loaded["val"][0] or len(loaded["val"][0]) != len(loaded["dev"][0])
-    assert (loaded["dev"][1] == res["dev_idx"]).all() and (loaded["val"][1] == res["val_idx"]).all()
-    assert loaded["full_n_train"] == 5 * k
-
-
-def test_dev_slice_is_the_same_for_every_dataset_size(prepared, tmp_path):
-    full, _ = _half(prepared, tmp_path, dev_per_class=3)
-    capped, _ = _half(prepared, tmp_path, dev_per_class=3, train_per_class=2)
-    assert (capped["dev_idx"] == full["dev_idx"]).all()
-    assert len(capped["train_idx"]) == 2 * len(full["wnids"]) and set(capped["train_idx"]) < set(full["train_idx"])
-    assert capped["full_n_train"] == full["full_n_train"]
-
-
-def test_dev_slice_larger_than_a_class_is_a_clear_error(prepared, tmp_path):
-    with pytest.raises(data.DatasetError, match="dev_per_class=8"):
-        _half(prepared, tmp_path, dev_per_class=8)
-
-
-def _train(prepared, tmp_path, half_file, net="baseA", base=None, **cfg):
-    return train.train_network(
-        net=net,
-        prepared_dir=prepared / "prepared",
-        half_file=half_file,
-        out_weights=tmp_path / f"{net}.pt",
-        out_meta=tmp_path / f"{net}.json",
-        state_dir=tmp_path / f"state-{net}",
-        arch=SMALL_ARCH,
-        train_cfg={**SMALL_TRAIN, **cfg},
-        seed=1,
-        base_weights=base,
-        log=open(os.devnull, "w"),
-    )
+def _train(prepared, half_file, net="baseA", **cfg):
+    return train_small(prepared, net, half_file, **cfg).meta
 
 
 def test_training_monitors_the_dev_slice_never_the_validation_images(prepared, tmp_path, monkeypatch):
-    _, half = _half(prepared, tmp_path, dev_per_class=3)
+    _, half = half_file(prepared, tmp_path, dev_per_class=3)
     seen = []
     real = train.evaluate
 
@@ -78,25 +28,25 @@ def test_training_monitors_the_dev_slice_never_the_validation_images(prepared, t
         return real(model, images, idx, *a, **k)
 
     monkeypatch.setattr(train, "evaluate", spy)
-    meta = _train(prepared, tmp_path, half)
+    meta = _train(prepared, half)
     h = np.load(half)
     assert seen and all(np.array_equal(s, h["dev_idx"]) for s in seen)
     assert all("dev_top1" in r and "val_top1" not in r for r in meta["history"])
 
 
 def test_dataset_size_nets_train_as_many_iterations_as_the_full_set(prepared, tmp_path):
-    _, capped = _half(prepared, tmp_path, dev_per_class=2, train_per_class=2)
+    _, capped = half_file(prepared, tmp_path, dev_per_class=2, train_per_class=2)
     k = len(data.load_half(prepared / "prepared", capped)["wnids"])
     bs, epochs = SMALL_TRAIN["batch_size"], SMALL_TRAIN["epochs"]
-    plain = _train(prepared, tmp_path, capped)
-    same = _train(prepared, tmp_path, capped, net="baseB", iterations_of_full_set=True)
+    plain = _train(prepared, capped)
+    same = _train(prepared, capped, net="baseB", iterations_of_full_set=True)
     assert plain["steps"] == epochs * (2 * k // bs)
     assert same["steps"] == epochs * (6 * k // bs) > plain["steps"]
 
 
 def test_lr_milestones(prepared, tmp_path):
-    _, half = _half(prepared, tmp_path, dev_per_class=2)
-    meta = _train(prepared, tmp_path, half, epochs=4, lr=0.1, lr_gamma=0.1, lr_milestones=[1, 3])
+    _, half = half_file(prepared, tmp_path, dev_per_class=2)
+    meta = _train(prepared, half, epochs=4, lr=0.1, lr_gamma=0.1, lr_milestones=[1, 3])
     assert [r["lr"] for r in meta["history"]] == pytest.approx([0.1, 0.01, 0.01, 0.001])
 
 
@@ -149,3 +99,10 @@ def test_the_stop_policy_says_why():
         signal.raise_signal(signal.SIGUSR1)
         assert stop.why(0) == "SIGUSR1"  # a signal comes first
     assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # handlers restored
+
+
+def test_diverging_loss_fails_clearly_and_writes_nothing(prepared):
+    with pytest.raises(TrainingDiverged, match="loss became"):
+        _train(prepared, prepared / "A.npz", lr=1e12)
+    assert not (prepared / "baseA" / "weights.pt").exists()
+    assert not (prepared / "baseA" / "train.json").exists()
