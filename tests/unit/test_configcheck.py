@@ -53,3 +53,76 @@ def test_config_readme_is_what_the_schema_generates():
     for key, sub in leaves(yaml.safe_load(schema.read_text())["properties"]):
         assert f"`{key}`" in documented, key
         assert sub.get("description"), f"{key} has no description in the schema"
+
+
+def _array_keys(props, prefix=()):
+    for k, v in props.items():
+        if v.get("type") == "object" and "properties" in v:
+            yield from _array_keys(v["properties"], (*prefix, k))
+        elif v.get("type") == "array":
+            yield (*prefix, k), v
+
+
+def _through_command_line(path, value) -> dict:
+    """The config Snakemake builds from config/config.yaml and ``--config`` setting the key ``path`` to ``value``,
+    written as a user types it (``train={lr_milestones: [50, 80]}``), through Snakemake's own parser."""
+    import yaml
+    from snakemake.cli import parse_config
+    from snakemake.utils import update_config
+
+    text = "[" + ", ".join(str(v) for v in value) + "]"
+    for key in reversed(path[1:]):
+        text = f"{{{key}: {text}}}"
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    update_config(config, parse_config([f"{path[0]}={text}"]))
+    return config
+
+
+def test_every_list_key_is_typed_from_the_command_line():
+    """Each key of the schema that takes a list, given with --config, arrives with its elements' types: Snakemake
+    hands nested list elements over as strings ("50"), which the check reads as the schema says."""
+    import yaml
+
+    from transferlab.run.configcheck import validate_config
+
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    keys = list(_array_keys(yaml.safe_load(schema.read_text())["properties"]))
+    assert len(keys) >= 9, keys  # model and resnet widths, blocks, lr_milestones, seeds, layers, images_per_class
+    for path, sub in keys:
+        value = sub.get("default") or [50, 80]
+        config = _through_command_line(path, value)
+        validate_config(config, schema)
+        got = config
+        for key in path:
+            got = got[key]
+        assert got == value and all(type(g) is type(v) for g, v in zip(got, value, strict=True)), path
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("experiments", "random_split", "layers"), [0, 4], r"experiments.random_split.layers\[0\] = 0: expected"),
+        (("experiments", "natman", "layers"), [1, 8], r"layers: \[8\] outside 1..7"),
+        (("train", "lr_milestones"), [50, "x"], r'train.lr_milestones\[1\] = "x": expected a number'),
+    ],
+)
+def test_a_bad_list_element_from_the_command_line_says_what_a_config_file_says(path, value, message):
+    import copy
+
+    import yaml
+
+    from transferlab.errors import InvalidConfig
+    from transferlab.run.configcheck import validate_config
+
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    from_file = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    node = from_file
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = copy.deepcopy(value)
+    errors = []
+    for config in (from_file, _through_command_line(path, value)):
+        with pytest.raises(InvalidConfig, match=message) as e:
+            validate_config(config, schema)
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]

@@ -132,32 +132,39 @@ _PY_TYPES = {"integer": int, "number": (int, float), "boolean": bool, "array": l
 
 
 def coerce_strings(node, schema: dict) -> None:
-    """Strings where ``schema`` wants another type, read as YAML when that gives it (in place)."""
+    """Strings where ``schema`` wants another type, read as YAML when that gives it (in place), inside lists too:
+    ``--config 'train={lr_milestones: [50, 80]}'`` reaches here as ``["50", "80"]``."""
     if not isinstance(node, dict):
         return
     for name, sub in schema.get("properties", {}).items():
-        if name not in node:
-            continue
-        value = node[name]
-        if isinstance(value, dict):
-            coerce_strings(value, sub)
-            continue
-        types = sub.get("type")
-        types = [types] if isinstance(types, str) else (types or [])
-        if not isinstance(value, str) or "string" in types or not types:
-            continue
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            continue
-        wanted = tuple(
-            t
-            for k in types
-            if k in _PY_TYPES
-            for t in (_PY_TYPES[k] if isinstance(_PY_TYPES[k], tuple) else (_PY_TYPES[k],))
-        )
-        if isinstance(parsed, wanted) and not (isinstance(parsed, bool) and bool not in wanted):
-            node[name] = parsed
+        if name in node:
+            node[name] = _coerced(node[name], sub)
+
+
+def _coerced(value, schema: dict):
+    if isinstance(value, dict):
+        coerce_strings(value, schema)
+        return value
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return [_coerced(v, items) for v in value] if isinstance(items, dict) else value
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    if not isinstance(value, str) or "string" in types or not types:
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    wanted = tuple(
+        t
+        for k in types
+        if k in _PY_TYPES
+        for t in (_PY_TYPES[k] if isinstance(_PY_TYPES[k], tuple) else (_PY_TYPES[k],))
+    )
+    if isinstance(parsed, wanted) and not (isinstance(parsed, bool) and bool not in wanted):
+        return parsed
+    return value
 
 
 def _with_defaults(validator_class):
