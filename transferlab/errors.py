@@ -48,3 +48,7 @@ class PreflightError(TransferlabError, RuntimeError):
 
 class TrainingDiverged(TransferlabError, RuntimeError):
     """The loss became non-finite."""
+
+
+class RunExists(TransferlabError, FileExistsError):
+    """A run folder already holds results that an operation would replace without being asked to."""

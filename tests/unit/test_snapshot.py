@@ -91,3 +91,24 @@ def test_the_papers_committed_scorecard_is_what_the_code_computes(tmp_path):
         assert (tmp_path / f).read_text() == (REPO / "docs/paper-data" / f).read_text(), (
             f"docs/paper-data/{f} is stale: run python -m transferlab.analysis.paper docs/paper-data"
         )
+
+
+def test_restore_never_replaces_a_run_unless_forced(tmp_path, capsys):
+    from transferlab.errors import RunExists
+    from transferlab.run.snapshot import main, restore
+
+    res = tmp_path / "results/tiny-imagenet"
+    (res / "figures").mkdir(parents=True)
+    (res / "evaluation.parquet").write_bytes(b"a finished run's table")
+    (res / "figures/dataset_size.png").write_bytes(b"a figure the snapshot does not have")
+    with pytest.raises(RunExists, match=r"already holds a run's results \(evaluation.parquet, figures/dataset_size"):
+        restore(SNAP, res)
+    assert main(["restore", str(SNAP), str(res)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--force" in err and "Traceback" not in err
+    assert (res / "evaluation.parquet").read_bytes() == b"a finished run's table"  # untouched
+    placed = restore(SNAP, res, force=True)
+    assert (res / "evaluation.parquet").read_bytes() == (SNAP / "evaluation.parquet").read_bytes()
+    assert not (res / "figures/dataset_size.png").exists()  # nothing of the earlier run beside the snapshot's
+    assert sorted(str(p.relative_to(res)) for p in res.rglob("*") if p.is_file()) == sorted(placed)
+    assert restore(SNAP, tmp_path / "empty") == placed  # an empty folder needs no --force

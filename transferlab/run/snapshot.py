@@ -19,6 +19,7 @@ import yaml
 
 from transferlab.analysis.claims import CAFFENET_RANGES, CLAIMS, UNIT_WORD, quotes_markdown
 from transferlab.analysis.pairing import base_level, paired_means, units
+from transferlab.errors import RunExists
 from transferlab.names import TREATMENT_LABELS
 from transferlab.report import markdown_table, pt
 
@@ -55,12 +56,26 @@ RESNET_BEGIN, RESNET_END = "<!-- resnet-run:begin -->", "<!-- resnet-run:end -->
 LABELS = {t: label for t, label in TREATMENT_LABELS.items() if t != "base"}
 
 
-def restore(snap: Path, results: Path) -> list[str]:
+def restore(snap: Path, results: Path, force: bool = False) -> list[str]:
     """Put a snapshot's tables and figures back where a run writes them (``results/<dataset>``), so that
-    ``snakemake figures`` and ``snakemake --report`` work from them without training anything."""
+    ``snakemake figures`` and ``snakemake --report`` work from them without training anything.  A folder that
+    already holds a run's tables or figures is refused unless ``force``; with it, the earlier tables and every
+    earlier figure go first, so that nothing of that run is left beside the snapshot's."""
     snap, results = Path(snap), Path(results)
     if not (snap / "evaluation.parquet").exists():
         raise FileNotFoundError(f"{snap} is not a snapshot: it has no evaluation.parquet")
+    held = [f for f in FILES + OPTIONAL if (results / f).exists()]
+    figures = (
+        sorted(p for p in (results / "figures").glob("*") if p.is_file()) if (results / "figures").is_dir() else []
+    )
+    held += [str(p.relative_to(results)) for p in figures if str(p.relative_to(results)) not in held]
+    if held and not force:
+        raise RunExists(
+            f"{results} already holds a run's results ({', '.join(held[:3])}{', ...' if len(held) > 3 else ''}): "
+            "restore into another folder, or give --force to replace them"
+        )
+    for f in held:
+        (results / f).unlink()
     placed = []
     for f in FILES + OPTIONAL:
         src = snap / Path(f).name
@@ -563,6 +578,7 @@ def main(argv=None):
     rt = sub.add_parser("restore", help="put a snapshot's tables back into results/<dataset> (then: snakemake figures)")
     rt.add_argument("snapshot")
     rt.add_argument("results")
+    rt.add_argument("--force", action="store_true", help="replace the tables and figures the folder already holds")
     rs = sub.add_parser("rescore", help="recompute a snapshot's scorecard and tables with this code")
     rs.add_argument("snapshot")
     rs.add_argument("--bootstrap", type=int, default=200)
@@ -575,7 +591,12 @@ def main(argv=None):
         rescore(Path(a.snapshot), a.bootstrap)
         return 0
     if a.cmd == "restore":
-        for f in restore(Path(a.snapshot), Path(a.results)):
+        try:
+            placed = restore(Path(a.snapshot), Path(a.results), force=a.force)
+        except RunExists as e:
+            print(f"snapshot restore: {e}", file=sys.stderr)
+            return 1
+        for f in placed:
             print(Path(a.results) / f)
         return 0
     if a.cmd == "take":
