@@ -84,15 +84,23 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
+def sidecar_of(path) -> Path:
+    """Where :func:`save_torch` keeps the checksum of ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
 def save_torch(obj, path) -> None:
-    """torch.save atomically, with a sidecar ``.sha256`` written after the file."""
+    """torch.save atomically, with a sidecar ``.sha256`` written after the file; an earlier sidecar goes
+    before the file is replaced, so a checksum beside the file is never another version's."""
     import torch
 
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
         digest = sha256_file(tmp)
-    atomic_write_text(path.with_name(path.name + ".sha256"), digest + "\n")
+        sidecar_of(path).unlink(missing_ok=True)
+    atomic_write_text(sidecar_of(path), digest + "\n")
 
 
 def load_torch(path, verify: bool = True):
@@ -101,7 +109,7 @@ def load_torch(path, verify: bool = True):
 
     path = Path(path)
     if verify:
-        side = path.with_name(path.name + ".sha256")
+        side = sidecar_of(path)
         if not side.exists():
             raise CorruptCheckpoint(f"{path}: no checksum file {side.name}")
         if side.read_text().strip() != sha256_file(path):

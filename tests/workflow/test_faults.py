@@ -103,3 +103,31 @@ def test_diverging_job_fails_clearly_and_leaves_no_result(tmp_path):
     assert "training loss became" in log and "lower the learning rate" in log
     assert not (wd / TARGET).exists()
     assert not (wd / "results/tiny-imagenet/eval/random-0/r0/baseA.json").exists()
+
+
+def test_ctrl_c_stops_the_training_job_cleanly_and_the_rerun_resumes(tmp_path, reference):
+    """Ctrl-C at the terminal (SIGINT to Snakemake and its job, one process group): the job checkpoints at its
+    next step, records the stop in attempts.log and says so in one line, no traceback; no output and no checksum
+    of one is left; the rerun resumes to the weights of an uninterrupted run."""
+    from transferlab import io as tio
+
+    data = tiny_imagenet_path()
+    wd = workdir(tmp_path / "int")
+    proc = _train_until_first_checkpoint(
+        wd, data, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode != 0, out[-3000:]
+    state = wd / "results/tiny-imagenet/state/random-0/r0/baseA"
+    attempts = (state / "attempts.log").read_text().splitlines()
+    assert [line.split(" ", 3)[2] for line in attempts] == ["training", "stopping"], attempts
+    assert "(SIGINT)" in attempts[-1]
+    log_path = wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log"
+    assert "Traceback" not in log_path.read_text() + out and "KeyboardInterrupt" not in out, out[-3000:]
+    assert not (wd / TARGET).exists() and not tio.sidecar_of(wd / TARGET).exists()
+    assert tio.load_torch(state / "ckpt.pt")["progress"]["global_step"] > 0  # the checkpoint verifies
+    r = snakemake(wd, "--cores", "1", TARGET, *_args(data))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step [1-9]", log_path.read_text())
+    assert _same_weights(reference / TARGET, wd / TARGET)

@@ -17,6 +17,12 @@ def run(snakemake, fn):
         sys.stdout = sys.stderr = f
     try:
         result = fn(snakemake)
+    except KeyboardInterrupt:  # Ctrl-C outside a training loop (which stops at its next step instead)
+        msg = f"{snakemake.rule}: interrupted (Ctrl-C); rerun to go on"
+        print(msg, file=sys.stderr, flush=True)
+        if console is not sys.stderr:
+            print(msg, file=console, flush=True)
+        sys.exit(130)
     except Exception as e:
         if not isinstance(e, TransferlabError):
             traceback.print_exc()

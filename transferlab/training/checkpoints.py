@@ -34,9 +34,9 @@ def load(state_dir: Path, fingerprint: str, log):
 def _rotate(src: Path, dst: Path) -> None:
     if src.exists():
         os.replace(src, dst)
-    side = src.with_name(src.name + ".sha256")
+    side = tio.sidecar_of(src)
     if side.exists():
-        os.replace(side, dst.with_name(dst.name + ".sha256"))
+        os.replace(side, tio.sidecar_of(dst))
 
 
 def save(state_dir: Path, state: dict) -> None:
@@ -52,4 +52,4 @@ def remove(state_dir: Path) -> None:
     """Every checkpoint and side file (the run has written its final outputs)."""
     for name in CHECKPOINTS:
         (Path(state_dir) / name).unlink(missing_ok=True)
-        (Path(state_dir) / (name + ".sha256")).unlink(missing_ok=True)
+        tio.sidecar_of(Path(state_dir) / name).unlink(missing_ok=True)

@@ -91,9 +91,10 @@ class Progress:
 
 class StopPolicy:
     """When a run stops before its last step, and why: a signal (SIGTERM or SIGUSR1, as a scheduler sends
-    before preempting or at its time limit), its time budget spent, or a number of steps run (tests)."""
+    before preempting or at its time limit; SIGINT, a Ctrl-C at the terminal), its time budget spent, or a
+    number of steps run (tests).  A second Ctrl-C interrupts at once."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
     def __init__(self, t_start: float, time_budget_s: float | None = None, stop_after_steps: int | None = None):
         self.t_start, self.time_budget_s, self.stop_after_steps = t_start, time_budget_s, stop_after_steps
@@ -109,6 +110,8 @@ class StopPolicy:
         return self
 
     def _handle(self, signum, frame):
+        if signum == signal.SIGINT and self.signal == "SIGINT":
+            raise KeyboardInterrupt
         self.signal = signal.Signals(signum).name
 
     def __exit__(self, *exc):
@@ -152,11 +155,13 @@ def train_network(
     start, the loop over steps (:meth:`_Training.step`, a :meth:`_Training.record` at each record's end), the
     final write.
     Returns the metadata written to ``out_meta``, or ``{"stopped": why, "global_step": n}`` when it
-    checkpointed and stopped early (SIGTERM/SIGUSR1, ``time_budget_s`` spent, or ``stop_after_steps``,
+    checkpointed and stopped early (SIGTERM/SIGUSR1/SIGINT, ``time_budget_s`` spent, or ``stop_after_steps``,
     which tests use). ``preflight``: the run's preflight report (CUDA runs), which can turn ``compile`` off.
     """
     t_start = time.time()
     log = log or sys.stderr
+    if not Path(out_weights).exists():  # Snakemake removes an output before its job, not the output's checksum
+        tio.sidecar_of(out_weights).unlink(missing_ok=True)
     cfg = resolve_settings(train_cfg)
     spec = parse_net(net)
     with training_device(device, bool(cfg["deterministic"]), bool(cfg["cudnn_benchmark"]), threads, log) as device:
