@@ -77,7 +77,7 @@ class NetSpec:
 
 
 def parse_net(name: str) -> NetSpec:
-    m = NET_RE.match(name)
+    m = NET_RE.fullmatch(name)
     if not m:
         raise TransferError(
             f"network name {name!r} is not of the form 'base<H>' or '<S><n><T>-frozen|ft' (e.g. 'A3B-frozen')"

@@ -24,18 +24,6 @@ def _layer(state, n):
     return {k: state[k] for k in keys}
 
 
-def test_parse_names():
-    assert parse_net("baseA").treatment == "base"
-    s = parse_net("A3B-frozen")
-    assert (s.source, s.n, s.target, s.fine_tuned, s.treatment, s.frozen_layers) == ("A", 3, "B", False, "transfer", 3)
-    assert parse_net("B5B-ft").treatment == "selffer_ft" and parse_net("B5B-ft").frozen_layers == 0
-    assert parse_net("R2A-frozen").treatment == "random"
-    assert parse_net("A9B-ft").n == 9 and parse_net("B12A-frozen").n == 12  # ResNet-18 has 9 transfer points
-    for bad in ("A0B-frozen", "A100B-ft", "A3B", "a3B-ft"):
-        with pytest.raises(TransferError, match="not of the form"):
-            parse_net(bad)
-
-
 @pytest.fixture
 def bases(prepared):
     _train(prepared, "baseA", "A")
