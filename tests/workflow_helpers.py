@@ -47,18 +47,10 @@ def benchmarks_module():
 def design_of(*config_files, **overrides):
     """The Design that Snakemake builds from config/config.yaml, then ``config_files`` and ``overrides`` laid over
     it in that order (as --configfile and --config do): tests derive job counts from it instead of typing them."""
-    import yaml
-    from snakemake.utils import update_config
-
-    from transferlab.run.configcheck import validate_config
+    from transferlab.run.configcheck import load_config
     from transferlab.run.design import Design
 
-    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    for path in config_files:
-        update_config(config, yaml.safe_load((REPO / path).read_text()))
-    update_config(config, overrides)
-    validate_config(config, REPO / "workflow/schemas/config.schema.yaml")
-    return Design(config)
+    return Design(load_config(REPO, config_files, overrides))
 
 
 def training_jobs(design) -> dict[str, int]:

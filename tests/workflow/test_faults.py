@@ -131,3 +131,75 @@ def test_ctrl_c_stops_the_training_job_cleanly_and_the_rerun_resumes(tmp_path, r
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step [1-9]", log_path.read_text())
     assert _same_weights(reference / TARGET, wd / TARGET)
+
+
+HOLD = """import os, sys, time
+if sys.argv and sys.argv[0].endswith(".train.py"):
+    import transferlab.training.train as t
+    _checkpoint = t._Training.checkpoint
+    def checkpoint(self):
+        _checkpoint(self)
+        while not os.path.exists(os.environ["TRANSFERLAB_TEST_RELEASE"]):
+            time.sleep(0.05)
+    t._Training.checkpoint = checkpoint
+"""
+SIX = """experiments:
+  random_split: {layers: [1]}
+  natman: {enabled: false}
+  random_weights: {enabled: false}
+  dataset_size: {enabled: false}
+train: {checkpoint_every_s: 0.5}
+"""
+
+
+def test_status_counts_a_run_while_a_training_job_is_held_and_says_finished_after(tmp_path):
+    """The status command during a run (Snakemake's lock held, a training job running, held at its first
+    checkpoint until the test releases it: no timing) and after it, on a design of six networks."""
+    from transferlab.run.configcheck import load_config
+    from transferlab.run.design import Design
+
+    data = tiny_imagenet_path()
+    wd = workdir(tmp_path / "status")
+    (wd / "six.yaml").write_text(SIX)
+    (tmp_path / "shim").mkdir()
+    (tmp_path / "shim/sitecustomize.py").write_text(HOLD)
+    release = tmp_path / "release"
+    env = dict(os.environ, TRANSFERLAB_TEST_RELEASE=str(release))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tmp_path / "shim"), env.get("PYTHONPATH")) if p)
+    args = ["--configfile", "config/smoke.yaml", "six.yaml", "--config", f"tiny_imagenet_path={data}"]
+    design = Design(load_config(wd, ["config/smoke.yaml", "six.yaml"], {"tiny_imagenet_path": data}))
+    targets = [f"{design.results}/nets/{s}/r{r}/{n}/weights.pt" for s, n, r in design.networks()]
+    assert len(targets) == 6
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *targets, *args],
+        cwd=wd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def status():
+        r = subprocess.run(
+            [sys.executable, "-m", "transferlab.run.status", "--", *args], cwd=wd, capture_output=True, text=True
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        return r.stdout.splitlines()
+
+    try:
+        deadline = time.time() + 300
+        while not list((wd / design.results / "state").glob("*/r0/*/ckpt.pt")) and time.time() < deadline:
+            assert proc.poll() is None, proc.stdout.read()[-3000:]
+            time.sleep(0.1)
+        lines = status()  # one job held at its first checkpoint, Snakemake's lock taken
+        assert lines[0] == "run: results/tiny-imagenet"
+        assert lines[1] == "done 0, running 1, waiting 5 (of 6 networks)", lines
+        assert lines[2].startswith("  running  random-0/r0/base") and "estimated end: unknown" in lines[3]
+    finally:
+        release.touch()
+        out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    assert status()[1:] == [
+        "done 6, running 0, waiting 0 (of 6 networks)",
+        "finished: every network of the design is trained",
+    ]

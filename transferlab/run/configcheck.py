@@ -58,6 +58,26 @@ def validate_config(config: dict, schema_path) -> None:
     check_cross_fields(config)
 
 
+def load_config(root, configfiles=(), overrides: dict | None = None) -> dict:
+    """The config Snakemake builds in the project folder ``root``: config/config.yaml, then each of
+    ``configfiles`` (``--configfile``) and ``overrides`` (``--config``, as Snakemake parses it) laid over it
+    key by key, validated with the schema's defaults filled in."""
+    root = Path(root)
+    config = yaml.safe_load((root / "config/config.yaml").read_text()) or {}
+    for layer in [yaml.safe_load(Path(root, f).read_text()) or {} for f in configfiles] + [overrides or {}]:
+        _merge(config, layer)
+    validate_config(config, root / "workflow/schemas/config.schema.yaml")
+    return config
+
+
+def _merge(config: dict, layer: dict) -> None:
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            _merge(config[key], value)
+        else:
+            config[key] = value
+
+
 def check_cross_fields(config: dict) -> None:
     """What the schema cannot say, one key against another: layers within the architecture's transfer points,
     a dataset's folder given and present, a crop no larger than the images."""

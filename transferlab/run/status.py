@@ -1,7 +1,7 @@
-"""Where a running study stands, from its per-job logs: networks done, running (with time left) and waiting,
-and the estimated end of the whole run.
+"""Where a running study stands: the networks its design has (from the config, no dry run, so it works while
+Snakemake holds its lock), which of them are done, running (with time left) or waiting, and the estimated end.
 
-    python -m transferlab.run.status                       # the default config's results
+    python -m transferlab.run.status                       # the default config's run
     python -m transferlab.run.status -- --configfile config/paper.yaml --config imagenet_root=...
 The detail: docs/library.md, `transferlab/run/status.py`."""
 
@@ -11,11 +11,12 @@ import argparse
 import json
 import re
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from transferlab.errors import TransferlabError
 
 LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\S+) epoch (\S+)/(\d+) step (\d+)/(\d+) .* left (\d+):(\d\d):(\d\d)$"
@@ -75,59 +76,75 @@ def scan(results: Path, now: float | None = None) -> list[Net]:
     return sorted(nets.values(), key=lambda n: n.name)
 
 
-def planned(snakemake_args: list[str], cwd: Path) -> list[str] | None:
-    """The networks the workflow still plans to train (a dry run with the run's arguments), or None."""
-    r = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--nolock", *snakemake_args], cwd=cwd, capture_output=True, text=True
-    )
-    if r.returncode != 0:
-        return None
-    out, nets, rule = r.stdout + r.stderr, [], None
-    for line in out.splitlines():
-        if m := re.fullmatch(r"\s*(?:local)?rule (\w+):", line):
-            rule = m.group(1)
-        elif rule in ("train_base", "train_derived") and (
-            m := re.search(r"output: .*?/nets/([^,]+)/weights\.pt", line)
-        ):
-            nets.append(m.group(1))
-            rule = None
-    return nets
+def snakemake_config_args(args: list[str]) -> tuple[list[str], dict]:
+    """The ``--configfile`` files and the ``--config`` settings (parsed as Snakemake parses them) among a
+    Snakemake command line's ``args``; every other argument is left alone."""
+    from snakemake.cli import parse_config
+
+    files, settings, into = [], [], None
+    for arg in args:
+        if arg in ("--configfile", "--configfiles"):
+            into = files
+        elif arg in ("--config", "-C"):
+            into = settings
+        elif arg.startswith("-"):
+            into = None
+        elif into is not None:
+            into.append(arg)
+    return files, parse_config(settings) if settings else {}
 
 
-def summary(nets: list[Net], waiting: list[str] | None, now: float | None = None) -> str:
+def planned(snakemake_args: list[str], cwd: Path):
+    """The run's results folder and the networks its design trains (``<split>/r<rep>/<net>``), from the config
+    that ``snakemake_args`` give in the project folder ``cwd``."""
+    from transferlab.run.configcheck import load_config
+    from transferlab.run.design import Design
+
+    files, overrides = snakemake_config_args(snakemake_args)
+    design = Design(load_config(cwd, files, overrides))
+    return Path(cwd, design.results), [f"{split}/r{rep}/{net}" for split, net, rep in design.networks()]
+
+
+def summary(nets: list[Net], planned: list[str] | None, now: float | None = None) -> str:
+    """The status lines: ``planned`` is every network of the design (None: not known, counts only)."""
     now = time.time() if now is None else now
-    again = set(waiting or [])  # finished once, but planned again (a changed setting reruns it)
-    done = [n for n in nets if n.state == "done" and n.name not in again]
+    wanted = set(planned) if planned is not None else None
+    done = [n for n in nets if n.state == "done" and (wanted is None or n.name in wanted)]
     running = [n for n in nets if n.state == "running"]
     stalled = [n for n in nets if n.state == "stalled"]
-    busy = {n.name for n in running + stalled}
-    wait = [w for w in (waiting or []) if w not in busy]
+    busy = {n.name for n in running + stalled} | {n.name for n in done}
+    wait = [w for w in (planned or []) if w not in busy]
     lines = [
         f"done {len(done)}, running {len(running)}"
         + (f", stalled {len(stalled)}" if stalled else "")
-        + (f", waiting {len(wait)}" if waiting is not None else ", waiting: unknown (the dry run failed)")
+        + (f", waiting {len(wait)}" if planned is not None else "")
+        + (f" (of {len(planned)} networks)" if planned is not None else "")
     ]
     for n in running:
         where = f"step {n.step}/{n.total}, about {_hms(n.left_s)} left" if n.total else "starting"
         lines.append(f"  running  {n.name}: {where}")
     for n in stalled:
         lines.append(f"  stalled  {n.name}: its log has not moved for {_hms(n.age_s)} (killed? rerun resumes it)")
+    if planned is None:
+        return "\n".join(lines)
+    if not wait and not running and not stalled:
+        lines.append("finished: every network of the design is trained")
+        return "\n".join(lines)
     finished = [n for n in nets if n.state == "done"]
     typical = {
         k: statistics.median([n.train_s for n in finished if _kind(n.name) == k] or [float("nan")])
         for k in ("base", "derived")
     }
-    if waiting is not None:
-        parts = [typical[_kind(w)] for w in wait]
-        if any(p != p for p in parts):  # a kind with no finished network yet
-            lines.append("estimated end: unknown until a network of each waiting kind has finished")
-        else:
-            slots = max(1, len(running))
-            left = (sum(n.left_s for n in running) + sum(parts)) / slots
-            lines.append(
-                f"estimated end: {time.strftime('%Y-%m-%d %H:%M', time.localtime(now + left))} "
-                f"(in {_hms(left)}, {slots} job{'s' if slots != 1 else ''} at a time)"
-            )
+    parts = [typical[_kind(w)] for w in wait]
+    if any(p != p for p in parts):  # a kind with no finished network yet
+        lines.append("estimated end: unknown until a network of each waiting kind has finished")
+    else:
+        slots = max(1, len(running))
+        left = (sum(n.left_s for n in running) + sum(parts)) / slots
+        lines.append(
+            f"estimated end: {time.strftime('%Y-%m-%d %H:%M', time.localtime(now + left))} "
+            f"(in {_hms(left)}, {slots} job{'s' if slots != 1 else ''} at a time)"
+        )
     return "\n".join(lines)
 
 
@@ -140,28 +157,27 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
-    ap = argparse.ArgumentParser(prog="python -m transferlab.run.status", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--results", help="results/<dataset> (default: the one the dry run's config names)")
-    ap.add_argument("--no-plan", action="store_true", help="skip the dry run (no waiting count, no end estimate)")
+    ap = argparse.ArgumentParser(
+        prog="python -m transferlab.run.status",
+        usage="%(prog)s [--results FOLDER] [-- <the run's snakemake arguments>]",
+        description=__doc__.split("The detail:")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="After --, give the arguments the run was started with (--configfile ..., --config ...); the "
+        "others (--cores, --profile, targets) are ignored. Run it from the project folder, while the run goes on "
+        "or after it.",
+    )
+    ap.add_argument("--results", help="the run's results folder (default: the one the config names)")
     a = ap.parse_args(argv)
     cwd = Path.cwd()
-    waiting = None if a.no_plan else planned(extra, cwd)
-    results = Path(a.results) if a.results else _results_dir(extra, cwd)
-    print(summary(scan(results), waiting))
+    try:
+        results, nets = planned(extra, cwd)
+    except TransferlabError as e:
+        print(f"status: {e}", file=sys.stderr)
+        return 2
+    results = Path(a.results) if a.results else results
+    print(f"run: {results.relative_to(cwd) if results.is_relative_to(cwd) else results}")
+    print(summary(scan(results), nets))
     return 0
-
-
-def _results_dir(extra: list[str], cwd: Path) -> Path:
-    """results/<dataset> of the config the run uses (the first results folder with networks, else the default)."""
-    import yaml
-
-    cfg = yaml.safe_load((cwd / "config/config.yaml").read_text()) if (cwd / "config/config.yaml").exists() else {}
-    for i, arg in enumerate(extra):
-        if arg == "--configfile" and i + 1 < len(extra):
-            cfg.update(yaml.safe_load(Path(cwd, extra[i + 1]).read_text()) or {})
-    ds = cfg.get("dataset", "tiny-imagenet")
-    arch = (cfg.get("model") or {}).get("architecture", "caffenet")
-    return cwd / "results" / (ds if arch == "caffenet" else f"{ds}-{arch}")
 
 
 if __name__ == "__main__":
