@@ -92,3 +92,10 @@ def test_heterogeneity_has_its_closed_form():
     assert heterogeneity([[0.0, 2.0]], [[5.0, 5.0]])[1] == 0.0  # image noise explains it all: Q < df
     assert math.isnan(heterogeneity([[0.0, 2.0]], [[0.0, 1.0]])[1])  # an SE of 0 gives no Q
     assert all(math.isnan(v) for v in heterogeneity([[1.0], [2.0, np.nan]], [[1.0], [1.0, 1.0]]))
+
+
+def test_t_ppf_at_an_infinite_or_huge_df_is_the_normal_quantile():
+    z = NormalDist().inv_cdf(0.975)
+    for df in (math.inf, 1e10, 1e12):
+        assert t_ppf(0.975, df) == pytest.approx(z, abs=1e-9), df
+    assert t_ppf(0.025, math.inf) == pytest.approx(-z, abs=1e-9)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,8 +66,8 @@ def t_ppf(p: float, df: float) -> float:
 def _t_ppf(p: float, df: float) -> float:
     if not 0.0 < p < 1.0:
         raise ValueError(f"t_ppf needs 0 < p < 1, got {p}")
-    if not math.isfinite(df):
-        df = 1e12
+    if not math.isfinite(df) or df > 1e7:  # the normal's (betainc loses digits to cancellation at huge df)
+        return statistics.NormalDist().inv_cdf(p)
     if p < 0.5:
         return -_t_ppf(1.0 - p, df)
     lo, hi = 0.0, 1.0
