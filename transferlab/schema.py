@@ -21,3 +21,9 @@ def defaults(section: str) -> dict:
     """The schema's default of every key of config section ``section`` (e.g. ``train``), a fresh copy."""
     props = load_schema()["properties"][section]["properties"]
     return {key: copy.deepcopy(spec["default"]) for key, spec in props.items() if "default" in spec}
+
+
+def without_effect(section: str) -> set[str]:
+    """The keys of ``section`` marked ``x-effect: none``: they change how a run goes, never its results."""
+    props = load_schema()["properties"][section]["properties"]
+    return {key for key, spec in props.items() if spec.get("x-effect") == "none"}

@@ -1,6 +1,7 @@
 import functools
 import hashlib
 import http.server
+import io
 import json
 import os
 import socket
@@ -252,3 +253,24 @@ def test_dev_slice_is_the_same_for_every_dataset_size(prepared, tmp_path):
 def test_dev_slice_larger_than_a_class_is_a_clear_error(prepared, tmp_path):
     with pytest.raises(data.DatasetError, match="dev_per_class=8"):
         half_file(prepared, tmp_path, dev_per_class=8)
+
+
+def test_more_classes_than_the_data_holds_is_an_error_naming_the_maximum():
+    w = [f"n{i:08d}" for i in range(200)]
+    with pytest.raises(data.DatasetError, match=r"data.classes=300, but the dataset has 200 classes: give at most 200"):
+        data.select_classes(w, 300, 0)
+    assert data.select_classes(w, 200, 0) == sorted(w)
+
+
+def test_a_cap_above_what_a_class_holds_is_said_and_recorded(tmp_path, fake_tiny):
+    """train_per_class=20 on classes of 8 training images: each gives its 8, the log says so once, and meta.json
+    records the images per class actually used beside the cap asked for."""
+    log = io.StringIO()
+    meta = data.prepare_arrays("tiny-imagenet", fake_tiny, WNIDS[:3], tmp_path / "p", 16, 20, 2, log=log)
+    notes = [line for line in log.getvalue().splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: data.train_per_class=20, but 3 of 3 classes hold fewer train images (as few as 8): each gives what it "
+        "has, 8-8 per class (recorded in meta.json as images_per_class)"
+    ]
+    assert meta["train_per_class"] == 20 and meta["images_per_class"] == {"train": [8, 8], "val": [2, 2]}
+    assert json.loads((tmp_path / "p/meta.json").read_text())["images_per_class"]["train"] == [8, 8]

@@ -104,5 +104,5 @@ def test_the_run_is_read_from_snakemake_arguments():
     )
     assert files == ["config/smoke.yaml", "x.yaml"] and settings == {"replicates": 2, "train": {"epochs": "5"}}
     results, nets = planned(["--configfile", "config/smoke.yaml", "--config", "replicates=2"], REPO)
-    assert results == REPO / "results/tiny-imagenet"
+    assert results == REPO / "results/smoke"  # the smoke preset names its own run
     assert len(nets) == len(set(nets)) and {"random-0/r0/baseA", "random-0/r1/A7B-ft", "all/r0/R1A-frozen"} <= set(nets)

@@ -139,12 +139,12 @@ def _broken(tmp_path, kind):
 
 
 DATA_CASES = [
-    ("truncated", "results/tiny-imagenet/prepared/meta.json", "not a readable zip"),
-    ("no_wnids", "results/tiny-imagenet/classes.json", "no wnids.txt"),
-    ("empty_class", "results/tiny-imagenet/classes.json", "no training images"),
-    ("bad_image", "results/tiny-imagenet/prepared/meta.json", f"{WNIDS[3]}_2.JPEG"),
-    ("not_a_wnid", "results/tiny-imagenet/classes.json", "not WordNet ids"),
-    ("unknown_to_wordnet", "results/tiny-imagenet/splits/natman.json", "n00000042"),
+    ("truncated", "results/smoke/prepared/meta.json", "not a readable zip"),
+    ("no_wnids", "results/smoke/classes.json", "no wnids.txt"),
+    ("empty_class", "results/smoke/classes.json", "no training images"),
+    ("bad_image", "results/smoke/prepared/meta.json", f"{WNIDS[3]}_2.JPEG"),
+    ("not_a_wnid", "results/smoke/classes.json", "not WordNet ids"),
+    ("unknown_to_wordnet", "results/smoke/splits/natman.json", "n00000042"),
 ]
 
 
@@ -169,7 +169,7 @@ def test_bad_dataset(tmp_path, kind, target, message):
     assert message in err, err[-3000:]
     assert "ERROR in rule" in err  # one clear line on the console, not only a traceback in a log
     assert not (w / target).exists()
-    assert not (w / "results/tiny-imagenet/prepared/meta.json").exists()
+    assert not (w / "results/smoke/prepared/meta.json").exists()
 
 
 # ------------------------------------------------------------------ splits and checkpoints

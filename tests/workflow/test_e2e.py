@@ -28,7 +28,7 @@ def smoke_run(tmp_path_factory):
 
 def test_parquet_has_one_plausible_row_per_network(smoke_run):
     wd, _ = smoke_run
-    df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
+    df = pd.read_parquet(wd / "results/smoke/evaluation.parquet")
     assert len(df) == 56
     required = [
         "dataset",
@@ -67,7 +67,7 @@ def test_parquet_has_one_plausible_row_per_network(smoke_run):
     # 10 SGD steps do not lift these nets off chance (that nets learn is tested on separable data in
     # test_evaluate.py); here every score must be a count of its own validation images, as the
     # per-image vectors the bootstrap resamples say
-    pred = pd.read_parquet(wd / "results/tiny-imagenet/predictions.parquet")
+    pred = pd.read_parquet(wd / "results/smoke/predictions.parquet")
     m = df.merge(pred, on=["experiment", "split", "replicate", "network", "target_task", "n_val"], validate="1:1")
     assert len(m) == 56
     for r in m.itertuples():
@@ -90,14 +90,14 @@ def _assert_drawn(png):
 def test_figure2_and_provenance(smoke_run):
     wd, _ = smoke_run
     for ext in ("png", "pdf"):
-        f = wd / f"results/tiny-imagenet/figures/fig2.{ext}"
+        f = wd / f"results/smoke/figures/fig2.{ext}"
         assert f.exists() and f.stat().st_size > 10_000
-    assert (wd / "results/tiny-imagenet/figures/fig2.png").read_bytes()[:4] == b"\x89PNG"
-    meta = json.loads((wd / "results/tiny-imagenet/nets/random-0/r0/A3B-frozen/train.json").read_text())
+    assert (wd / "results/smoke/figures/fig2.png").read_bytes()[:4] == b"\x89PNG"
+    meta = json.loads((wd / "results/smoke/nets/random-0/r0/A3B-frozen/train.json").read_text())
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     assert re.fullmatch(rf"{head}(-dirty)?", meta["code_revision"]), (meta["code_revision"], head)
     assert re.fullmatch(r"[0-9a-f]{12,64}", meta["config_hash"]) and len(meta["history"]) == 2
-    df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
+    df = pd.read_parquet(wd / "results/smoke/evaluation.parquet")
     assert (df.code_revision == meta["code_revision"]).all()
     # every network its own training seed, recorded in the table as in its train.json
     assert df.seed.is_unique
@@ -127,9 +127,9 @@ def test_figures_from_copied_result_tables_alone(smoke_run, tmp_path):
     figure and derived table from them, with no network, split or image in sight."""
     wd, args = smoke_run
     fresh = workdir(tmp_path)
-    (fresh / "results/tiny-imagenet").mkdir(parents=True)
+    (fresh / "results/smoke").mkdir(parents=True)
     for t in ("evaluation.parquet", "predictions.parquet", "curves.parquet", "conv1.parquet", "cka.parquet"):
-        shutil.copy(wd / "results/tiny-imagenet" / t, fresh / "results/tiny-imagenet" / t)
+        shutil.copy(wd / "results/smoke" / t, fresh / "results/smoke" / t)
     r = snakemake(fresh, "--cores", "2", "figures", *args)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
@@ -149,7 +149,7 @@ def test_figures_from_copied_result_tables_alone(smoke_run, tmp_path):
     }
     for f in drawn:
         assert (fresh / f).stat().st_size > 0, f
-    assert sorted(p.name for p in (fresh / "results/tiny-imagenet").iterdir()) == [
+    assert sorted(p.name for p in (fresh / "results/smoke").iterdir()) == [
         "cka.parquet",
         "claims.csv",
         "claims.md",
@@ -162,12 +162,12 @@ def test_figures_from_copied_result_tables_alone(smoke_run, tmp_path):
         "tables",
     ]
     for f in ("claims.csv", "tables/filters.csv", "tables/table1.csv", "tables/convergence.csv", "tables/cka.csv"):
-        assert (fresh / "results/tiny-imagenet" / f).read_text() == (wd / "results/tiny-imagenet" / f).read_text(), f
+        assert (fresh / "results/smoke" / f).read_text() == (wd / "results/smoke" / f).read_text(), f
 
 
 def test_scorecard_curves_and_inside_views(smoke_run):
     wd, _ = smoke_run
-    res = wd / "results/tiny-imagenet"
+    res = wd / "results/smoke"
     claims = pd.read_csv(res / "claims.csv")
     assert len(claims) == 8
     # one direction, one replicate: no claim has two training units, so none has an interval or a verdict
@@ -252,9 +252,9 @@ CHANGE_CASES = [
             "all": 1,
         },
     ),
-    # a training setting: every network retrains (56), nothing upstream of training (data, splits) reruns
+    # a training setting, with replace said: every network retrains (56), nothing upstream of training reruns
     (
-        "train:\n  lr: 0.02\n",
+        "replace: true\ntrain:\n  lr: 0.02\n",
         {
             "train_base": 7,
             "train_derived": 49,
@@ -289,3 +289,21 @@ def test_a_config_change_reruns_exactly_the_jobs_it_affects(smoke_run, change, j
     r = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "change.yaml", *args[2:])
     assert r.returncode == 0, r.stderr[-3000:]
     assert job_counts(r.stdout + r.stderr) == jobs
+
+
+def test_a_changed_training_setting_never_retrains_a_finished_run_unasked(smoke_run):
+    """Without replace, train.lr over the finished smoke run stops before any job runs, in one sentence naming the
+    setting and the two ways on; with a run name of its own the same change plans a whole new run beside it."""
+    wd, args = smoke_run
+    weights = sorted((wd / "results/smoke/nets").glob("*/r0/*/weights.pt"))
+    before = {p: p.stat().st_mtime_ns for p in weights}
+    r = snakemake(wd, "-n", *args, "train={lr: 0.02}")
+    err = r.stdout + r.stderr
+    assert r.returncode != 0 and "train.lr 0.01 -> 0.02" in err, err[-3000:]
+    assert "--config run=<name>" in err and "--config replace=true" in err
+    r = snakemake(wd, "-n", *args, "train={lr: 0.02}", "run=smoke-lr")
+    assert r.returncode == 0, r.stderr[-3000:]
+    counts = job_counts(r.stdout + r.stderr)
+    assert counts["train_base"] + counts["train_derived"] == len(weights)
+    assert "results/smoke-lr/nets/random-0/r0/baseA/weights.pt" in r.stdout
+    assert {p: p.stat().st_mtime_ns for p in weights} == before and len(weights) == 56

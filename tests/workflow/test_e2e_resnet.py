@@ -10,7 +10,7 @@ from workflow_helpers import job_counts, snakemake, tiny_imagenet_path, workdir
 
 from transferlab import io as tio
 
-RES = "results/tiny-imagenet-resnet"  # beside CaffeNet's results/tiny-imagenet, never mixed with them
+RES = "results/smoke-resnet"  # the smoke-resnet preset names its own run folder
 ARGS = ["--configfile", "config/smoke-resnet.yaml"]
 
 

@@ -12,7 +12,7 @@ import torch
 from workflow_helpers import snakemake, tiny_imagenet_path, workdir
 
 LONG = "train:\n  epochs: 300\n  checkpoint_every_s: 0.2\n  lr_step_epochs: 100\n"
-TARGET = "results/tiny-imagenet/nets/random-0/r0/baseA/weights.pt"
+TARGET = "results/smoke/nets/random-0/r0/baseA/weights.pt"
 
 
 def _args(data):
@@ -41,7 +41,7 @@ def _train_until_first_checkpoint(wd, data, **popen):
     """Start Snakemake on baseA of the long settings in ``wd``; return once its first checkpoint exists."""
     (wd / "long.yaml").write_text(LONG)
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1", TARGET, *_args(data)], cwd=wd, **popen)
-    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
+    ckpt = wd / "results/smoke/state/random-0/r0/baseA/ckpt.pt"
     deadline = time.time() + 300
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
@@ -64,7 +64,7 @@ def test_sigkill_snakemake_mid_training_then_rerun_is_bit_identical(tmp_path, re
     assert snakemake(wd, "--unlock", *_args(data)).returncode == 0
     r = snakemake(wd, "--cores", "1", "--rerun-incomplete", TARGET, *_args(data))
     assert r.returncode == 0, r.stderr[-3000:]
-    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    log = (wd / "results/smoke/logs/train/random-0/r0/baseA.log").read_text()
     m = re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step (\d+)", log)
     assert m and int(m.group(1)) > 0, log[-2000:]
     assert _same_weights(ref / TARGET, wd / TARGET)
@@ -86,7 +86,7 @@ def test_sigterm_to_the_training_job_is_retried_by_snakemake_and_resumes(tmp_pat
     trainers[0].send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
-    attempts = (wd / "results/tiny-imagenet/state/random-0/r0/baseA/attempts.log").read_text()
+    attempts = (wd / "results/smoke/state/random-0/r0/baseA/attempts.log").read_text()
     words = [line.split(" ", 3)[2] for line in attempts.splitlines()]
     assert words == ["training", "stopping", "resumed", "finished"], attempts
     assert "(SIGTERM)" in attempts.splitlines()[1]
@@ -97,12 +97,12 @@ def test_diverging_job_fails_clearly_and_leaves_no_result(tmp_path):
     data = tiny_imagenet_path()
     wd = workdir(tmp_path)
     (wd / "long.yaml").write_text("train:\n  lr: 1.0e+12\ntrain_retries: 0\n")
-    r = snakemake(wd, "--cores", "1", "results/tiny-imagenet/eval/random-0/r0/baseA.json", *_args(data))
+    r = snakemake(wd, "--cores", "1", "results/smoke/eval/random-0/r0/baseA.json", *_args(data))
     assert r.returncode != 0
-    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    log = (wd / "results/smoke/logs/train/random-0/r0/baseA.log").read_text()
     assert "training loss became" in log and "lower the learning rate" in log
     assert not (wd / TARGET).exists()
-    assert not (wd / "results/tiny-imagenet/eval/random-0/r0/baseA.json").exists()
+    assert not (wd / "results/smoke/eval/random-0/r0/baseA.json").exists()
 
 
 def test_ctrl_c_stops_the_training_job_cleanly_and_the_rerun_resumes(tmp_path, reference):
@@ -119,11 +119,11 @@ def test_ctrl_c_stops_the_training_job_cleanly_and_the_rerun_resumes(tmp_path, r
     os.killpg(proc.pid, signal.SIGINT)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode != 0, out[-3000:]
-    state = wd / "results/tiny-imagenet/state/random-0/r0/baseA"
+    state = wd / "results/smoke/state/random-0/r0/baseA"
     attempts = (state / "attempts.log").read_text().splitlines()
     assert [line.split(" ", 3)[2] for line in attempts] == ["training", "stopping"], attempts
     assert "(SIGINT)" in attempts[-1]
-    log_path = wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log"
+    log_path = wd / "results/smoke/logs/train/random-0/r0/baseA.log"
     assert "Traceback" not in log_path.read_text() + out and "KeyboardInterrupt" not in out, out[-3000:]
     assert not (wd / TARGET).exists() and not tio.sidecar_of(wd / TARGET).exists()
     assert tio.load_torch(state / "ckpt.pt")["progress"]["global_step"] > 0  # the checkpoint verifies
@@ -192,7 +192,7 @@ def test_status_counts_a_run_while_a_training_job_is_held_and_says_finished_afte
             assert proc.poll() is None, proc.stdout.read()[-3000:]
             time.sleep(0.1)
         lines = status()  # one job held at its first checkpoint, Snakemake's lock taken
-        assert lines[0] == "run: results/tiny-imagenet"
+        assert lines[0] == "run: results/smoke"
         assert lines[1] == "done 0, running 1, waiting 5 (of 6 networks)", lines
         assert lines[2].startswith("  running  random-0/r0/base") and "estimated end: unknown" in lines[3]
     finally:

@@ -13,7 +13,7 @@ from workflow.test_dag import SMOKE, fake_ilsvrc
 
 GPU_RULES = ("train_base", "train_derived", "evaluate_net", "measure_cka", "check_cuda")
 NOTE = "note: training will run on CPUs"
-PREFLIGHT = "results/tiny-imagenet/preflight.json"
+PREFLIGHT = "results/smoke/preflight.json"
 
 
 @pytest.fixture(scope="module")

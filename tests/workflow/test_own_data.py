@@ -78,7 +78,7 @@ def test_custom_split_dag(tmp_path):
         if j["rule"] == "train_derived" and "/dissimilar/" in j["output"]
     )
     assert derived == sorted(f"{s}{n}{t}-frozen" for n in range(1, 8) for s, t in (("A", "B"), ("B", "A")))
-    assert all(j["output"].startswith("results/imagefolder/") for j in jobs if "output" in j)
+    assert all(j["output"].startswith("results/smoke/") for j in jobs if "output" in j)
     # Figure 3 draws the user's split, even with natman and random weights off
     (wd / "fig3.yaml").write_text("experiments:\n  random_weights: {enabled: false}\n")
     r = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "own.yaml", "fig3.yaml")
@@ -153,13 +153,13 @@ def test_image_folder_end_to_end(tmp_path):
     classes = ["apple", "bicycle", "cloud", "dog", "elm", "fork"]
     wd = _setup(tmp_path, classes, ["apple", "dog", "elm"], SHORT)
     t0 = time.time()
-    res = wd / "results/imagefolder"
+    res = wd / "results/smoke"
     r = snakemake(
         wd,
         "--cores",
         "2",
-        "results/imagefolder/evaluation.parquet",
-        "results/imagefolder/claims.csv",
+        "results/smoke/evaluation.parquet",
+        "results/smoke/claims.csv",
         "--configfile",
         "config/smoke.yaml",
         "own.yaml",

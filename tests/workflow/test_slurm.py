@@ -117,10 +117,10 @@ def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
     out = r.stdout + r.stderr
     assert "submitted with SLURM jobid" in out
-    df = pd.read_parquet(wd / "results/tiny-imagenet/evaluation.parquet")
+    df = pd.read_parquet(wd / "results/smoke/evaluation.parquet")
     # random split: 2 bases + A1B, B1B frozen and fine-tuned; natman 2 + 2; random weights 1 + 1; dataset size 1
     assert len(df) == 13 and set(df.experiment) == {"random_split", "natman", "random_weights", "dataset_size"}
-    assert (wd / "results/tiny-imagenet/figures/fig2.png").stat().st_size > 10_000
+    assert (wd / "results/smoke/figures/fig2.png").stat().st_size > 10_000
     print(
         f"smoke preset (one transfer point) through Slurm: {elapsed:.0f} s"
     )  # shown with -s; nothing is written to the tree
@@ -144,7 +144,7 @@ def _running_jobid(proc, timeout=300):
 def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     data = tiny_imagenet_path()
     long = "train:\n  epochs: 600\n  checkpoint_every_s: 0.5\n  lr_step_epochs: 200\n"
-    target = "results/tiny-imagenet/nets/random-0/r0/baseA/weights.pt"
+    target = "results/smoke/nets/random-0/r0/baseA/weights.pt"
     # the uninterrupted reference, run locally with the same settings and thread count
     ref = workdir(tmp_path / "ref")
     (ref / "long.yaml").write_text(long)
@@ -164,7 +164,7 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     wd = workdir(tmp_path / "slurm")
     (wd / "long.yaml").write_text(long)
     # inputs first, so the only job running under Slurm below is the training job
-    prep = snakemake(wd, "results/tiny-imagenet/halves/random-0/A.npz", "--cores", "1", *_config(data))
+    prep = snakemake(wd, "results/smoke/halves/random-0/A.npz", "--cores", "1", *_config(data))
     assert prep.returncode == 0, prep.stderr[-3000:]
     proc = subprocess.Popen(
         # the target goes first: options such as --set-threads take every word after them
@@ -187,7 +187,7 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
         env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"),
     )
     jobid = _running_jobid(proc)
-    ckpt = wd / "results/tiny-imagenet/state/random-0/r0/baseA/ckpt.pt"
+    ckpt = wd / "results/smoke/state/random-0/r0/baseA/ckpt.pt"
     deadline = time.time() + 300
     while not ckpt.exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -198,11 +198,11 @@ def test_requeue_mid_training_resumes_to_identical_weights(cluster, tmp_path):
     assert rq.returncode == 0, rq.stderr
     out, _ = proc.communicate(timeout=1800)
     assert proc.returncode == 0, out[-5000:]
-    log = (wd / "results/tiny-imagenet/logs/train/random-0/r0/baseA.log").read_text()
+    log = (wd / "results/smoke/logs/train/random-0/r0/baseA.log").read_text()
     m = re.search(r"resumed baseA from \S+ at epoch \d+, batch \d+, step (\d+)/(\d+)", log)
     assert m, log[-3000:]
     # Snakemake deletes the rule's log when the requeued job reruns; the attempts log keeps both attempts
-    attempts = (wd / "results/tiny-imagenet/state/random-0/r0/baseA/attempts.log").read_text()
+    attempts = (wd / "results/smoke/state/random-0/r0/baseA/attempts.log").read_text()
     assert re.search(r"stopping baseA at step \d+ \(SIGTERM\)", attempts), attempts
     assert attempts.index("stopping baseA") < attempts.index("resumed baseA") < attempts.index("finished baseA")
     print(

@@ -310,10 +310,14 @@ def open_source(dataset: str, path) -> Source:
 
 
 # ----------------------------------------------------------------------------- classes
-def select_classes(all_wnids: list[str], count: int, seed: int) -> list[str]:
-    """``count`` classes drawn reproducibly (0 or >= total: all), sorted."""
+def select_classes(all_wnids: list[str], count: int, seed: int, source: str = "the dataset") -> list[str]:
+    """``count`` classes drawn reproducibly (0 or all of them: all), sorted; more than there are is an error."""
     wnids = sorted(all_wnids)
-    if not count or count >= len(wnids):
+    if count > len(wnids):
+        raise DatasetError(
+            f"data.classes={count}, but {source} has {len(wnids)} classes: give at most {len(wnids)} (0 = all)"
+        )
+    if not count or count == len(wnids):
         return wnids
     rs = np.random.RandomState(seed)
     idx = sorted(rs.choice(len(wnids), count, replace=False))
@@ -323,8 +327,18 @@ def select_classes(all_wnids: list[str], count: int, seed: int) -> list[str]:
 def write_class_list(dataset: str, path, count: int, seed: int, out) -> list[str]:
     src = open_source(dataset, path)
     src.validate()
-    wnids = select_classes(src.wnids(), count, seed)
-    atomic_write_json(out, {"dataset": dataset, "source": str(path), "n_available": len(src.wnids()), "wnids": wnids})
+    wnids = select_classes(src.wnids(), count, seed, src.describe())
+    atomic_write_json(
+        out,
+        {
+            "dataset": dataset,
+            "source": str(path),
+            "n_available": len(src.wnids()),
+            "classes": count,
+            "class_seed": seed,
+            "wnids": wnids,
+        },
+    )
     return wnids
 
 
@@ -537,20 +551,31 @@ def prepare_arrays(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     val_all = src.val_members()
-    jobs = {}
+    jobs, per_class = {}, {}
     for part in ("train", "val"):
-        members, labels = [], []
+        members, labels, counts = [], [], []
+        cap = train_per_class if part == "train" else val_per_class
         for label, w in enumerate(wnids):
             ms = src.train_members(w) if part == "train" else val_all[w]
-            cap = train_per_class if part == "train" else val_per_class
             if cap:
                 ms = ms[:cap]
             if not ms:
                 raise DatasetError(f"{src.describe()}: class {w} has no {part} images")
             members += ms
             labels += [label] * len(ms)
+            counts.append(len(ms))
         jobs[part] = (members, np.asarray(labels, dtype=np.int16))
-    stats = {}
+        per_class[part] = [min(counts), max(counts)]
+        if cap and min(counts) < cap:  # a cap is an upper bound: a class with fewer images gives what it has
+            short = sum(c < cap for c in counts)
+            print(
+                f"note: data.{part}_per_class={cap}, but {short} of {len(counts)} classes hold fewer {part} images "
+                f"(as few as {min(counts)}): each gives what it has, {per_class[part][0]}-{per_class[part][1]} per "
+                "class (recorded in meta.json as images_per_class)",
+                file=log,
+                flush=True,
+            )
+    stats = {"images_per_class": per_class}
     counter = {"done": 0, "this_run": 0, "total": sum(len(m) for m, _ in jobs.values()), "t0": time.time()}
     for part, (members, labels) in jobs.items():
         st = _decode_part(dataset, path, part, members, size, out_dir, int(threads), part == "train", log, counter)

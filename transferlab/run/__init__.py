@@ -8,6 +8,7 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         "configcheck": ["validate_config"],
         "design": ["Design"],
+        "runs": ["check_run", "results_folder"],
         "scripting": ["run"],
         "snapshot": [],
         "status": [],

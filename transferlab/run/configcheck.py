@@ -280,8 +280,10 @@ def config_reference(schema_path) -> str:
 if __name__ == "__main__":
     import sys
 
-    root = Path(__file__).resolve().parents[1]
-    text = config_reference(root / "workflow/schemas/config.schema.yaml")
+    from transferlab.schema import SCHEMA_PATH
+
+    root = SCHEMA_PATH.parents[2]
+    text = config_reference(SCHEMA_PATH)
     out = root / "config/README.md"
     if "--check" in sys.argv[1:]:
         sys.exit(0 if out.exists() and out.read_text() == text else 1)

@@ -13,6 +13,7 @@ import zlib
 from transferlab.data import splits
 from transferlab.names import RANDOM_SOURCE, base_name, net_name, parse_net
 from transferlab.nets.models import arch_from_config, unit_names
+from transferlab.run.runs import results_folder
 
 TASK_NAMES = {splits.NATMAN: {"A": "natural", "B": "man-made"}}
 SPLIT_EXPERIMENTS = {
@@ -34,8 +35,7 @@ class Design:
         self.transfer_points = list(range(1, len(self.units)))
         self.dataset = config["dataset"]
         self.architecture = config["model"]["architecture"]
-        # CaffeNet's results under results/<dataset>, another architecture's beside them
-        self.results = f"results/{self.dataset}" + ("" if self.architecture == "caffenet" else f"-{self.architecture}")
+        self.results = results_folder(config)
         # what every figure's title names, so that a CaffeNet and a ResNet run can be told apart
         self.title = f"{self.dataset} · {ARCH_TITLES.get(self.architecture, self.architecture)}"
         self.experiments = config["experiments"]

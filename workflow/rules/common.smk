@@ -10,7 +10,7 @@ from pathlib import Path
 from transferlab.run import configcheck
 from transferlab.data import datasets as tdata
 from transferlab.training import devices as tdevices
-from transferlab.run import Design
+from transferlab.run import Design, check_run
 from transferlab.io import config_hash
 from transferlab.names import BASE_PATTERN, DERIVED_PATTERN, HALF_PATTERN, NET_PATTERN, base_name, net_name
 
@@ -19,6 +19,8 @@ configcheck.validate_config(config, Path(workflow.basedir, "workflow/schemas/con
 
 DESIGN = Design(config)
 RESULTS = DESIGN.results
+# a finished run is never retrained with other settings unless the config says replace (transferlab/run/runs.py)
+check_run(RESULTS, DESIGN, DESIGN.data_params(), config["replace"])
 UNIT_NAMES = DESIGN.units
 FIG_TITLE = DESIGN.title
 DATASET = DESIGN.dataset
@@ -51,7 +53,7 @@ def selected_classes():
     if not os.path.exists(dataset_source()):
         return None
     src = tdata.open_source(DATASET, dataset_source())
-    return tdata.select_classes(src.wnids(), config["data"]["classes"], config["data"]["class_seed"])
+    return tdata.select_classes(src.wnids(), config["data"]["classes"], config["data"]["class_seed"], src.describe())
 
 
 if DATASET == "imagefolder" or DESIGN.custom_splits:  # only these read the class names while parsing
