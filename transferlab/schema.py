@@ -27,3 +27,18 @@ def without_effect(section: str) -> set[str]:
     """The keys of ``section`` marked ``x-effect: none``: they change how a run goes, never its results."""
     props = load_schema()["properties"][section]["properties"]
     return {key for key, spec in props.items() if spec.get("x-effect") == "none"}
+
+
+def result_config(config: dict, props: dict | None = None) -> dict:
+    """``config`` without the keys marked ``x-effect: none`` (how a run goes: loader workers, paths, retries),
+    at every level: what defines a run's results, as config_used.yaml records it."""
+    props = load_schema()["properties"] if props is None else props
+    out = {}
+    for key, value in config.items():
+        spec = props.get(key, {})
+        if spec.get("x-effect") == "none":
+            continue
+        out[key] = (
+            result_config(value, spec["properties"]) if isinstance(value, dict) and "properties" in spec else value
+        )
+    return out

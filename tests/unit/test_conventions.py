@@ -180,7 +180,14 @@ try:
 except ImportError:
     pass
 sys.path.append(scripts)  # what Snakemake's preamble adds for a local script
+import json, pathlib
+here = pathlib.Path(out).parent
+(here / "classes.json").write_text(json.dumps({"wnids": ["n01443537"], "identity": "md5:0"}))
+(here / "meta.json").write_text(json.dumps({"images_per_class": {"train": [3, 3]}}))
 snakemake = types.SimpleNamespace(output=[out], log=[], rule="write_config", scriptdir=scripts,
+                                  input=types.SimpleNamespace(classes=here / "classes.json",
+                                                              prepared=here / "meta.json"),
+                                  config={"threads_per_job": 1},
                                   params=types.SimpleNamespace(config={"dataset": "tiny-imagenet"}))
 runpy.run_path(copy, init_globals={"snakemake": snakemake}, run_name="__main__")
 import transferlab

@@ -307,3 +307,34 @@ def test_a_changed_training_setting_never_retrains_a_finished_run_unasked(smoke_
     assert counts["train_base"] + counts["train_derived"] == len(weights)
     assert "results/smoke-lr/nets/random-0/r0/baseA/weights.pt" in r.stdout
     assert {p: p.stat().st_mtime_ns for p in weights} == before and len(weights) == 56
+
+
+def test_the_data_is_known_by_its_content_and_how_a_run_goes_reruns_nothing(smoke_run, tmp_path):
+    """Pointed at a truncated archive, the finished run stops while the workflow is read, in one line, and keeps
+    every file (no job ran, so Snakemake removed no output); pointed at a copy of the right archive elsewhere, with
+    every setting of how a run goes changed (the schema's x-effect: none), nothing is to be done."""
+    wd, args = smoke_run
+    res = wd / "results/smoke"
+    kept = [res / "classes.json", res / "prepared/meta.json", res / "prepared/train_images.npy"]
+    kept += sorted((res / "nets").glob("*/r0/*/weights.pt"))[:3]
+    before = {p: (p.stat().st_mtime_ns, tio.sha256_file(p)) for p in kept}
+    archive = tiny_imagenet_path()
+    truncated = tmp_path / "truncated.zip"
+    with open(archive, "rb") as f:
+        truncated.write_bytes(f.read(1 << 20))
+    r = snakemake(
+        wd, "--cores", "1", "--configfile", "config/smoke.yaml", "--config", f"tiny_imagenet_path={truncated}"
+    )
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    [line] = [ln for ln in out.splitlines() if "is not a readable zip archive" in ln]
+    assert str(truncated) in line and len(out.splitlines()) <= 8, out
+    assert {p: (p.stat().st_mtime_ns, tio.sha256_file(p)) for p in kept} == before
+    copy = tmp_path / "elsewhere" / "tiny-imagenet-200.zip"
+    copy.parent.mkdir()
+    shutil.copy(archive, copy)
+    (wd / "how.yaml").write_text(
+        "train:\n  workers: 1\n  prefetch: 2\n  checkpoint_every_s: 5\nthreads_per_job: 2\ntrain_retries: 0\n"
+    )
+    r = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "how.yaml", "--config", f"tiny_imagenet_path={copy}")
+    assert r.returncode == 0 and "Nothing to be done" in r.stdout + r.stderr, (r.stdout + r.stderr)[-3000:]

@@ -149,23 +149,32 @@ experiments:
 def test_image_folder_end_to_end(tmp_path):
     """6 classes of 8 + 3 images of 20-40 px through the smoke preset up to the results table and the scorecard
     (the figures' rules are the default's, tested elsewhere; kept out for time): the random split (2 bases;
-    AnB, BnB, AnB+, BnB+ at n = 1) and the user's split (2 bases; AnB and BnA at n = 7)."""
+    AnB, BnB, AnB+, BnB+ at n = 1) and the user's split (2 bases; AnB and BnA at n = 7). First with one broken
+    validation image: the run fails in preparation, after its training images are decoded; once the image is
+    fixed, the rerun keeps that finished part (the same file, decoded once) and decodes only the validation
+    images."""
     classes = ["apple", "bicycle", "cloud", "dog", "elm", "fork"]
     wd = _setup(tmp_path, classes, ["apple", "dog", "elm"], SHORT)
     t0 = time.time()
     res = wd / "results/smoke"
-    r = snakemake(
-        wd,
-        "--cores",
-        "2",
-        "results/smoke/evaluation.parquet",
-        "results/smoke/claims.csv",
-        "--configfile",
-        "config/smoke.yaml",
-        "own.yaml",
-    )
+    targets = ["results/smoke/evaluation.parquet", "results/smoke/claims.csv", "--configfile", "config/smoke.yaml"]
+    broken = tmp_path / "my images/val/elm/1.png"
+    good = broken.read_bytes()
+    broken.write_bytes(b"not an image")
+    r = snakemake(wd, "--cores", "2", *targets, "own.yaml")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "cannot decode image val/elm/1.png" in out, out[-4000:]
+    kept = res / "prepared/.prepare/train_images.npy"
+    assert (res / "prepared/.prepare/train_finished.json").exists() and not (res / "prepared/meta.json").exists()
+    inode = kept.stat().st_ino
+    broken.write_bytes(good)
+    r = snakemake(wd, "--cores", "2", *targets, "own.yaml")
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
+    log = (res / "logs/prepare_data.log").read_text()
+    assert "prepare train: finished by an earlier attempt, kept (48 images)" in log, log
+    assert (res / "prepared/train_images.npy").stat().st_ino == inode  # not decoded again: the same file
+    assert not (res / "prepared/.prepare").exists()
     df = pd.read_parquet(res / "evaluation.parquet")
     rows = {(s, e): len(g) for (s, e), g in df.groupby(["split", "experiment"])}
     assert rows == {("random-0", "random_split"): 2 + 4, ("dissimilar", "custom_split"): 2 + 2}

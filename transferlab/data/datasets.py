@@ -92,6 +92,14 @@ class Source:
     def describe(self) -> str:
         return str(self.path)
 
+    def fingerprints(self, members: list[str]) -> list:
+        """What each member is without reading it (its size here; a zip adds its CRC): the key a part of the
+        preparation resumes under, so a file changed elsewhere in the data leaves a finished part valid."""
+        return [os.stat(self._file(m)).st_size for m in members]
+
+    def _file(self, member: str) -> Path:
+        return self.path / member
+
     def validate(self) -> None:
         """Check what opening the source did not (a no-op where opening checked everything)."""
 
@@ -150,6 +158,15 @@ class TinyImageNet(Source):
         if self._zip is not None:
             return self._zip.read(self._prefix + member)
         return (self._root / member).read_bytes()
+
+    def fingerprints(self, members):
+        if self._zip is not None:
+            infos = [self._zip.getinfo(self._prefix + m) for m in members]
+            return [[i.file_size, i.CRC] for i in infos]
+        return super().fingerprints(members)
+
+    def _file(self, member):
+        return self._root / member
 
     def _index(self):
         names = self._list()
@@ -324,7 +341,7 @@ def select_classes(all_wnids: list[str], count: int, seed: int, source: str = "t
     return [wnids[i] for i in idx]
 
 
-def write_class_list(dataset: str, path, count: int, seed: int, out) -> list[str]:
+def write_class_list(dataset: str, path, count: int, seed: int, out, identity: str | None = None) -> list[str]:
     src = open_source(dataset, path)
     src.validate()
     wnids = select_classes(src.wnids(), count, seed, src.describe())
@@ -333,6 +350,7 @@ def write_class_list(dataset: str, path, count: int, seed: int, out) -> list[str
         {
             "dataset": dataset,
             "source": str(path),
+            **({"identity": identity} if identity else {}),
             "n_available": len(src.wnids()),
             "classes": count,
             "class_seed": seed,
@@ -458,18 +476,44 @@ def _decode_chunks(jobs: list, threads: int, take) -> None:
             take(_decode_chunk(job))
 
 
-def _decode_part(
-    dataset, path, part, members, size, out_dir: Path, threads: int, stats: bool, log, counter: dict
-) -> dict:
-    """Decode one part (train or val) into ``{part}_images.npy``, resumable: decoded chunks are recorded in
-    ``.prepare/`` with their statistics, so a killed or failed preparation continues where it stopped and
-    never decodes a finished chunk twice; the array is moved into place only when every chunk is in it."""
+def _part_key(dataset, src, part, members, size) -> str:
+    """What a part's array is made of: the dataset, the image size and every member with its fingerprint (never
+    the data's path, so the same data elsewhere resumes; a changed file of another part leaves this one valid)."""
     import hashlib
 
+    blob = json.dumps([dataset, size, part, members, src.fingerprints(members)])
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _finished_part(state: Path, part: str, key: str, size: int):
+    """The statistics of a part finished by an earlier attempt under the same key, else None."""
+    done = state / f"{part}_finished.json"
+    try:
+        if json.loads(done.read_text())["key"] != key or not (state / f"{part}_images.npy").exists():
+            return None
+    except (OSError, ValueError, KeyError):
+        return None
+    return _load_progress(state / f"{part}_stats.npz", key, size)
+
+
+def _decode_part(
+    dataset, src, path, part, members, size, out_dir: Path, threads: int, stats: bool, log, counter: dict
+) -> dict:
+    """Decode one part (train or val) into ``.prepare/{part}_images.npy``, resumable at two levels: decoded
+    chunks are recorded with their statistics, so a killed or failed preparation continues where it stopped
+    and never decodes a finished chunk twice; a finished part stays there, with its statistics, until every
+    part is finished, so a failure in a later part (which makes Snakemake delete the job's declared outputs)
+    never costs a finished one."""
     state = out_dir / PREP_STATE
     state.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(json.dumps([dataset, str(path), size, part, members]).encode()).hexdigest()[:20]
+    key = _part_key(dataset, src, part, members, size)
     partial, record = state / f"{part}_images.npy", state / f"{part}_progress.npz"
+    finished = _finished_part(state, part, key, size)
+    if finished is not None:
+        counter["done"] += len(members)
+        print(f"prepare {part}: finished by an earlier attempt, kept ({len(members)} images)", file=log, flush=True)
+        return finished
+    (state / f"{part}_finished.json").unlink(missing_ok=True)
     st = _load_progress(record, key, size) if partial.exists() else None
     if st is None:
         np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3)).flush()
@@ -521,8 +565,8 @@ def _decode_part(
         _decode_chunks(jobs, threads, take)
     finally:
         _save_progress(record, key, st, size)  # whatever happened, the finished chunks stay finished
-    os.replace(partial, out_dir / f"{part}_images.npy")
-    record.unlink()
+    os.replace(record, state / f"{part}_stats.npz")
+    atomic_write_json(state / f"{part}_finished.json", {"key": key, "images": len(members)})
     return st
 
 
@@ -536,13 +580,17 @@ def prepare_arrays(
     val_per_class: int = 0,
     log=None,
     threads: int = 1,
+    identity: str | None = None,
 ) -> dict:
-    """Decode the chosen classes once into uint8 arrays under ``out_dir``.
+    """Decode the chosen classes once into uint8 arrays under ``out_dir``; ``identity`` (the data's, from
+    :mod:`transferlab.data.identity`) is recorded in ``meta.json``.
 
     Memory is bounded whatever the number of images: pixels go straight into memory-mapped arrays, and
     the normalisation statistics (channel mean and std, the mean image) are exact integer sums
     accumulated while decoding.  ``threads`` processes decode in parallel; a killed run resumes from its
-    finished chunks (``out_dir/.prepare/``) and gives a byte-identical array."""
+    finished chunks and finished parts (``out_dir/.prepare/``, undeclared, so Snakemake's clean-up of a failed
+    job never removes them) and gives byte-identical arrays; the arrays appear in ``out_dir`` only when every
+    part is finished, ``meta.json`` last."""
     log = log or sys.stderr
     src = open_source(dataset, path)
     missing = sorted(set(wnids) - set(src.wnids()))
@@ -578,7 +626,7 @@ def prepare_arrays(
     stats = {"images_per_class": per_class}
     counter = {"done": 0, "this_run": 0, "total": sum(len(m) for m, _ in jobs.values()), "t0": time.time()}
     for part, (members, labels) in jobs.items():
-        st = _decode_part(dataset, path, part, members, size, out_dir, int(threads), part == "train", log, counter)
+        st = _decode_part(dataset, src, path, part, members, size, out_dir, int(threads), part == "train", log, counter)
         if part == "train":
             n_px = len(members) * size * size
             mean = st["sums"] / n_px
@@ -599,11 +647,23 @@ def prepare_arrays(
         "size": size,
         "train_per_class": train_per_class,
         "val_per_class": val_per_class,
+        **({"identity": identity} if identity else {}),
         **stats,
     }
+    state = out_dir / PREP_STATE
+    for part in jobs:  # linked, not moved: until meta.json is written, the finished parts are still in .prepare
+        dest = out_dir / f"{part}_images.npy"
+        dest.unlink(missing_ok=True)
+        try:
+            os.link(state / f"{part}_images.npy", dest)
+        except OSError:  # a file system without hard links: moved (the window is one rename per part)
+            os.replace(state / f"{part}_images.npy", dest)
     atomic_write_json(out_dir / "meta.json", meta)
+    for part in jobs:
+        for name in (f"{part}_images.npy", f"{part}_stats.npz", f"{part}_finished.json"):
+            (state / name).unlink(missing_ok=True)
     try:
-        (out_dir / PREP_STATE).rmdir()
+        state.rmdir()
     except OSError:
         pass
     return meta
@@ -671,6 +731,7 @@ def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 
                 **{f"{p}_{c}": res[f"{p}_{c}"] for p in ("train", "dev", "val") for c in ("idx", "y")},
                 wnids=np.array(res["wnids"]),
                 full_n_train=np.int64(res["full_n_train"]),
+                dev_per_class=np.int64(dev_per_class),
             )
     return res
 

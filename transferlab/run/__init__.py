@@ -7,8 +7,8 @@ __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "configcheck": ["validate_config"],
-        "design": ["Design"],
-        "runs": ["check_run", "results_folder"],
+        "design": ["Design", "results_folder"],
+        "runs": ["check_run"],
         "scripting": ["run"],
         "snapshot": [],
         "status": [],

@@ -236,12 +236,20 @@ def _describe(e) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- config/README.md
+EFFECTS = {  # what a change of a key does to a finished run (the schema's x-effect; transferlab/run/runs.py)
+    "none": "reruns nothing",
+    "adds": "trains only what it adds",
+    "recomputes": "redoes the tables it feeds",
+    "changes": "a new run (stops unless run= or replace=true)",
+}
+
+
 def _rows(props: dict, prefix: str = ""):
     for name, sub in props.items():
         key = f"{prefix}{name}"
         if sub.get("type") == "object" and "properties" in sub:
             if sub.get("description"):
-                yield key, "mapping", "", sub["description"]
+                yield key, "mapping", "", sub["description"], ""
             yield from _rows(sub["properties"], key + ".")
             continue
         kind = sub.get("type") or ("one of " + ", ".join(map(str, sub["enum"])) if "enum" in sub else "")
@@ -251,7 +259,8 @@ def _rows(props: dict, prefix: str = ""):
             kind = " or ".join(kind)
         limits = [f"{'≥' if k == 'minimum' else '≤'} {sub[k]}" for k in ("minimum", "maximum") if k in sub]
         default = json.dumps(sub["default"]) if "default" in sub else ""
-        yield key, ", ".join([kind, *limits]) if kind else ", ".join(limits), default, sub.get("description", "")
+        kinds = ", ".join([kind, *limits]) if kind else ", ".join(limits)
+        yield key, kinds, default, sub.get("description", ""), EFFECTS.get(sub.get("x-effect"), "")
 
 
 def config_reference(schema_path) -> str:
@@ -267,14 +276,15 @@ def config_reference(schema_path) -> str:
         "",
         f"{schema.get('description', '')} `config/config.yaml` is the default; a `--configfile` is read on top "
         "of it (mappings merged key by key), and `--config key=value` on top of both (one nested key: "
-        "`--config 'train={epochs: 5}'`). Every key is checked against the schema before any job runs.",
+        "`--config 'train={epochs: 5}'`). Every key is checked against the schema before any job runs. The column "
+        "'on a finished run' says what changing the key does to a run whose networks are finished.",
         "",
     ]
     rows = [
-        [f"`{key}`", kind, f"`{default}`" if default else "", " ".join(str(desc).split())]
-        for key, kind, default, desc in _rows(schema["properties"])
+        [f"`{key}`", kind, f"`{default}`" if default else "", effect, " ".join(str(desc).split())]
+        for key, kind, default, desc, effect in _rows(schema["properties"])
     ]
-    return "\n".join(lines) + "\n" + markdown_table(rows, ["key", "type", "default", "meaning"])
+    return "\n".join(lines) + "\n" + markdown_table(rows, ["key", "type", "default", "on a finished run", "meaning"])
 
 
 if __name__ == "__main__":

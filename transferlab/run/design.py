@@ -13,7 +13,7 @@ import zlib
 from transferlab.data import splits
 from transferlab.names import RANDOM_SOURCE, base_name, net_name, parse_net
 from transferlab.nets.models import arch_from_config, unit_names
-from transferlab.run.runs import results_folder
+from transferlab.schema import without_effect
 
 TASK_NAMES = {splits.NATMAN: {"A": "natural", "B": "man-made"}}
 SPLIT_EXPERIMENTS = {
@@ -23,6 +23,14 @@ SPLIT_EXPERIMENTS = {
     "dataset_size": "dataset_size",
 }
 ARCH_TITLES = {"caffenet": "CaffeNet", "resnet": "ResNet"}
+
+
+def results_folder(config: dict) -> str:
+    """``results/<run>``; without a run name ``results/<dataset>`` (CaffeNet) or ``results/<dataset>-<arch>``."""
+    if config.get("run"):
+        return f"results/{config['run']}"
+    arch = config["model"]["architecture"]
+    return f"results/{config['dataset']}" + ("" if arch == "caffenet" else f"-{arch}")
 
 
 class Design:
@@ -163,7 +171,8 @@ class Design:
     def train_settings(self, split: str | None = None) -> dict:
         """Settings that define a training run (a change reruns exactly the training jobs); the dataset-size
         networks (``split`` all-k<k>) train for the full set's iteration count."""
-        settings = {"arch": self.arch, "train": dict(self.config["train"])}
+        no_effect = without_effect("train")  # loader workers, checkpoint cadence: how a job runs, not what it makes
+        settings = {"arch": self.arch, "train": {k: v for k, v in self.config["train"].items() if k not in no_effect}}
         if split and splits.train_per_class_of(split):
             settings["train"]["iterations_of_full_set"] = True
         return settings
@@ -171,6 +180,10 @@ class Design:
     def data_params(self) -> dict:
         d = self.config["data"]
         return {k: d[k] for k in ("classes", "class_seed", "image_size", "train_per_class", "val_per_class")}
+
+    def result_data_params(self) -> dict:
+        """Every data setting that changes a finished network (the preparation's, and the dev slice's)."""
+        return {**self.data_params(), "dev_per_class": self.config["data"]["dev_per_class"]}
 
     # ------------------------------------------------------------------------------- what the layers share
     def cka_measured(self) -> bool:

@@ -9,9 +9,12 @@ from pathlib import Path
 # sys.path (and the scripts put it there themselves: workflow/scripts/_project.py).
 from transferlab.run import configcheck
 from transferlab.data import datasets as tdata
+from transferlab.data import identity as tidentity
 from transferlab.training import devices as tdevices
 from transferlab.run import Design, check_run
+from transferlab.run.runs import recorded_identity
 from transferlab.io import config_hash
+from transferlab.schema import result_config
 from transferlab.names import BASE_PATTERN, DERIVED_PATTERN, HALF_PATTERN, NET_PATTERN, base_name, net_name
 
 # the schema check, then what it cannot say (layers within the architecture, folders present, crop size)
@@ -19,11 +22,16 @@ configcheck.validate_config(config, Path(workflow.basedir, "workflow/schemas/con
 
 DESIGN = Design(config)
 RESULTS = DESIGN.results
-# a finished run is never retrained with other settings unless the config says replace (transferlab/run/runs.py)
-check_run(RESULTS, DESIGN, DESIGN.data_params(), config["replace"])
+DATASET = DESIGN.dataset
+DATA_PATH = tidentity.source_path(DATASET, config)
+# what the data is (transferlab/data/identity.py); a job's own parse (a cluster job) takes the run's record:
+# the main process checked the data and planned with it
+if workflow.is_main_process or not recorded_identity(RESULTS):
+    DATA_IDENTITY = tidentity.run_data_identity(DATASET, DATA_PATH, recorded=recorded_identity(RESULTS))
+else:
+    DATA_IDENTITY = recorded_identity(RESULTS)
 UNIT_NAMES = DESIGN.units
 FIG_TITLE = DESIGN.title
-DATASET = DESIGN.dataset
 
 
 wildcard_constraints:
@@ -35,16 +43,14 @@ wildcard_constraints:
 
 
 # --------------------------------------------------------------------------- data
+# The raw data is never a job's input file: a path is where the data is, its identity (from its content,
+# transferlab/data/identity.py) is what it is, so a copy elsewhere changes nothing and a different archive
+# is caught by the run guard (above) before any job's outputs are removed.
+
+
 def dataset_source():
-    """Where the raw dataset is read from (a path; a rule downloads Tiny ImageNet if needed)."""
-    if DATASET in ("imagenet", "imagefolder"):
-        return config[f"{DATASET}_root"]
-    user = config.get("tiny_imagenet_path") or os.environ.get("TINY_IMAGENET_PATH", "")
-    if user and not os.path.exists(user):
-        raise ValueError(
-            f"tiny_imagenet_path={user!r} does not exist; expected tiny-imagenet-200.zip or its extracted folder"
-        )
-    return user or "data/raw/tiny-imagenet-200.zip"
+    """Where the raw dataset is read from (Tiny ImageNet at the default path is downloaded by list_classes)."""
+    return DATA_PATH
 
 
 def selected_classes():
@@ -139,6 +145,15 @@ def custom_split_file(wildcards):
 # (workflow/rules/preflight.smk) runs first.
 DEVICE = tdevices.resolve_device(config["device"], config["cluster_gpus"])
 GPU = 1 if DEVICE.startswith("cuda") else 0
+# a finished run is never redone with other settings, another device or other data unless the config says
+# replace (transferlab/run/runs.py); read before any job is planned
+if workflow.is_main_process:
+    check_run(
+        RESULTS,
+        DESIGN,
+        {**DESIGN.result_data_params(), "identity": DATA_IDENTITY, "path": DATA_PATH, "device": DEVICE},
+        config["replace"],
+    )
 
 
 def submits_to_cluster():

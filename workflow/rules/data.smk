@@ -1,22 +1,8 @@
-# Raw data → class list → decoded uint8 arrays → per-half index files.
-
-
-rule download_tiny_imagenet:
-    output:
-        "data/raw/tiny-imagenet-200.zip",
-    log:
-        f"{RESULTS}/logs/download_tiny_imagenet.log",
-    conda:
-        "../../envs/torch.yaml"
-    params:
-        url=tdata.TINY_URL,
-    script:
-        "../scripts/download.py"
+# Raw data → class list → decoded uint8 arrays → per-half index files.  The raw data is read from its
+# path (common.smk: DATA_PATH, given to the scripts as config) and tracked by its identity, a parameter.
 
 
 rule list_classes:
-    input:
-        source=dataset_source(),
     output:
         f"{RESULTS}/classes.json",
     log:
@@ -25,6 +11,7 @@ rule list_classes:
         "../../envs/torch.yaml"
     params:
         dataset=DATASET,
+        identity=DATA_IDENTITY,
         n_classes=config["data"]["classes"],
         seed=config["data"]["class_seed"],
     script:
@@ -33,7 +20,6 @@ rule list_classes:
 
 rule prepare_data:
     input:
-        source=dataset_source(),
         classes=f"{RESULTS}/classes.json",
     output:
         PREPARED,
@@ -46,6 +32,7 @@ rule prepare_data:
     threads: 4
     params:
         dataset=DATASET,
+        identity=DATA_IDENTITY,
         data=DESIGN.data_params(),
     script:
         "../scripts/prepare_data.py"

@@ -80,6 +80,9 @@ rule make_claims:
 
 
 rule write_config:
+    input:
+        classes=f"{RESULTS}/classes.json",
+        prepared=f"{RESULTS}/prepared/meta.json",
     output:
         report(
             f"{RESULTS}/config_used.yaml",
@@ -92,6 +95,6 @@ rule write_config:
     conda:
         "../../envs/analysis.yaml"
     params:
-        config=config,
+        config=result_config(config),
     script:
         "../scripts/write_config.py"

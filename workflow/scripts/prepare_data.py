@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from transferlab.data import datasets as data
+from transferlab.data import identity
 from transferlab.run import run
 
 
@@ -12,13 +13,14 @@ def main(s):
     wnids = json.loads(Path(s.input.classes).read_text())["wnids"]
     data.prepare_arrays(
         s.params.dataset,
-        s.input.source,
+        identity.checked_source(s.params.dataset, s.config, s.params.identity),
         wnids,
         Path(s.output[0]).parent,
         d["image_size"],
         d["train_per_class"],
         d["val_per_class"],
         threads=s.threads,
+        identity=s.params.identity,
     )
 
 

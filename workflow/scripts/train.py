@@ -3,6 +3,7 @@ import _project  # noqa: F401 -- puts the project root on sys.path (see _project
 from pathlib import Path
 
 from transferlab.run import run
+from transferlab.schema import without_effect
 from transferlab.training import time_budget_from_runtime, train_network
 
 
@@ -15,7 +16,9 @@ def main(s):
         out_meta=s.output.meta,
         state_dir=s.params.state,
         arch=s.params.settings["arch"],
-        train_cfg=s.params.settings["train"],
+        # how the job runs (loader workers, checkpoint cadence) comes from the config, not the params: a change
+        # of it reruns nothing
+        train_cfg={**s.params.settings["train"], **{k: s.config["train"][k] for k in without_effect("train")}},
         seed=s.params.seed,
         base_weights=s.input.get("base") or None,
         threads=s.threads,
