@@ -24,6 +24,9 @@ smoke: env
 figures: env
 	$(BIN)/snakemake --cores 1 figures $(SNAKEMAKE_ARGS)
 
+dryrun: env
+	$(BIN)/snakemake -n $(SNAKEMAKE_ARGS)
+
 test: env
 	$(BIN)/python -m pytest -v -rs --durations=30 tests
 

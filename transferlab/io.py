@@ -57,6 +57,23 @@ def config_hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=_json_default).encode()).hexdigest()[:12]
 
 
+def uncommitted_changes(here=None) -> list[str]:
+    """The tracked files of the project (or of the repository at ``here``) that differ from its commit (git status),
+    or [] where git cannot say."""
+    here = Path(here) if here else Path(__file__).resolve().parent
+    try:
+        r = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line[3:] for line in r.stdout.splitlines() if line.strip()] if r.returncode == 0 else []
+
+
 def code_revision() -> str:
     """git commit of the project (with '-dirty' if modified), or 'unknown'."""
     here = Path(__file__).resolve().parent

@@ -112,3 +112,20 @@ def test_code_revision(monkeypatch, rev, status, want):
 
     monkeypatch.setattr(tio.subprocess, "run", run)
     assert tio.code_revision() == want
+
+
+def test_uncommitted_changes_name_the_tracked_files_that_differ(tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("a\n")
+    (tmp_path / "b.py").write_text("b\n")
+    git("add", ".")
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x")
+    assert tio.uncommitted_changes(tmp_path) == []
+    (tmp_path / "b.py").write_text("changed\n")
+    (tmp_path / "new.py").write_text("untracked: not a change of the code that ran\n")
+    assert tio.uncommitted_changes(tmp_path) == ["b.py"]

@@ -112,3 +112,33 @@ def test_restore_never_replaces_a_run_unless_forced(tmp_path, capsys):
     assert not (res / "figures/dataset_size.png").exists()  # nothing of the earlier run beside the snapshot's
     assert sorted(str(p.relative_to(res)) for p in res.rglob("*") if p.is_file()) == sorted(placed)
     assert restore(SNAP, tmp_path / "empty") == placed  # an empty folder needs no --force
+
+
+@pytest.mark.parametrize("snap", ["default-run", "resnet-run"])
+def test_a_committed_scorecard_is_what_the_code_writes_from_its_own_table(snap):
+    """claims.md of each committed run, regenerated from its claims.csv (no rerun): a change of how the scorecard is
+    written shows here, and `python -c 'from transferlab.analysis.claims import markdown_from_csv'` rewrites it."""
+    from transferlab.analysis.claims import markdown_from_csv
+
+    folder = REPO / "docs" / snap
+    assert markdown_from_csv(folder / "claims.csv") == (folder / "claims.md").read_text(), f"docs/{snap}/claims.md"
+
+
+def test_every_committed_markdown_table_has_as_many_cells_as_its_header():
+    """A bare '|' inside a cell splits it in two when the page is rendered (rows 6 and 7 of the scorecards had 13
+    cells under 12 headers); escaped ones ('\\|') do not."""
+    import re
+
+    bad = {}
+    for page in [REPO / "README.md", REPO / "config/README.md", *sorted((REPO / "docs").rglob("*.md"))]:
+        width = None
+        for i, line in enumerate(page.read_text().splitlines(), 1):
+            if not line.startswith("|"):
+                width = None
+                continue
+            cells = len(re.split(r"(?<!\\)\|", line.strip())) - 2
+            if width is None:
+                width = cells
+            elif cells != width:
+                bad.setdefault(str(page.relative_to(REPO)), []).append(i)
+    assert not bad, f"table rows whose cell count differs from their header's: {bad}"

@@ -593,8 +593,25 @@ def correctness_map(pred: pd.DataFrame) -> dict | None:
     return {(r.split, r.replicate, r.network): unpack(r.correct_top1, r.n_val) for r in pred.itertuples()}
 
 
+NO_PREDICTIONS = "\nNo per-image predictions: heterogeneity without I².\n"
+
+
+def scorecard_markdown(t: pd.DataFrame, with_predictions: bool) -> str:
+    """claims.md: the table, the note when there were no per-image predictions, the legend."""
+    return to_markdown(t) + ("" if with_predictions else NO_PREDICTIONS) + "\n" + legend()
+
+
+def markdown_from_csv(csv) -> str:
+    """claims.md regenerated from its own claims.csv (a committed snapshot's, without a rerun); a card without
+    per-image predictions is the one whose I² column is empty."""
+    t = pd.read_csv(csv)
+    for c in t.columns:
+        if pd.api.types.is_string_dtype(t[c]):
+            t[c] = t[c].astype(object).where(t[c].notna(), "")
+    return scorecard_markdown(t, with_predictions=bool(t["i2"].notna().any()))
+
+
 def write_claims(df: pd.DataFrame, pred: pd.DataFrame | None, csv, md, n_boot: int = 200) -> pd.DataFrame:
     correct = correctness_map(pred) if pred is not None else None
     t = scorecard(df, correct, n_boot=n_boot if correct is not None else 0)
-    note = "" if correct is not None else "\nNo per-image predictions: heterogeneity without I².\n"
-    return write_table(t, csv, md, to_markdown(t) + note + "\n" + legend())
+    return write_table(t, csv, md, scorecard_markdown(t, correct is not None))

@@ -108,13 +108,16 @@ def take(results: Path, out: Path, wall_seconds: float, command: str) -> dict:
         if Path("/proc/cpuinfo").exists()
         else ""
     )
-    from transferlab.io import code_revision
+    from transferlab.io import code_revision, uncommitted_changes
 
+    revision = code_revision()
     run = {
         "command": command,
         "wall_seconds": round(float(wall_seconds), 1),
         "code_revisions": revs,
-        "snapshot_revision": code_revision(),
+        "snapshot_revision": revision,
+        # a '-dirty' revision says why it is not clean: these tracked files differed from the commit
+        **({"snapshot_uncommitted": uncommitted_changes()} if revision.endswith("-dirty") else {}),
         "networks": int(len(ev)),
         "train_hours": round(float(ev.train_seconds.sum()) / 3600, 2),
         "date": time.strftime("%Y-%m-%d", time.gmtime((results / "evaluation.parquet").stat().st_mtime)),
