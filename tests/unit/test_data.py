@@ -274,3 +274,27 @@ def test_a_cap_above_what_a_class_holds_is_said_and_recorded(tmp_path, fake_tiny
     ]
     assert meta["train_per_class"] == 20 and meta["images_per_class"] == {"train": [8, 8], "val": [2, 2]}
     assert json.loads((tmp_path / "p/meta.json").read_text())["images_per_class"]["train"] == [8, 8]
+
+
+def test_a_second_run_of_the_same_data_and_settings_links_the_shared_arrays(fake_tiny, tmp_path):
+    """The paper and resnet18 presets read the same 262 GB: the second preparation links the first's arrays from
+    the cache (the same files on disk, nothing decoded), and other settings or other data get their own entry."""
+    cache, log = tmp_path / "cache", io.StringIO()
+    args = ("tiny-imagenet", fake_tiny, WNIDS[:3])
+    one = data.prepare_arrays(*args, tmp_path / "one", 16, log=log, identity="md5:a", cache=cache)
+    [entry] = list(cache.iterdir())
+    assert (entry / "train_images.npy").stat().st_ino == (tmp_path / "one/train_images.npy").stat().st_ino
+    assert (tmp_path / "one/train_images.npy").is_symlink()  # Snakemake touches links, never the shared file
+    log = io.StringIO()
+    two = data.prepare_arrays(*args, tmp_path / "two", 16, log=log, identity="md5:a", cache=cache)
+    assert "shared from" in log.getvalue() and "decoded" not in log.getvalue()
+    assert two == one
+    for name in data.ARRAYS:
+        assert (tmp_path / "two" / name).stat().st_ino == (tmp_path / "one" / name).stat().st_ino
+    mtime = (entry / "train_images.npy").stat().st_mtime_ns
+    os.utime(tmp_path / "two/train_images.npy", follow_symlinks=False)  # what Snakemake does when a job ends
+    assert (entry / "train_images.npy").stat().st_mtime_ns == mtime
+    data.prepare_arrays(*args, tmp_path / "three", 20, log=io.StringIO(), identity="md5:a", cache=cache)
+    data.prepare_arrays(*args, tmp_path / "four", 16, log=io.StringIO(), identity="md5:b", cache=cache)
+    assert len(list(cache.iterdir())) == 3
+    assert (tmp_path / "four/train_images.npy").stat().st_ino != (tmp_path / "one/train_images.npy").stat().st_ino

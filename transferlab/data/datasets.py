@@ -439,6 +439,9 @@ def _load_progress(path: Path, key: str, size: int):
                 return None
             return {
                 "done": set(int(x) for x in z["done"]),
+                "fp": dict(zip((int(x) for x in z["done"]), (str(d) for d in z["fp"]), strict=True))
+                if "fp" in z.files
+                else {},
                 "sums": z["sums"].copy(),
                 "sq": z["sq"].copy(),
                 "pix": z["pix"].copy() if z["pix"].shape == (size, size, 3) else None,
@@ -454,6 +457,7 @@ def _save_progress(path: Path, key: str, st: dict, size: int) -> None:
                 f,
                 key=np.array(key),
                 done=np.array(sorted(st["done"]), dtype=np.int64),
+                fp=np.array([st["fp"].get(x, "") for x in sorted(st["done"])], dtype=str),
                 sums=st["sums"],
                 sq=st["sq"],
                 pix=st["pix"] if st["pix"] is not None else np.zeros((0,), np.int64),
@@ -476,20 +480,22 @@ def _decode_chunks(jobs: list, threads: int, take) -> None:
             take(_decode_chunk(job))
 
 
-def _part_key(dataset, src, part, members, size) -> str:
-    """What a part's array is made of: the dataset, the image size and every member with its fingerprint (never
-    the data's path, so the same data elsewhere resumes; a changed file of another part leaves this one valid)."""
+def _digest(obj) -> str:
     import hashlib
 
-    blob = json.dumps([dataset, size, part, members, src.fingerprints(members)])
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return hashlib.sha256(json.dumps(obj).encode()).hexdigest()[:20]
 
 
-def _finished_part(state: Path, part: str, key: str, size: int):
-    """The statistics of a part finished by an earlier attempt under the same key, else None."""
+def _changed_chunks(st: dict, fps: list, step: int) -> list[int]:
+    """The decoded chunks whose members' fingerprints differ from those they were decoded with."""
+    return [s for s in st["done"] if st["fp"].get(s) != _digest(fps[s : s + step])]
+
+
+def _finished_part(state: Path, part: str, key: str, contents: str, size: int):
+    """The statistics of a part finished by an earlier attempt from the same members with the same contents."""
     done = state / f"{part}_finished.json"
     try:
-        if json.loads(done.read_text())["key"] != key or not (state / f"{part}_images.npy").exists():
+        if json.loads(done.read_text())["contents"] != contents or not (state / f"{part}_images.npy").exists():
             return None
     except (OSError, ValueError, KeyError):
         return None
@@ -506,28 +512,37 @@ def _decode_part(
     never costs a finished one."""
     state = out_dir / PREP_STATE
     state.mkdir(parents=True, exist_ok=True)
-    key = _part_key(dataset, src, part, members, size)
+    # what the part is made of: the dataset, the image size and every member (never the data's path, so the
+    # same data elsewhere resumes); a finished part also by every member's fingerprint, a chunk by its own
+    # members' (so a broken image fixed after a failure leaves the chunks decoded before it valid)
+    fps = src.fingerprints(members)
+    step = _chunk_size(size)
+    key = _digest([dataset, size, part, members])
     partial, record = state / f"{part}_images.npy", state / f"{part}_progress.npz"
-    finished = _finished_part(state, part, key, size)
+    contents = _digest([key, fps])
+    finished = _finished_part(state, part, key, contents, size)
     if finished is not None:
         counter["done"] += len(members)
         print(f"prepare {part}: finished by an earlier attempt, kept ({len(members)} images)", file=log, flush=True)
         return finished
     (state / f"{part}_finished.json").unlink(missing_ok=True)
     st = _load_progress(record, key, size) if partial.exists() else None
+    if st is not None and _changed_chunks(st, fps, step):
+        print(f"prepare {part}: files changed since the last attempt; decoding this part again", file=log, flush=True)
+        st = None
     if st is None:
         np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3)).flush()
         st = {
             "done": set(),
+            "fp": {},
             "sums": np.zeros(3, np.int64),
             "sq": np.zeros(3, np.int64),
             "pix": np.zeros((size, size, 3), np.int64) if stats else None,
         }
         _save_progress(record, key, st, size)
     elif st["done"]:
-        n_done = sum(min(_chunk_size(size), len(members) - s) for s in st["done"])
+        n_done = sum(min(step, len(members) - s) for s in st["done"])
         print(f"prepare {part}: resuming, {n_done}/{len(members)} images already decoded", file=log, flush=True)
-    step = _chunk_size(size)
     jobs = [
         (dataset, str(path), str(partial), s, members[s : s + step], size, stats)
         for s in range(0, len(members), step)
@@ -540,6 +555,7 @@ def _decode_part(
         nonlocal last_save, last_print
         start, n, sums, sq, pix = res
         st["done"].add(start)
+        st["fp"][start] = _digest(fps[start : start + step])
         st["sums"] += sums
         st["sq"] += sq
         if stats:
@@ -566,7 +582,7 @@ def _decode_part(
     finally:
         _save_progress(record, key, st, size)  # whatever happened, the finished chunks stay finished
     os.replace(record, state / f"{part}_stats.npz")
-    atomic_write_json(state / f"{part}_finished.json", {"key": key, "images": len(members)})
+    atomic_write_json(state / f"{part}_finished.json", {"contents": contents, "images": len(members)})
     return st
 
 
@@ -581,6 +597,7 @@ def prepare_arrays(
     log=None,
     threads: int = 1,
     identity: str | None = None,
+    cache=None,
 ) -> dict:
     """Decode the chosen classes once into uint8 arrays under ``out_dir``; ``identity`` (the data's, from
     :mod:`transferlab.data.identity`) is recorded in ``meta.json``.
@@ -590,13 +607,19 @@ def prepare_arrays(
     accumulated while decoding.  ``threads`` processes decode in parallel; a killed run resumes from its
     finished chunks and finished parts (``out_dir/.prepare/``, undeclared, so Snakemake's clean-up of a failed
     job never removes them) and gives byte-identical arrays; the arrays appear in ``out_dir`` only when every
-    part is finished, ``meta.json`` last."""
+    part is finished, ``meta.json`` last. With ``cache`` (a folder) and an ``identity``, the arrays are shared
+    between runs of the same data and settings: a finished preparation is hard-linked into
+    ``cache/<key>/``, and a later run with the same key links from there instead of decoding."""
     log = log or sys.stderr
+    out_dir = Path(out_dir)
+    shared = _cache_entry(cache, dataset, identity, wnids, size, train_per_class, val_per_class)
+    if shared is not None and (shared / "meta.json").exists() and _link_all(shared, out_dir):
+        print(f"prepare: the same data and settings were prepared before, shared from {shared}", file=log, flush=True)
+        return json.loads((out_dir / "meta.json").read_text())
     src = open_source(dataset, path)
     missing = sorted(set(wnids) - set(src.wnids()))
     if missing:
         raise DatasetError(f"classes {missing[:5]} are not in {src.describe()}")
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     val_all = src.val_members()
     jobs, per_class = {}, {}
@@ -666,7 +689,80 @@ def prepare_arrays(
         state.rmdir()
     except OSError:
         pass
+    if shared is not None:
+        _share(out_dir, shared, log)
     return meta
+
+
+PREPARED_FILES = (
+    "train_images.npy",
+    "train_labels.npy",
+    "val_images.npy",
+    "val_labels.npy",
+    "mean_image.npy",
+    "meta.json",
+)
+
+
+def _cache_entry(cache, dataset, identity, wnids, size, train_per_class, val_per_class) -> Path | None:
+    """The folder of the shared cache that holds arrays made from this data with these settings."""
+    if not cache or not identity:
+        return None
+    import hashlib
+
+    key = json.dumps([dataset, identity, list(wnids), size, train_per_class, val_per_class])
+    return Path(cache) / f"{dataset}-{size}px-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+ARRAYS = PREPARED_FILES[:-1]  # meta.json is small: copied, so a run may rewrite its own
+
+
+def _symlink(target: Path, at: Path) -> None:
+    """``at`` becomes a relative symbolic link to ``target``, in one rename (a kill leaves the old file or the
+    link, never neither). Links, not hard links: Snakemake touches a job's outputs when it ends, and touching a
+    link leaves the shared file's mtime, and so every other run's view of it, alone."""
+    tmp = at.with_name(at.name + ".link")
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(target, at.parent), tmp)
+    os.replace(tmp, at)
+
+
+def _link_all(src: Path, dest: Path) -> bool:
+    """Link every array of the cache entry ``src`` into ``dest``, then copy its meta.json (last)."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        for name in ARRAYS:
+            _symlink(src / name, dest / name)
+        with atomic_path(dest / "meta.json") as tmp:
+            shutil.copyfile(src / "meta.json", tmp)
+    except OSError:
+        return False
+    return True
+
+
+def _share(out_dir: Path, shared: Path, log) -> None:
+    """Put a finished preparation into the cache: hard-linked into a temporary folder that is renamed into place
+    (the cache never holds half an entry), then this run's arrays become links to it, as every later run's are.
+    Nothing is shared where hard links cannot be made (the cache on another file system)."""
+    import shutil
+
+    if shared.exists():
+        return
+    tmp = shared.with_name(shared.name + f".part{os.getpid()}")
+    try:
+        tmp.mkdir(parents=True)
+        for name in PREPARED_FILES:
+            os.link(out_dir / name, tmp / name)
+        os.rename(tmp, shared)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"prepare: not shared ({e}); this run keeps its own arrays", file=log, flush=True)
+        return
+    for name in ARRAYS:
+        _symlink(shared / name, out_dir / name)
+    print(f"prepare: shared as {shared}: later runs of this data and these settings link to it", file=log, flush=True)
 
 
 # ----------------------------------------------------------------------------- halves

@@ -21,6 +21,7 @@ def main(s):
         d["val_per_class"],
         threads=s.threads,
         identity=s.params.identity,
+        cache=s.config["prepared_cache"],  # how the arrays are stored, not what they are: not a param
     )
 
 
