@@ -204,3 +204,25 @@ def test_parallel_decoders_do_not_rerun_the_main_script(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", boot], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "prepared" in r.stdout, r.stderr[-3000:]
+
+
+def test_a_file_changed_in_a_decoded_chunk_redoes_its_part(tmp_path):
+    """The counterpart: after the failure, an image of an already decoded chunk is replaced by another; its stored
+    pixels are stale, so the rerun decodes the part again (and says why) rather than keep them."""
+    src = folder(tmp_path / "imgs", 300)
+    bad = src / "train" / CLASSES[7] / "5.jpg"
+    good = bad.read_bytes()
+    bad.write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    with pytest.raises(data.DatasetError, match="5.jpg"):
+        data.prepare_arrays("imagefolder", src, CLASSES, out, 64, log=open(os.devnull, "w"))
+    bad.write_bytes(good)
+    first = src / "train" / CLASSES[0] / "0.jpg"  # in the first chunk, decoded before the failure
+    first.write_bytes((src / "train" / CLASSES[0] / "1.jpg").read_bytes() + b"\0" * 7)
+    log = tmp_path / "log.txt"
+    with open(log, "w") as f:
+        meta = data.prepare_arrays("imagefolder", src, CLASSES, out, 64, log=f)
+    assert "files changed since the last attempt" in log.read_text()
+    ref = data.prepare_arrays("imagefolder", src, CLASSES, tmp_path / "ref", 64, log=open(os.devnull, "w"))
+    assert (out / "train_images.npy").read_bytes() == (tmp_path / "ref/train_images.npy").read_bytes()
+    assert meta == ref
