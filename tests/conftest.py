@@ -196,6 +196,41 @@ def _tree_files() -> set[str]:
 
 def pytest_sessionstart(session):
     session.config._tree_before = _tree_files()
+    if stale_slurm_client():
+        use_scontrol_stand_in(True)
+
+
+# ----------------------------------------------------------------------------- Slurm's client without a cluster
+# Every Snakemake process imports its Slurm executor plugin, which runs `scontrol show config` when the module is
+# read and waits up to 10 s for a controller. Where Slurm's client is installed and no controller runs (what the
+# Slurm lane leaves behind once its daemons are gone), that is 9 s per Snakemake call, most of the suite's time.
+# The tests outside the Slurm lane then find a stand-in `scontrol` first on PATH that fails at once, as it does
+# where Slurm is not installed; the lane's cluster fixture takes it off PATH while its own cluster runs.
+SCONTROL_STAND_IN = Path(os.environ.get("TMPDIR", "/tmp")) / f"transferlab-test-scontrol-{os.getpid()}"
+
+
+def stale_slurm_client() -> bool:
+    import shutil
+
+    import psutil
+
+    if not shutil.which("scontrol"):
+        return False
+    return not any(p.info["name"] == "slurmctld" for p in psutil.process_iter(["name"]))
+
+
+def use_scontrol_stand_in(on: bool) -> None:
+    """Put the failing stand-in `scontrol` first on PATH (on) or take it off (off)."""
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != str(SCONTROL_STAND_IN)]
+    if on:
+        SCONTROL_STAND_IN.mkdir(exist_ok=True)
+        exe = SCONTROL_STAND_IN / "scontrol"
+        exe.write_text(
+            "#!/bin/sh\necho 'scontrol: no Slurm controller runs here (stand-in of tests/conftest.py)' >&2\nexit 1\n"
+        )
+        exe.chmod(0o755)
+        path.insert(0, str(SCONTROL_STAND_IN))
+    os.environ["PATH"] = os.pathsep.join(path)
 
 
 def pytest_runtest_logreport(report):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import stale_slurm_client, use_scontrol_stand_in
 from workflow_helpers import REPO, snakemake, tiny_imagenet_path, workdir
 
 pytestmark = pytest.mark.slurm
@@ -77,11 +78,14 @@ def cluster():
         "the Slurm test starts a one-node cluster: it needs root on a Debian-like machine (apt-get installs "
         "slurm-wlm and munge); run the other tests with `pytest -m 'not slurm' tests`"
     )
+    use_scontrol_stand_in(False)  # the real scontrol, for the cluster this lane starts
     started = subprocess.run(["bash", str(REPO / "tests/slurm/start_cluster.sh")], capture_output=True, text=True)
     assert started.returncode == 0, started.stdout + started.stderr
     assert re.search(r"\bidle\b", started.stdout), started.stdout
     yield
     subprocess.run(["bash", str(REPO / "tests/slurm/stop_cluster.sh")])
+    if stale_slurm_client():  # the client stays installed, its controller is gone
+        use_scontrol_stand_in(True)
 
 
 def _config(path):
