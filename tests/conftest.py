@@ -245,6 +245,10 @@ _SKIPPED: list[str] = []
 def pytest_sessionfinish(session, exitstatus):
     """Tests never write into the working tree: a file that appeared there fails the session. In CI a
     skipped test fails it too."""
+    if SCONTROL_STAND_IN.exists():
+        import shutil
+
+        shutil.rmtree(SCONTROL_STAND_IN, ignore_errors=True)
     if _SKIPPED:
         print(f"\nERROR: CI=true, and these tests were skipped: {_SKIPPED[:10]}", flush=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
