@@ -7,11 +7,16 @@ On generated uint8 images (1000 classes at 256 px, as the paper preset prepares 
 
 - **project**: ``train_network`` itself (config/paper.yaml's CaffeNet and solver: 227 px crops, batch 256,
   bf16 autocast, channels-last, ``torch.compile``, mean-image subtraction on the device, worker processes),
-  img/s after its first record, so compilation and warm-up are left out;
+  img/s over the 400 steps after its first record of 100 (compilation and warm-up), and that rate times the
+  model's FLOPs per training image against the device's dense bf16 and TF32 peaks (PEAKS, from the name);
 - **bare loop**: the same model, optimizer step, autocast and compilation on one batch already on the
   device: what the GPU does with no data path;
 - **host feed**: the loader alone (workers cutting uint8 crops, pinned memory) plus the copy to the device;
+- **host-to-device copies** from pinned and pageable memory against the PCIe link's bandwidth, and the feed
+  the project rate needs;
 - **peak GPU memory** of the project run;
+- **no host sync in the step**: the trainer's steps and the feed handing each batch over, under
+  ``torch.cuda.set_sync_debug_mode("error")`` (eager);
 - **resume**: with ``train.deterministic``, a run stopped halfway and resumed ends with weights bit-identical
   to an uninterrupted one (eager, to keep the check short).
 
@@ -45,6 +50,7 @@ from transferlab.data import (
     loader,
 )
 from transferlab.nets import build_model
+from transferlab.nets.models import forward_flops
 from transferlab.schema import defaults
 from transferlab.training import (
     amp_context,
@@ -52,6 +58,23 @@ from transferlab.training import (
 )
 
 PAPER = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+# Dense tensor-core peaks (no sparsity), TFLOP/s, from NVIDIA's datasheets: (part of the device name, bf16,
+# TF32); the first match wins, so a longer name goes before a name it contains (GH200 before H200, A100 before
+# A10, L40S before L4). H100 and H200 without PCIe or NVL in the name are the SXM parts.
+PEAKS = [
+    ("GH200", 989, 495),
+    ("H200 NVL", 835, 418),
+    ("H200", 989, 495),
+    ("H100 NVL", 835, 418),
+    ("H100 PCIe", 756, 378),
+    ("H100", 989, 495),
+    ("B200", 2250, 1100),
+    ("A100", 312, 156),
+    ("L40S", 362, 183),
+    ("A10", 125, 62.5),
+    ("L4", 121, 60),
+]
+PCIE_GBPS_PER_LANE = {3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}  # one direction, after line encoding
 SMOKE = yaml.safe_load((REPO / "config/smoke.yaml").read_text())
 
 
@@ -64,6 +87,7 @@ def sizes(tiny: bool) -> dict:
             "crop": 16,
             "batch": 16,
             "steps": 24,
+            "record_every": 6,
             "resume_steps": 8,
             "model": SMOKE["model"],
         }
@@ -73,7 +97,8 @@ def sizes(tiny: bool) -> dict:
         "image_size": PAPER["data"]["image_size"],
         "crop": PAPER["train"]["crop_size"],
         "batch": PAPER["train"]["batch_size"],
-        "steps": 300,
+        "steps": 500,
+        "record_every": 100,  # the first record is warm-up (compilation, workers starting): 400 steps measured
         "resume_steps": 40,
         "model": PAPER["model"],
     }
@@ -120,7 +145,7 @@ def train_cfg(sz: dict, device: str, workers: int, compile_: bool, steps: int, *
         lr_milestones=[],
         batch_size=sz["batch"],
         crop_size=sz["crop"],
-        eval_every_iterations=max(1, steps // 3),
+        eval_every_iterations=sz["record_every"],
         checkpoint_every_s=1e9,
         workers=workers,
         compile=compile_,
@@ -154,9 +179,12 @@ def project(prep: Path, work: Path, sz: dict, device: str, workers: int, compile
         threads=max(1, (os.cpu_count() or 2) - workers),
         log=sys.stderr,
     )
-    rates = [h["images_per_s"] for h in meta["history"][1:] if h.get("images_per_s")]
+    measured = meta["history"][1:]  # the first record is warm-up
+    rates = [h["images_per_s"] for h in measured if h.get("images_per_s")]
     out = {
         "images_per_s": float(np.mean(rates)),
+        "warmup_steps": meta["history"][0]["step"],
+        "measured_steps": meta["steps"] - meta["history"][0]["step"],
         "wall_s": time.perf_counter() - t,
         "steps": meta["steps"],
         "dev_top1": meta["history"][-1].get("dev_top1"),
@@ -264,6 +292,107 @@ def resume_identical(prep: Path, work: Path, sz: dict, device: str, workers: int
     return all(torch.equal(weights["whole"][k], weights["cut"][k]) for k in weights["whole"])
 
 
+def peak_of(name: str) -> dict | None:
+    """The dense bf16 and TF32 peaks (FLOP/s) of the device called ``name``, or None for a device not in PEAKS."""
+    for part, bf16, tf32 in PEAKS:
+        if part.lower() in name.lower():
+            return {"part": part, "bf16": bf16 * 1e12, "tf32": tf32 * 1e12}
+    return None
+
+
+def pcie_link(smi=None) -> dict | None:
+    """The GPU's PCIe link (generation and width, as nvidia-smi reports them) and its one-way bandwidth."""
+    import shutil
+    import subprocess
+
+    if smi is None:
+        if not shutil.which("nvidia-smi"):
+            return None
+        r = subprocess.run(
+            ["nvidia-smi", "--query-gpu=pcie.link.gen.max,pcie.link.width.max", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        smi = r.stdout if r.returncode == 0 else ""
+    try:
+        gen, width = (int(v) for v in smi.strip().splitlines()[0].split(","))
+    except (ValueError, IndexError):
+        return None
+    return {"gen": gen, "width": width, "gb_per_s": PCIE_GBPS_PER_LANE.get(gen, float("nan")) * width}
+
+
+def h2d_bandwidth(device: str, mb: int = 256, reps: int = 10) -> dict:
+    """Host-to-device copies of ``mb`` MB from pinned and from pageable memory: GB/s (on the CPU, a memcpy)."""
+    cuda = device.startswith("cuda")
+    out = {}
+    for kind in ("pinned", "pageable"):
+        src = torch.empty(mb << 20, dtype=torch.uint8)
+        if kind == "pinned" and cuda:
+            src = src.pin_memory()
+        dst = torch.empty_like(src, device=device)
+        dst.copy_(src, non_blocking=cuda)  # first touch
+        if cuda:
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(reps):
+            dst.copy_(src, non_blocking=cuda and kind == "pinned")
+        if cuda:
+            torch.cuda.synchronize()
+        out[kind] = reps * (mb << 20) / (time.perf_counter() - t) / 1e9
+    return out
+
+
+def sync_free(prep: Path, work: Path, sz: dict, device: str, workers: int, steps: int = 30) -> dict:
+    """The trainer's steps, and the feed that hands each batch over, run under CUDA's sync debug mode
+    ``error``: any call in them that makes the host wait for the device raises, and the check names it.
+    Records (and their checkpoints) are outside; on the CPU the same steps run without the mode."""
+    import transferlab.data.batches as batches
+    import transferlab.training.train as train
+
+    cuda = device.startswith("cuda")
+    counted = {"steps": 0, "feeds": 0}
+
+    def guarded(fn, key):
+        def wrapper(*a, **k):
+            if cuda:
+                torch.cuda.set_sync_debug_mode("error")
+            try:
+                out = fn(*a, **k)
+            finally:
+                if cuda:
+                    torch.cuda.set_sync_debug_mode(0)
+            counted[key] += 1
+            return out
+
+        return wrapper
+
+    step, feed = train._Training.step, batches.DeviceFeed.__next__
+    train._Training.step = guarded(step, "steps")
+    batches.DeviceFeed.__next__ = guarded(feed, "feeds")
+    error = None
+    try:
+        train_network(
+            net="baseA",
+            prepared_dir=prep,
+            half_file=prep / "half.npz",
+            out_weights=work / "w.pt",
+            out_meta=work / "m.json",
+            state_dir=work / "state",
+            arch=arch_of(sz, sz["crop"]),
+            train_cfg=train_cfg(sz, device, workers, False, steps),
+            seed=3,
+            device=device,
+            threads=max(1, (os.cpu_count() or 2) - workers),
+            log=open(os.devnull, "w"),
+        )
+    except RuntimeError as e:  # what the sync debug mode raises
+        error = str(e).splitlines()[0]
+    finally:
+        train._Training.step, batches.DeviceFeed.__next__ = step, feed
+    return {"mode": "error" if cuda else "n/a (cpu)", "steps": counted["steps"], "error": error}
+
+
 def describe(device: str) -> dict:
     d = {
         "date": time.strftime("%Y-%m-%d"),
@@ -279,23 +408,46 @@ def describe(device: str) -> dict:
 
 
 def markdown(r: dict) -> str:
-    p, f = r["project"], r["host_feed"]
+    p, f, h, flops = r["project"], r["host_feed"], r["h2d_gb_per_s"], r["flops_per_image_train"]
+    achieved = p["images_per_s"] * flops
     lines = [
         f"gpu_check {r['date']}: {r.get('gpu', r['device'])}, {r['host']}, torch {r['torch']} "
         f"(CUDA {r['torch_cuda']}); {r['sizes']}",
         "",
-        "| measurement | value |",
-        "|---|---|",
-        f"| project training (train_network, {f['workers']} workers) | {p['images_per_s']:,.0f} img/s |",
-        f"| bare loop (same model, step, autocast, compile) | {r['bare_images_per_s']:,.0f} img/s |",
-        f"| project / bare | {p['images_per_s'] / r['bare_images_per_s']:.2f}x |",
-        f"| host feed (loader + copy, {f['workers']} workers) | {f['images_per_s']:,.0f} img/s, "
-        f"{f['bytes_per_image'] / 1e3:,.1f} kB per image |",
+        "| measurement | value | against |",
+        "|---|---|---|",
+        f"| project training (train_network, {f['workers']} workers; {p['measured_steps']} steps after "
+        f"{p['warmup_steps']} of warm-up) | {p['images_per_s']:,.0f} img/s | |",
+        f"| model FLOPs per training image (3 x forward) | {flops / 1e9:.2f} GFLOP | |",
     ]
+    peak = r.get("peak")
+    if peak:
+        lines += [
+            f"| achieved FLOP/s | {achieved / 1e12:.1f} TFLOP/s | {100 * achieved / peak['bf16']:.1f}% of dense bf16 "
+            f"({peak['bf16'] / 1e12:,.0f}), {100 * achieved / peak['tf32']:.1f}% of TF32 ({peak['tf32'] / 1e12:,.0f}) |"
+        ]
+    else:
+        lines.append(f"| achieved FLOP/s | {achieved / 1e12:.3f} TFLOP/s | no peak on record for this device |")
+    lines += [
+        f"| bare loop (same model, step, autocast, compile) | {r['bare_images_per_s']:,.0f} img/s | "
+        f"project / bare {p['images_per_s'] / r['bare_images_per_s']:.2f}x |",
+        f"| host feed (loader + copy, {f['workers']} workers) | {f['images_per_s']:,.0f} img/s, "
+        f"{f['bytes_per_image'] / 1e3:,.1f} kB per image | "
+        f"{f['images_per_s'] / p['images_per_s']:.2f}x the project rate |",
+    ]
+    link = r.get("pcie")
+    against = f"PCIe gen{link['gen']} x{link['width']}: {link['gb_per_s']:.0f} GB/s" if link else "link unknown"
+    copy = f"{h['pinned']:.1f} / {h['pageable']:.1f} GB/s"
+    lines.append(f"| host-to-device copy, pinned / pageable | {copy} | {against} |")
+    need = p["images_per_s"] * f["bytes_per_image"] / 1e9
+    lines.append(f"| the project rate's feed | {need:.2f} GB/s | {100 * need / h['pinned']:.1f}% of the pinned copy |")
     if "peak_gpu_mem_gb" in p:
-        lines.append(f"| peak GPU memory (project run) | {p['peak_gpu_mem_gb']:.2f} GiB |")
-    lines.append(f"| resume bit-identical (deterministic, eager) | {'yes' if r['resume_identical'] else 'NO'} |")
-    lines.append(f"| wall time of the check | {r['wall_s']:.0f} s |")
+        lines.append(f"| peak GPU memory (project run) | {p['peak_gpu_mem_gb']:.2f} GiB | |")
+    sync = r["sync_free"]
+    verdict = "n/a on the CPU" if sync["mode"] != "error" else ("none" if not sync["error"] else sync["error"])
+    lines.append(f"| host syncs in {sync['steps']} training steps (sync debug mode) | {verdict} | |")
+    lines.append(f"| resume bit-identical (deterministic, eager) | {'yes' if r['resume_identical'] else 'NO'} | |")
+    lines.append(f"| wall time of the check | {r['wall_s']:.0f} s | |")
     return "\n".join(lines) + "\n"
 
 
@@ -324,6 +476,11 @@ def main(argv=None) -> dict:
         res["bare_images_per_s"] = bare_loop(sz, a.device, compile_, max(10, sz["steps"] // 3))
         res["project"] = project(prep, d / "project", sz, a.device, workers, compile_)
         res["resume_identical"] = resume_identical(prep, d / "resume", sz, a.device, workers)
+        res["sync_free"] = sync_free(prep, d / "sync", sz, a.device, workers)
+        res["h2d_gb_per_s"] = h2d_bandwidth(a.device, mb=16 if a.tiny else 256)
+    res["flops_per_image_train"] = 3 * forward_flops(arch_of(sz, sz["crop"]) | {"num_classes": sz["classes"]})
+    res["peak"] = peak_of(res.get("gpu", ""))
+    res["pcie"] = pcie_link() if a.device.startswith("cuda") else None
     res["wall_s"] = time.perf_counter() - t0
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ from transferlab.data import (
 )
 from transferlab.names import net_name
 from transferlab.nets import CaffeNet
+from transferlab.nets.models import forward_flops
 from transferlab.schema import defaults
 from transferlab.training import train_network
 
@@ -68,27 +69,6 @@ def arch_of(cfg, n_classes):
     }
     a.update(num_classes=n_classes, input_size=cfg["train"]["crop_size"])
     return a
-
-
-def model_flops(arch) -> float:
-    """Multiply-adds x 2 of one forward pass (conv and linear layers)."""
-    m = CaffeNet(arch)
-    total = [0]
-
-    def hook(mod, inp, out):
-        if isinstance(mod, torch.nn.Conv2d):
-            k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
-            total[0] += 2 * k * out.numel()
-        elif isinstance(mod, torch.nn.Linear):
-            total[0] += 2 * mod.in_features * out.numel()
-
-    hs = [x.register_forward_hook(hook) for x in m.modules() if isinstance(x, (torch.nn.Conv2d, torch.nn.Linear))]
-    with torch.no_grad():
-        m.eval()
-        m(torch.zeros(1, 3, arch["input_size"], arch["input_size"]))
-    for h in hs:
-        h.remove()
-    return float(total[0])
 
 
 def gemm_ceiling(threads, n=2048, reps=10) -> float:
@@ -352,7 +332,7 @@ def main():
         d = Path(d)
         res["gemm_flops"] = gemm_ceiling(a.threads)
         arch = arch_of(cfg, n_classes)
-        res["default_flops_per_image_train"] = 3 * model_flops(arch)
+        res["default_flops_per_image_train"] = 3 * forward_flops(arch)
         res["default_bare"] = bare_loop(arch, cfg["train"]["batch_size"], a.threads, steps)
         p = project_step(cfg, n_classes, per_class, a.threads, d)
         res["default_project"] = p["images_per_s"]
@@ -371,7 +351,7 @@ def main():
             )
             res["frozen_epoch_ratio"][n] = q["epoch_seconds"] / base_epoch
         parch = arch_of(pcfg, 1000)
-        res["paper_flops_per_image_train"] = 3 * model_flops(parch)
+        res["paper_flops_per_image_train"] = 3 * forward_flops(parch)
         pb = 8 if a.quick else 32
         parch4 = dict(parch, num_classes=4)  # the same classifier as the project run below (fc8: <1% of FLOPs)
         res["paper_bare"] = bare_loop(parch4, pb, a.threads, 2 if a.quick else 4, rounds=1 if a.quick else 2)

@@ -109,3 +109,23 @@ def tiny_imagenet_path() -> str:
         assert r.returncode == 0, f"could not obtain Tiny ImageNet:\n{r.stderr[-2000:]}"
         os.environ["TRANSFERLAB_DOWNLOADED_TINY"] = "1"  # the tests' one write into the working tree
     return str(raw)
+
+
+def ilsvrc_folder(root, train_per_class=3, val_per_class=1, size=12):
+    """A generated ILSVRC2012-layout folder holding all 1000 WordNet ids (a class is a colour, so the nets have
+    something to learn): what tests/data/paper-toy.yaml runs the paper preset on."""
+    import numpy as np
+    from PIL import Image
+
+    wnids = (REPO / "transferlab/reference/imagenet1k_wnids.txt").read_text().split()
+    assert len(wnids) == 1000
+    rng = np.random.default_rng(0)
+    for _i, w in enumerate(wnids):
+        colour = rng.integers(0, 256, 3)  # a class is a colour, so the nets have something to learn
+        for part, k in (("train", train_per_class), ("val", val_per_class)):
+            d = root / part / w
+            d.mkdir(parents=True)
+            for j in range(k):
+                px = np.clip(colour + rng.normal(0, 30, (size, size, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(px).save(d / f"{w}_{j}.JPEG", quality=90)
+    return root

@@ -116,3 +116,23 @@ def test_a_pickled_dataset_carries_no_pixels(arrays, tmp_path):
     blob = pickle.dumps(ds)
     assert len(blob) < images.nbytes // 4
     assert all(torch.equal(u, v) for u, v in zip(ds[1], pickle.loads(blob)[1], strict=True))
+
+
+def test_the_device_feed_passes_cpu_batches_unchanged_and_reads_one_ahead():
+    """On the CPU the feed hands over the loader's own tensors (the batches, crops and flips of the CPU path
+    are today's, bit for bit); it asks for batch k + 1 before batch k is used, the order on CUDA, where the
+    next copy runs beside the current step."""
+    from transferlab.data.batches import DeviceFeed
+
+    source = [tuple(torch.full((2,), float(i)) for _ in range(5)) for i in range(3)]
+    taken = []
+
+    def loader():
+        for b in source:
+            taken.append(b)
+            yield b
+
+    feed = DeviceFeed(loader(), "cpu")
+    first = next(feed)
+    assert first is source[0] and len(taken) == 2
+    assert [b is s for b, s in zip([first, *feed], source, strict=True)] == [True] * 3

@@ -126,3 +126,33 @@ def test_a_bad_list_element_from_the_command_line_says_what_a_config_file_says(p
             validate_config(config, schema)
         errors.append(str(e.value))
     assert errors[0] == errors[1]
+
+
+@pytest.mark.parametrize(
+    ("given", "want"),
+    [("4", 4), (4, 4), ("auto", "auto"), ("0", None), ("eight", None), (2.5, None), ("Auto", None)],
+)
+def test_threads_and_workers_take_a_number_or_auto(given, want):
+    """threads_per_job and train.workers: an integer (typed from the command line's "4") or auto; anything
+    else names both choices."""
+    import copy
+
+    import yaml
+
+    from transferlab.errors import InvalidConfig
+    from transferlab.run.configcheck import validate_config
+
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    base = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    c = copy.deepcopy(base)
+    c["threads_per_job"] = given
+    c["train"]["workers"] = given if given != "0" else "-1"
+    if want is None:
+        with pytest.raises(InvalidConfig) as e:
+            validate_config(c, schema)
+        assert "threads_per_job = " in str(e.value) and "expected an integer >= 1 or auto" in str(e.value)
+        assert "train.workers = " in str(e.value) and "expected an integer >= 0 or auto" in str(e.value)
+        return
+    validate_config(c, schema)
+    assert c["threads_per_job"] == want and c["train"]["workers"] == want
+    assert type(c["threads_per_job"]) is type(want)

@@ -254,3 +254,34 @@ def test_the_cpu_training_note_is_for_an_unsaid_cluster_fallback_only(device, cl
     if says:
         assert note.startswith("note: training will run on CPUs") and "--config cluster_gpus=true" in note
         assert "\n" not in note
+
+
+def test_auto_threads_share_the_cores_between_the_gpus():
+    """threads_per_job auto: --cores 8 --resources gpu=4 gives 2 threads a job (four run at once, where 8
+    threads let one run); a number is taken as it is; on the CPU auto is 1."""
+    assert devices.job_threads("auto", "cuda", 8, 4) == 2
+    assert devices.job_threads("auto", "cuda", 32, 4) == 8
+    assert devices.job_threads("auto", "cuda", 2, 4) == 1
+    assert devices.job_threads("auto", "cuda", 8, None) == 8  # no gpu resource: a job may take every core
+    assert devices.job_threads("auto", "cpu", 8, 4) == 1
+    assert devices.job_threads(8, "cuda", 8, 4) == 8
+    assert devices.job_threads("auto", "cuda", None, 4) == 1
+
+
+def test_auto_workers_are_the_threads_but_one_on_a_gpu():
+    assert devices.loader_workers("auto", "cuda:1", 2) == 1
+    assert devices.loader_workers("auto", "cuda", 8) == 7
+    assert devices.loader_workers("auto", "cuda", 1) == 1
+    assert devices.loader_workers("auto", "cpu", 8) == 0
+    assert devices.loader_workers(3, "cpu", 1) == 3
+
+
+def test_a_slurm_job_takes_the_cpus_its_allocation_grants():
+    """In a job Snakemake's Slurm executor submitted, the threads are SLURM_CPUS_PER_TASK (Snakemake's own count
+    there is capped by the submit host's --cores); a local run, even inside an salloc, keeps Snakemake's."""
+    slurm = {"SLURM_JOB_ID": "7", "SLURM_CPUS_PER_TASK": "8", devices.REMOTE_JOB_ENV: "1"}
+    assert devices.granted_threads(2, slurm) == 8
+    assert devices.granted_threads(2, {k: v for k, v in slurm.items() if k != devices.REMOTE_JOB_ENV}) == 2
+    assert devices.granted_threads(2, {k: v for k, v in slurm.items() if k != "SLURM_JOB_ID"}) == 2
+    assert devices.granted_threads(3, {**slurm, "SLURM_CPUS_PER_TASK": ""}) == 3
+    assert devices.granted_threads(0, {}) == 1

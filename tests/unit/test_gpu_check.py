@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 
@@ -32,6 +33,59 @@ def test_gpu_check_runs_the_project_path_at_tiny_sizes(tmp_path):
     assert 16 * 16 * 3 <= res["host_feed"]["bytes_per_image"] < 16 * 16 * 3 * 2
     assert res["resume_identical"] is True
     assert "| resume bit-identical (deterministic, eager) | yes |" in table
+    # steady state: the rate leaves out the first record
+    assert (res["project"]["warmup_steps"], res["project"]["measured_steps"]) == (6, 18)
+    # the trainer's steps ran through the sync check's guard (the mode itself needs CUDA)
+    assert res["sync_free"] == {"mode": "n/a (cpu)", "steps": 30, "error": None}
+    assert res["h2d_gb_per_s"]["pinned"] > 0 and res["h2d_gb_per_s"]["pageable"] > 0
+    assert 1e5 < res["flops_per_image_train"] < 1e8 and res["peak"] is None  # the tiny net, no GPU's peak
+    assert "no peak on record for this device" in table and "host syncs in 30 training steps" in table
+
+
+def _gpu_check_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", REPO / "benchmarks/gpu_check.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_peak_and_the_link_are_read_from_the_device():
+    g = _gpu_check_module()
+    assert g.peak_of("NVIDIA H100 80GB HBM3")["bf16"] == 989e12  # SXM
+    assert g.peak_of("NVIDIA H100 PCIe")["tf32"] == 378e12
+    assert g.peak_of("NVIDIA GH200 480GB")["part"] == "GH200" and g.peak_of("NVIDIA H200")["part"] == "H200"
+    assert g.peak_of("NVIDIA A100-SXM4-80GB")["part"] == "A100" and g.peak_of("NVIDIA A10")["part"] == "A10"
+    assert g.peak_of("NVIDIA L40S")["part"] == "L40S" and g.peak_of("Tesla V100-SXM2-16GB") is None
+    assert g.pcie_link("5, 16\n")["gb_per_s"] == pytest.approx(63.0, abs=0.1)
+    assert g.pcie_link("[N/A], [N/A]\n") is None and g.pcie_link("") is None
+
+
+def test_a_host_sync_in_the_step_is_named():
+    """The guard around the trainer's step reports what raised under the sync debug mode (here a RuntimeError
+    that a shimmed step raises, as torch does on a GPU for a blocking call)."""
+    import tempfile
+    from pathlib import Path
+
+    import transferlab.training.train as train
+
+    g = _gpu_check_module()
+    sz = g.sizes(True)
+    step = train._Training.step
+
+    def blocking(self, *a):
+        raise RuntimeError("called a synchronizing CUDA operation\nmore")
+
+    train._Training.step = blocking
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            prep = g.generate(Path(d) / "prep", sz["classes"], sz["per_class"], sz["image_size"])
+            out = g.sync_free(prep, Path(d) / "sync", sz, "cpu", 0, steps=4)
+    finally:
+        train._Training.step = step
+    assert out["error"] == "called a synchronizing CUDA operation" and out["steps"] == 0
+    assert train._Training.step is step
 
 
 def test_gpu_check_reports_a_resume_that_differs(tmp_path):

@@ -70,6 +70,23 @@ def test_resume_at_an_epoch_boundary_after_its_record(prepared):
     assert _same(_weights(prepared, "ref"), _weights(prepared, "edge"))
 
 
+def test_resume_between_two_records_of_an_iteration_schedule(prepared):
+    """The paper preset's schedule in iterations, a record (row, dev evaluation, checkpoint) every so many steps
+    (25k there), across epoch ends: a stop between two records resumes to the same weights and the same rows."""
+    cfg = dict(SMALL_TRAIN, iterations=15, lr_step_iterations=6, eval_every_iterations=5)
+    ref = train_network(**_kwargs(prepared, "ref", cfg), log=open(os.devnull, "w"))
+    assert [h["step"] for h in ref["history"]] == [5, 10, 15]
+    kw = _kwargs(prepared, "cut", cfg)
+    assert train_network(**kw, stop_after_steps=8, log=open(os.devnull, "w"))["stopped"]  # between 5 and 10
+    progress = tio.load_torch(prepared / "cut" / "state" / "ckpt.pt")["progress"]
+    assert (progress["global_step"], len(progress["history"])) == (8, 1)
+    meta = train_network(**kw, log=open(os.devnull, "w"))
+    assert meta["resumed_at_steps"] == [8] and meta["steps"] == 15
+    rows = ("step", "lr", "train_loss", "train_top1")
+    assert [[h[k] for k in rows] for h in meta["history"]] == [[h[k] for k in rows] for h in ref["history"]]
+    assert _same(_weights(prepared, "ref"), _weights(prepared, "cut"))
+
+
 def test_corrupt_checkpoint_falls_back_then_restarts(prepared, capsys):
     cfg = dict(SMALL_TRAIN, epochs=3)
     train_network(**_kwargs(prepared, "ref", cfg), log=open(os.devnull, "w"))

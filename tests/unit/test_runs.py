@@ -83,8 +83,10 @@ def test_every_setting_that_changes_a_result_is_named_and_no_other(tmp_path):
         if key == "iterations_of_full_set":
             continue  # set by the workflow itself, per split
         value = d.config["train"][key]
+        kind = spec.get("type")
+        kind = kind[0] if isinstance(kind, list) else kind  # [integer, string]: a number or auto
         other = {"boolean": lambda v: not v, "integer": lambda v: v + 1, "number": lambda v: v / 2 if v else 0.5}.get(
-            spec.get("type"), lambda v: [*v, 1] if isinstance(v, list) else ("x" if v != "x" else "y")
+            kind, lambda v: [*v, 1] if isinstance(v, list) else ("x" if v != "x" else "y")
         )(value)
         if spec.get("enum"):
             other = next(e for e in spec["enum"] if e != value)

@@ -106,3 +106,48 @@ def test_diverging_loss_fails_clearly_and_writes_nothing(prepared):
         _train(prepared, prepared / "A.npz", lr=1e12)
     assert not (prepared / "baseA" / "weights.pt").exists()
     assert not (prepared / "baseA" / "train.json").exists()
+
+
+def test_resident_images_train_to_the_same_weights_and_the_mode_follows_the_memory(prepared):
+    """train.resident: the half's images held in memory and every batch cut there by indexing gives bit-identical
+    weights to streaming them; with auto, a memory limit that holds them makes the job resident, one that does not
+    makes it stream, and the job's log says which and why."""
+    import io
+
+    from transferlab.data.batches import resident_plan
+
+    streamed = train_small(prepared, "baseA", "A", name="streamed")
+    need = streamed.meta["n_train"] * 20 * 20 * 3  # the prepared fixture's 20-px images
+    assert resident_plan("auto", need, "cpu", limit_gb=need / 2**30 * 1.01)[0] is True
+    assert resident_plan("auto", need, "cpu", limit_gb=need / 2**30 * 0.99)[0] is False
+    assert resident_plan("auto", need, "cpu")[0] is False  # the CPU's page cache holds them already
+    assert resident_plan("auto", need, "cuda:0", free=need + (16 << 30))[0] is True
+    assert resident_plan("auto", need, "cuda:0", free=need + (16 << 30) - 1)[0] is False
+    assert resident_plan("off", need, "cuda:0", free=1 << 40) == (False, "streaming: train.resident is off")
+    logs = {}
+    for name, limit in (("held", 1.0), ("too-small", 1e-6)):
+        log = io.StringIO()
+        out = prepared / name
+        meta = train.train_network(
+            net="baseA",
+            prepared_dir=prepared / "prepared",
+            half_file=prepared / "A.npz",
+            out_weights=out / "weights.pt",
+            out_meta=out / "train.json",
+            state_dir=out / "state",
+            arch=dict(SMALL_ARCH),
+            train_cfg={**SMALL_TRAIN, "resident_memory_gb": limit},
+            seed=1,
+            log=log,
+        )
+        logs[name] = log.getvalue()
+        state = torch.load(out / "weights.pt", weights_only=True)["state_dict"]
+        assert all(torch.equal(state[k], streamed.state[k]) for k in state), name
+        assert meta["history"] == [
+            {**h, "images_per_s": meta["history"][i]["images_per_s"]} for i, h in enumerate(streamed.meta["history"])
+        ]
+    assert "images: resident: the 0.00 GiB of training images fit in train.resident_memory_gb 1" in logs["held"]
+    assert (
+        "images: streaming: the 0.00 GiB of training images do not fit in train.resident_memory_gb 1e-06"
+        in logs["too-small"]
+    )

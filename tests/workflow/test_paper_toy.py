@@ -6,27 +6,10 @@ evaluation, CKA, figures and the scorecard."""
 import json
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO
-from PIL import Image
-from workflow_helpers import snakemake, workdir
-
-
-def ilsvrc_folder(root, train_per_class=3, val_per_class=1, size=12):
-    wnids = (REPO / "transferlab/reference/imagenet1k_wnids.txt").read_text().split()
-    assert len(wnids) == 1000
-    rng = np.random.default_rng(0)
-    for _i, w in enumerate(wnids):
-        colour = rng.integers(0, 256, 3)  # a class is a colour, so the nets have something to learn
-        for part, k in (("train", train_per_class), ("val", val_per_class)):
-            d = root / part / w
-            d.mkdir(parents=True)
-            for j in range(k):
-                px = np.clip(colour + rng.normal(0, 30, (size, size, 3)), 0, 255).astype(np.uint8)
-                Image.fromarray(px).save(d / f"{w}_{j}.JPEG", quality=90)
-    return root
+from workflow_helpers import ilsvrc_folder, snakemake, workdir
 
 
 def test_paper_preset_end_to_end_at_toy_scale(tmp_path):

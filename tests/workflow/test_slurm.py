@@ -4,6 +4,7 @@ Starts a one-node cluster on localhost (tests/slurm/start_cluster.sh installs De
 and munge if needed; root only) and stops the daemons it started at the end.
 """
 
+import json
 import os
 import re
 import shutil
@@ -104,12 +105,16 @@ SMALL = """experiments:
 
 
 def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
+    """... and each training job runs with the CPUs its allocation grants: the bases get cpus_per_task=2 while
+    Snakemake's own count for them is 1 (--set-threads; the submit host's --cores caps it the same way)."""
     wd = workdir(tmp_path)
     (wd / "small.yaml").write_text(SMALL)
+    args = [a if a != "train_base:cpus_per_task=1" else "train_base:cpus_per_task=2" for a in SLURM_ARGS]
+    assert args != SLURM_ARGS
     t0 = time.time()
     r = snakemake(
         wd,
-        *SLURM_ARGS,
+        *args,
         "--configfile",
         "config/smoke.yaml",
         "small.yaml",
@@ -125,6 +130,12 @@ def test_smoke_preset_through_the_slurm_profile(cluster, tmp_path):
     # random split: 2 bases + A1B, B1B frozen and fine-tuned; natman 2 + 2; random weights 1 + 1; dataset size 1
     assert len(df) == 13 and set(df.experiment) == {"random_split", "natman", "random_weights", "dataset_size"}
     assert (wd / "results/smoke/figures/fig2.png").stat().st_size > 10_000
+    nets = wd / "results/smoke/nets"
+    threads = {
+        str(p.parent.relative_to(nets)): json.loads(p.read_text())["threads"] for p in nets.glob("*/*/*/train.json")
+    }
+    bases = [net for net in threads if net.endswith("/baseA") or net.endswith("/baseB")]
+    assert bases and all(threads[net] == (2 if net in bases else 1) for net in threads), threads
     print(
         f"smoke preset (one transfer point) through Slurm: {elapsed:.0f} s"
     )  # shown with -s; nothing is written to the tree

@@ -175,7 +175,7 @@ def val_batches(
     from transferlab.data.datasets import open_images
 
     meta = json.loads((Path(prepared_dir) / "meta.json").read_text())
-    images = np.asarray(open_images(Path(prepared_dir) / "val_images.npy", meta, "val"))
+    images = open_images(Path(prepared_dir) / "val_images.npy", meta, "val")  # uint8 array or JPEG file
     transform = make_transform(meta, prepared_dir, normalize, device)
     for rows in batch_rows(len(images), batch_size):
         oy, ox, _ = crop_draws(None, len(rows), images.shape[1], crop, False)

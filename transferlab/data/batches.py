@@ -5,6 +5,7 @@ The detail: docs/library.md, `transferlab/data/batches.py`."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from pathlib import Path
 
@@ -39,7 +40,10 @@ def crop_draws(rng: np.random.Generator | None, b: int, size: int, crop: int, mi
 
 
 def cut_crops(images: np.ndarray, rows, crop: int, oy, ox) -> np.ndarray:
-    """The crops as uint8 NHWC, unmirrored: each one slice copy, so only the cropped pixels are read."""
+    """The crops as uint8 NHWC, unmirrored: each one slice copy, so only the cropped pixels are read (images
+    stored as JPEG are decoded here, on the host, then cropped)."""
+    if hasattr(images, "crops"):
+        return images.crops(rows, crop, oy, ox)
     rows = np.asarray(rows)
     out = np.empty((len(rows), crop, crop, images.shape[3]), dtype=images.dtype)
     for i in range(len(rows)):
@@ -86,7 +90,21 @@ class StepBatches(torch.utils.data.Dataset):
     """
 
     def __init__(
-        self, images, idx, y, *, seed, steps_per_epoch, batch_size, start, stop, crop, mirror, images_path=None
+        self,
+        images,
+        idx,
+        y,
+        *,
+        seed,
+        steps_per_epoch,
+        batch_size,
+        start,
+        stop,
+        crop,
+        mirror,
+        images_path=None,
+        encoded=False,
+        resident=False,
     ):
         self.images, self.idx, self.y = images, idx, y
         self.seed, self.steps_per_epoch, self.batch_size, self.start, self.stop = (
@@ -98,11 +116,15 @@ class StepBatches(torch.utils.data.Dataset):
         )
         self.crop, self.mirror = crop, mirror
         self.images_path = None if images_path is None else str(images_path)
+        # JPEG images whose decoding happens on the device: an item carries their bytes, not crops
+        self.encoded = bool(encoded)
+        # the images are held on the device (:class:`ResidentImages`): an item carries their rows in the half
+        self.resident = bool(resident)
         self._order = (None, None)  # (epoch, its image order): one permutation per epoch and process
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        if self.images_path is not None:
+        if self.images_path is not None and isinstance(self.images, np.ndarray):  # JpegImages pickle by path
             state["images"] = None
         return state
 
@@ -124,9 +146,16 @@ class StepBatches(torch.utils.data.Dataset):
         rows = self.order(epoch)[b * self.batch_size : (b + 1) * self.batch_size]
         rng = np.random.default_rng(seed_of(self.seed, epoch, b))
         oy, ox, flip = crop_draws(rng, len(rows), self.images.shape[1], self.crop, self.mirror)
+        if self.resident:  # (rows in the half, labels, draws): cut on the device by :class:`ResidentImages`
+            return torch.from_numpy(np.asarray(rows, dtype=np.int64)), *self._rest(rows, oy, ox, flip)
+        if self.encoded:  # (bytes, their lengths, labels, draws): decoded and cropped by :class:`DeviceFeed`
+            data, lengths = self.images.encoded(self.idx[rows])
+            return data, lengths, *self._rest(rows, oy, ox, flip)
         x = cut_crops(self.images, self.idx[rows], self.crop, oy, ox)
+        return torch.from_numpy(x), *self._rest(rows, oy, ox, flip)
+
+    def _rest(self, rows, oy, ox, flip):
         return (
-            torch.from_numpy(x),
             torch.from_numpy(self.y[rows].astype(np.int64)),
             torch.from_numpy(oy),
             torch.from_numpy(ox),
@@ -156,6 +185,109 @@ def loader(ds: StepBatches, workers: int, pin: bool, prefetch: int):
             worker_init_fn=_worker_init,
         )
     )
+
+
+class DeviceFeed:
+    """The batches of ``batches`` (tuples of host tensors) on ``device``, the next batch's host-to-device copy
+    running on a side stream while the current step computes. A batch of JPEG bytes (:class:`StepBatches`
+    with ``encoded``) is decoded and cropped on ``device`` (``crop`` px), the CPU included.
+
+    On CUDA every tensor of a batch (crops, labels, crop offsets, flips) is copied from pinned memory
+    (pinned here where the loader has not pinned it) with ``non_blocking``, so no copy waits for the host or
+    holds up the compute stream; the step's stream waits for the copy's end, and the memory is marked as
+    used there (``record_stream``) so that the allocator does not hand it out while the step reads it. On
+    the CPU the batches pass unchanged."""
+
+    def __init__(self, batches, device: str, crop: int | None = None):
+        self.batches, self.device, self.crop = iter(batches), device, crop
+        self.stream = torch.cuda.Stream(device) if device.startswith("cuda") else None
+        self.ahead = self._fetch()
+
+    def _fetch(self):
+        batch = next(self.batches, None)
+        if batch is None or (self.stream is None and len(batch) == 5):
+            return batch
+        encoded = len(batch) == 6  # JPEG bytes and their lengths instead of crops: decoded here, on the device
+        host = batch[2:] if encoded else batch
+        with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
+            if self.stream is not None:
+                host = [(t if t.is_pinned() else t.pin_memory()).to(self.device, non_blocking=True) for t in host]
+            if not encoded:
+                return tuple(host)
+            from transferlab.data.encoded import decode_crops
+
+            y, oy, ox, flip = host
+            return decode_crops(batch[0], batch[1], self.crop, oy, ox, self.device), y, oy, ox, flip
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        batch = self.ahead
+        if batch is None:
+            raise StopIteration
+        if self.stream is not None:
+            current = torch.cuda.current_stream(self.device)
+            current.wait_stream(self.stream)
+            for t in batch:
+                t.record_stream(current)
+        self.ahead = self._fetch()  # issued before the step that uses ``batch``: the copy overlaps it
+        return batch
+
+
+RESIDENT_RESERVE = 16 << 30  # device memory left to the model, its optimizer state and activations
+
+
+def resident_plan(setting: str, need: int, device: str, limit_gb: float = 0, free=None) -> tuple[bool, str]:
+    """Whether a job holds its training images in memory (``train.resident``), and why, for the job's log:
+    ``need`` bytes against ``limit_gb`` (or, 0, the free memory of a CUDA device less RESIDENT_RESERVE; on the
+    CPU nothing: its page cache holds the arrays already). ``free``: the device's free bytes (a test's)."""
+    gib = need / 2**30
+    if setting == "off":
+        return False, "streaming: train.resident is off"
+    if setting == "on":
+        return True, f"resident: train.resident is on ({gib:.2f} GiB)"
+    if limit_gb:
+        budget, source = limit_gb * 2**30, f"train.resident_memory_gb {limit_gb:g}"
+    elif device.startswith("cuda"):
+        free = torch.cuda.mem_get_info(torch.device(device))[0] if free is None else free
+        budget, source = free - RESIDENT_RESERVE, f"{free / 2**30:.1f} GiB free on {device} less 16 GiB"
+    else:
+        return False, "streaming: on the CPU the page cache holds the prepared images (train.resident_memory_gb: 0)"
+    if need <= budget:
+        return True, f"resident: the {gib:.2f} GiB of training images fit in {source}"
+    return False, f"streaming: the {gib:.2f} GiB of training images do not fit in {source}"
+
+
+class ResidentImages:
+    """The training images of a half, held as uint8 (n, size, size, 3) on ``device`` in the half's order, loaded
+    once in blocks (images stored as JPEG decoded there); :meth:`crops` cuts a batch of them by indexing."""
+
+    def __init__(self, images, idx, device: str, block: int = 1024):
+        n, size = len(idx), images.shape[1]
+        self.data = torch.empty((n, size, size, 3), dtype=torch.uint8, device=device)
+        for s in range(0, n, block):
+            rows = np.asarray(idx[s : s + block])
+            if hasattr(images, "encoded"):
+                from transferlab.data.encoded import decode_crops
+
+                zeros = torch.zeros(len(rows), dtype=torch.int64)
+                self.data[s : s + len(rows)] = decode_crops(*images.encoded(rows), size, zeros, zeros, device)
+            else:
+                self.data[s : s + len(rows)] = torch.from_numpy(np.ascontiguousarray(images[np.sort(rows)]))[
+                    np.argsort(np.argsort(rows))
+                ]
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.numel()
+
+    def crops(self, rows, crop: int, oy, ox) -> torch.Tensor:
+        """uint8 NHWC crops of the half's images ``rows`` (a tensor on the device) at offsets ``oy``, ``ox``."""
+        ar = torch.arange(crop, device=self.data.device)
+        r = oy.view(-1, 1) + ar
+        c = ox.view(-1, 1) + ar
+        return self.data[rows.view(-1, 1, 1), r[:, :, None], c[:, None, :]]
 
 
 # ----------------------------------------------------------------------------- device side

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from transferlab.data import encoded
 from transferlab.errors import DatasetError
 from transferlab.io import atomic_path, atomic_write_json
 
@@ -407,26 +409,38 @@ def _decode_chunk(job) -> tuple:
     """Decode ``members`` into rows ``start..`` of the partial array at ``part_file`` (opened by path, so no
     array is ever pickled); return the chunk's exact integer statistics (channel sums, sums of squares,
     the per-pixel sum behind the mean image), or None for them when ``stats`` is off."""
-    dataset, path, part_file, start, members, size, stats = job
+    dataset, path, part_file, start, members, size, stats, fmt = job
     key = (dataset, str(path))
     if key not in _WORKER_SOURCE:
         _WORKER_SOURCE.clear()
         _WORKER_SOURCE[key] = open_source(dataset, path)
     src = _WORKER_SOURCE[key]
-    arr = np.load(part_file, mmap_mode="r+")
+    arr = np.load(part_file, mmap_mode="r+") if fmt is None else None
+    blobs = []
     sums = np.zeros(3, np.int64)
     sq = np.zeros(3, np.int64)
     pix = np.zeros((size, size, 3), np.int64) if stats else None
     for i, m in enumerate(members):
         img = decode(src.read(m), size, m)
-        arr[start + i] = img
-        if stats:
+        if arr is not None:
+            arr[start + i] = img
+        else:
+            blobs.append(encoded.encode(img, fmt[1]))
+        if stats:  # of the decoded pixels (for JPEG, before the re-encoding)
             x = img.astype(np.int64)
             sums += x.sum(axis=(0, 1))
             sq += (x * x).sum(axis=(0, 1))
             pix += x
-    arr.flush()
-    del arr
+    if arr is not None:
+        arr.flush()
+        del arr
+    else:  # the chunk's JPEGs back to back, then their lengths: the chunk counts as done once both are there
+        chunk = Path(part_file) / f"{start:010d}"
+        with atomic_path(chunk.with_suffix(".jpg")) as tmp:
+            Path(tmp).write_bytes(b"".join(blobs))
+        with atomic_path(chunk.with_suffix(".len.npy")) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, np.array([len(b) for b in blobs], dtype=np.int64))
     return start, len(members), sums, sq, pix
 
 
@@ -503,7 +517,7 @@ def _finished_part(state: Path, part: str, key: str, contents: str, size: int):
 
 
 def _decode_part(
-    dataset, src, path, part, members, size, out_dir: Path, threads: int, stats: bool, log, counter: dict
+    dataset, src, path, part, members, size, out_dir: Path, threads: int, stats: bool, log, counter: dict, fmt=None
 ) -> dict:
     """Decode one part (train or val) into ``.prepare/{part}_images.npy``, resumable at two levels: decoded
     chunks are recorded with their statistics, so a killed or failed preparation continues where it stopped
@@ -517,8 +531,10 @@ def _decode_part(
     # members' (so a broken image fixed after a failure leaves the chunks decoded before it valid)
     fps = src.fingerprints(members)
     step = _chunk_size(size)
-    key = _digest([dataset, size, part, members])
+    key = _digest([dataset, size, part, members, *([] if fmt is None else [list(fmt)])])
     partial, record = state / f"{part}_images.npy", state / f"{part}_progress.npz"
+    chunks = state / f"{part}_jpeg"  # the JPEG format's chunks, assembled into ``partial`` at the part's end
+    started = partial.exists() if fmt is None else chunks.is_dir()
     contents = _digest([key, fps])
     finished = _finished_part(state, part, key, contents, size)
     if finished is not None:
@@ -526,12 +542,16 @@ def _decode_part(
         print(f"prepare {part}: finished by an earlier attempt, kept ({len(members)} images)", file=log, flush=True)
         return finished
     (state / f"{part}_finished.json").unlink(missing_ok=True)
-    st = _load_progress(record, key, size) if partial.exists() else None
+    st = _load_progress(record, key, size) if started else None
     if st is not None and _changed_chunks(st, fps, step):
         print(f"prepare {part}: files changed since the last attempt; decoding this part again", file=log, flush=True)
         st = None
-    if st is None:
+    if st is None and fmt is None:
         np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3)).flush()
+    elif st is None:
+        shutil.rmtree(chunks, ignore_errors=True)
+        chunks.mkdir()
+    if st is None:
         st = {
             "done": set(),
             "fp": {},
@@ -544,7 +564,7 @@ def _decode_part(
         n_done = sum(min(step, len(members) - s) for s in st["done"])
         print(f"prepare {part}: resuming, {n_done}/{len(members)} images already decoded", file=log, flush=True)
     jobs = [
-        (dataset, str(path), str(partial), s, members[s : s + step], size, stats)
+        (dataset, str(path), str(partial if fmt is None else chunks), s, members[s : s + step], size, stats, fmt)
         for s in range(0, len(members), step)
         if s not in st["done"]
     ]
@@ -581,8 +601,14 @@ def _decode_part(
         _decode_chunks(jobs, threads, take)
     finally:
         _save_progress(record, key, st, size)  # whatever happened, the finished chunks stay finished
+    if fmt is not None:  # one indexed file, written sequentially (a kill here redoes only this copy)
+        starts = sorted(st["done"])
+        encoded.indexed_file(
+            partial, [(chunks / f"{s:010d}.jpg", np.load(chunks / f"{s:010d}.len.npy")) for s in starts]
+        )
     os.replace(record, state / f"{part}_stats.npz")
     atomic_write_json(state / f"{part}_finished.json", {"contents": contents, "images": len(members)})
+    shutil.rmtree(chunks, ignore_errors=True)
     return st
 
 
@@ -598,9 +624,12 @@ def prepare_arrays(
     threads: int = 1,
     identity: str | None = None,
     cache=None,
+    image_format: str = "uint8",
+    jpeg_quality: int = 90,
 ) -> dict:
-    """Decode the chosen classes once into uint8 arrays under ``out_dir``; ``identity`` (the data's, from
-    :mod:`transferlab.data.identity`) is recorded in ``meta.json``.
+    """Decode the chosen classes once into uint8 arrays under ``out_dir`` (``image_format`` ``jpeg``: into one
+    indexed JPEG file per part at ``jpeg_quality``, :mod:`transferlab.data.encoded`); ``identity`` (the data's,
+    from :mod:`transferlab.data.identity`) is recorded in ``meta.json``.
 
     Memory is bounded whatever the number of images: pixels go straight into memory-mapped arrays, and
     the normalisation statistics (channel mean and std, the mean image) are exact integer sums
@@ -612,7 +641,10 @@ def prepare_arrays(
     ``cache/<key>/``, and a later run with the same key links from there instead of decoding."""
     log = log or sys.stderr
     out_dir = Path(out_dir)
-    shared = _cache_entry(cache, dataset, identity, wnids, size, train_per_class, val_per_class)
+    if image_format not in encoded.FORMATS:
+        raise DatasetError(f"data.format must be one of {', '.join(encoded.FORMATS)}, got {image_format!r}")
+    fmt = None if image_format == "uint8" else ("jpeg", int(jpeg_quality))
+    shared = _cache_entry(cache, dataset, identity, wnids, size, train_per_class, val_per_class, fmt)
     if shared is not None and (shared / "meta.json").exists() and _link_all(shared, out_dir):
         print(f"prepare: the same data and settings were prepared before, shared from {shared}", file=log, flush=True)
         return json.loads((out_dir / "meta.json").read_text())
@@ -649,7 +681,9 @@ def prepare_arrays(
     stats = {"images_per_class": per_class}
     counter = {"done": 0, "this_run": 0, "total": sum(len(m) for m, _ in jobs.values()), "t0": time.time()}
     for part, (members, labels) in jobs.items():
-        st = _decode_part(dataset, src, path, part, members, size, out_dir, int(threads), part == "train", log, counter)
+        st = _decode_part(
+            dataset, src, path, part, members, size, out_dir, int(threads), part == "train", log, counter, fmt
+        )
         if part == "train":
             n_px = len(members) * size * size
             mean = st["sums"] / n_px
@@ -671,6 +705,7 @@ def prepare_arrays(
         "train_per_class": train_per_class,
         "val_per_class": val_per_class,
         **({"identity": identity} if identity else {}),
+        **({} if fmt is None else {"format": "jpeg", "jpeg_quality": fmt[1]}),
         **stats,
     }
     state = out_dir / PREP_STATE
@@ -704,13 +739,15 @@ PREPARED_FILES = (
 )
 
 
-def _cache_entry(cache, dataset, identity, wnids, size, train_per_class, val_per_class) -> Path | None:
+def _cache_entry(cache, dataset, identity, wnids, size, train_per_class, val_per_class, fmt=None) -> Path | None:
     """The folder of the shared cache that holds arrays made from this data with these settings."""
     if not cache or not identity:
         return None
     import hashlib
 
-    key = json.dumps([dataset, identity, list(wnids), size, train_per_class, val_per_class])
+    key = json.dumps(
+        [dataset, identity, list(wnids), size, train_per_class, val_per_class, *([list(fmt)] if fmt else [])]
+    )
     return Path(cache) / f"{dataset}-{size}px-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
@@ -729,8 +766,6 @@ def _symlink(target: Path, at: Path) -> None:
 
 def _link_all(src: Path, dest: Path) -> bool:
     """Link every array of the cache entry ``src`` into ``dest``, then copy its meta.json (last)."""
-    import shutil
-
     dest.mkdir(parents=True, exist_ok=True)
     try:
         for name in ARRAYS:
@@ -746,8 +781,6 @@ def _share(out_dir: Path, shared: Path, log) -> None:
     """Put a finished preparation into the cache: hard-linked into a temporary folder that is renamed into place
     (the cache never holds half an entry), then this run's arrays become links to it, as every later run's are.
     Nothing is shared where hard links cannot be made (the cache on another file system)."""
-    import shutil
-
     if shared.exists():
         return
     tmp = shared.with_name(shared.name + f".part{os.getpid()}")
@@ -832,10 +865,16 @@ def write_half(prepared_dir, split_file, half: str, out, train_per_class: int = 
     return res
 
 
-def open_images(path: Path, meta: dict, part: str) -> np.ndarray:
-    """Memory-map one prepared image array, checked against meta.json: a truncated or overwritten file is
-    named, with how to rebuild it, instead of failing later inside a batch."""
+def open_images(path: Path, meta: dict, part: str):
+    """Memory-map one prepared part's images, checked against meta.json: a truncated or overwritten file is
+    named, with how to rebuild it, instead of failing later inside a batch. A uint8 array (n, size, size, 3),
+    or for the JPEG format a :class:`~transferlab.data.encoded.JpegImages` of the same shape."""
     rebuild = f"delete the prepared arrays ({path.parent}) and rerun to rebuild them"
+    if meta.get("format", "uint8") == "jpeg":
+        try:
+            return encoded.JpegImages(path, meta[f"n_{part}"], meta["size"])
+        except (OSError, ValueError, EOFError, DatasetError) as e:
+            raise DatasetError(f"{path} is truncated or corrupt ({e}); {rebuild}") from e
     try:
         arr = np.load(path, mmap_mode="r")
     except (OSError, ValueError, EOFError) as e:
@@ -864,7 +903,8 @@ def load_half(prepared_dir, half_file):
     data["paths"] = {part: prepared_dir / f"{part}_images.npy" for part in ("train", "val")}
     for part in ("train", "val"):
         # a plain ndarray view of the mapping: slicing a np.memmap subclass costs ~1 us per crop
-        images[part] = np.asarray(open_images(data["paths"][part], meta, part))
+        arr = open_images(data["paths"][part], meta, part)
+        images[part] = np.asarray(arr) if isinstance(arr, np.ndarray) else arr
     for part, src in (("train", "train"), ("dev", "train"), ("val", "val")):
         if f"{part}_idx" in h:
             data[part] = (images[src], h[f"{part}_idx"], h[f"{part}_y"])

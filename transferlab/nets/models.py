@@ -80,3 +80,26 @@ def transfer_points(arch: dict) -> int:
 def identity_keys(arch: dict) -> list[str]:
     """Arch keys two networks must share for one to copy the other's units."""
     return list(family_class(arch).IDENTITY_KEYS)
+
+
+def forward_flops(arch: dict) -> float:
+    """FLOPs of one image's forward pass through the convolution and linear layers of ``arch`` (multiply-adds
+    x 2; a training step is about 3 x this): what the benchmarks compare with a device's peak."""
+    import torch
+
+    model = build_model(arch).eval()
+    total = [0]
+
+    def count(mod, inp, out):
+        if isinstance(mod, torch.nn.Conv2d):
+            total[0] += 2 * mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups * out.numel()
+        else:
+            total[0] += 2 * mod.in_features * out.numel()
+
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    hooks = [m.register_forward_hook(count) for m in layers]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, arch["input_size"], arch["input_size"]))
+    for h in hooks:
+        h.remove()
+    return float(total[0])

@@ -152,8 +152,9 @@ _PY_TYPES = {"integer": int, "number": (int, float), "boolean": bool, "array": l
 
 
 def coerce_strings(node, schema: dict) -> None:
-    """Strings where ``schema`` wants another type, read as YAML when that gives it (in place), inside lists too:
-    ``--config 'train={lr_milestones: [50, 80]}'`` reaches here as ``["50", "80"]``."""
+    """Strings where ``schema`` allows another type, read as YAML when that gives it (in place), inside lists too:
+    ``--config 'train={lr_milestones: [50, 80]}'`` reaches here as ``["50", "80"]``, ``train={workers: 4}``
+    as ``"4"`` (an integer or ``auto``)."""
     if not isinstance(node, dict):
         return
     for name, sub in schema.get("properties", {}).items():
@@ -170,7 +171,7 @@ def _coerced(value, schema: dict):
         return [_coerced(v, items) for v in value] if isinstance(items, dict) else value
     types = schema.get("type")
     types = [types] if isinstance(types, str) else (types or [])
-    if not isinstance(value, str) or "string" in types or not types:
+    if not isinstance(value, str) or not set(types) - {"string"}:
         return value
     try:
         parsed = yaml.safe_load(value)
@@ -224,7 +225,10 @@ def _describe(e) -> list[str]:
             hint = f"did you mean {close[0]!r}?" if close else f"valid keys here: {', '.join(known)}"
             lines.append(f"{name} = {_value(e.instance[extra])}: unknown key; {hint}")
         return lines
-    if kind == "type":
+    if kind in ("type", "pattern", "minimum") and e.schema.get("pattern") == "^auto$":  # a number, or auto
+        floor = f" >= {e.schema['minimum']}" if "minimum" in e.schema else ""
+        expected = f"an integer{floor} or auto"
+    elif kind == "type":
         expected = " or ".join(_TYPES.get(t, t) for t in ([arg] if isinstance(arg, str) else arg))
     elif kind == "enum":
         expected = "one of " + ", ".join(map(_value, arg))
@@ -258,6 +262,8 @@ def _rows(props: dict, prefix: str = ""):
         if isinstance(kind, list):
             kind = " or ".join(kind)
         limits = [f"{'≥' if k == 'minimum' else '≤'} {sub[k]}" for k in ("minimum", "maximum") if k in sub]
+        if sub.get("pattern") == "^auto$":  # a number, or auto
+            kind, limits = " ".join(["integer", *limits, "or auto"]), []
         default = json.dumps(sub["default"]) if "default" in sub else ""
         kinds = ", ".join([kind, *limits]) if kind else ", ".join(limits)
         yield key, kinds, default, sub.get("description", ""), EFFECTS.get(sub.get("x-effect"), "")

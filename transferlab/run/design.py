@@ -179,7 +179,10 @@ class Design:
 
     def data_params(self) -> dict:
         d = self.config["data"]
-        return {k: d[k] for k in ("classes", "class_seed", "image_size", "train_per_class", "val_per_class")}
+        params = {k: d[k] for k in ("classes", "class_seed", "image_size", "train_per_class", "val_per_class")}
+        if d.get("format", "uint8") != "uint8":  # uint8 runs keep the params (and so the results) they had
+            params.update(format=d["format"], jpeg_quality=d["jpeg_quality"])
+        return params
 
     def result_data_params(self) -> dict:
         """Every data setting that changes a finished network (the preparation's, and the dev slice's)."""

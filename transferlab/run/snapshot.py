@@ -416,7 +416,8 @@ def time_line(ev: pd.DataFrame, snap: Path) -> str:
     if len(whole):
         parts.append(f"a net on all classes (random weights) {whole.train_seconds.mean():.0f} s")
     cfg = yaml.safe_load((snap / "config_used.yaml").read_text())
-    threads = int(cfg.get("threads_per_job") or (cfg.get("used") or {}).get("threads_per_job") or 1)
+    setting = cfg.get("threads_per_job") or (cfg.get("used") or {}).get("threads_per_job") or 1
+    threads = int(setting) if str(setting).isdigit() else 1  # auto is 1 thread per job on the CPU
     devices = ", ".join(sorted(set(ev.device.astype(str)))) if "device" in ev else "cpu"
     where = f"{threads} CPU thread{'' if threads == 1 else 's'} per job" if devices == "cpu" else f"on {devices}"
     return f"Training time per network ({where}): " + ", ".join(parts) + "."

@@ -284,3 +284,41 @@ def _lock_first_free(fds: list[int]) -> int | None:
         except BlockingIOError:
             pass
     return None
+
+
+# ----------------------------------------------------------------------------- host threads
+def job_threads(setting, device: str, cores: int | None, gpus: int | None) -> int:
+    """Snakemake's threads for a training or CKA job: ``threads_per_job`` when it is a number; ``auto`` on
+    CUDA gives each GPU an equal share of ``--cores`` (``cores // gpus``, at least 1), so that
+    ``--cores 8 --resources gpu=4`` runs four jobs at once with 2 threads each, and without a ``gpu``
+    resource one job may take every core; ``auto`` on the CPU is 1 (jobs side by side beat threads here:
+    BENCHMARKS.md)."""
+    if setting != "auto":
+        return max(1, int(setting))
+    if not device.startswith("cuda"):
+        return 1
+    cores = int(cores) if cores else 1
+    return max(1, cores // max(1, int(gpus))) if gpus else max(1, cores)
+
+
+REMOTE_JOB_ENV = "TRANSFERLAB_REMOTE_JOB"  # set by the workflow where it runs as a job of a cluster executor
+
+
+def granted_threads(threads: int, environ=None) -> int:
+    """The threads a running job may use: in a job that Snakemake's Slurm executor submitted, the CPUs the
+    allocation grants each task (``SLURM_CPUS_PER_TASK``: the profile's ``cpus_per_task``), since the threads
+    Snakemake computes there are capped by the submit host's ``--cores``; elsewhere (a local run, also one
+    inside an ``salloc``, whose jobs share the allocation) Snakemake's ``threads``."""
+    env = os.environ if environ is None else environ
+    remote = env.get(REMOTE_JOB_ENV) and env.get("SLURM_JOB_ID")
+    granted = env.get("SLURM_CPUS_PER_TASK", "") if remote else ""
+    return int(granted) if granted.strip().isdigit() and int(granted) > 0 else max(1, int(threads))
+
+
+def loader_workers(setting, device: str, threads: int) -> int:
+    """DataLoader worker processes of a training job: ``train.workers`` when it is a number; ``auto`` on CUDA
+    is every thread of the job but the one that runs the step (``threads - 1``, at least 1), on the CPU 0
+    (the trainer builds its own batches: workers would only compete with it for the cores)."""
+    if setting != "auto":
+        return max(0, int(setting))
+    return max(1, int(threads) - 1) if device.startswith("cuda") else 0

@@ -15,15 +15,23 @@ import torch
 import torch.nn.functional as F
 
 from transferlab import io as tio
-from transferlab.data.batches import StepBatches, loader, make_transform, seed_of
+from transferlab.data.batches import (
+    DeviceFeed,
+    ResidentImages,
+    StepBatches,
+    loader,
+    make_transform,
+    resident_plan,
+    seed_of,
+)
 from transferlab.data.datasets import load_half
 from transferlab.errors import ConfigError, TrainingDiverged
 from transferlab.names import parse_net
 from transferlab.nets.models import family_of, identity_keys
 from transferlab.nets.transfer import build_derived
-from transferlab.schema import defaults
+from transferlab.schema import defaults, without_effect
 from transferlab.training import checkpoints
-from transferlab.training.devices import amp_context, training_device
+from transferlab.training.devices import amp_context, loader_workers, training_device
 from transferlab.training.evaluate import evaluate
 from transferlab.training.preflight import compile_allowed
 
@@ -165,6 +173,7 @@ def train_network(
     cfg = resolve_settings(train_cfg)
     spec = parse_net(net)
     with training_device(device, bool(cfg["deterministic"]), bool(cfg["cudnn_benchmark"]), threads, log) as device:
+        cfg["workers"] = loader_workers(cfg["workers"], device, threads)
         data = load_half(prepared_dir, half_file)
         crop = int(cfg["crop_size"])
         if crop > data["train"][0].shape[1]:
@@ -356,6 +365,9 @@ class _Training:
         self.data, self.schedule, self.state_dir, self.log = data, schedule, state_dir, log
         self.images, self.idx, self.y = data["train"]
         self.images_path = data.get("paths", {}).get("train")
+        # images stored as JPEG reach a GPU as bytes and are decoded there; on the CPU the loader decodes them
+        self.decode_on_device = hasattr(self.images, "encoded") and device.startswith("cuda")
+        self.resident = None  # ResidentImages, where the loop holds the images in the device's memory
         self.n_train = len(self.idx)
         # monitoring on the dev slice carved from the training images; the validation images are reported
         # once, by the evaluation rule, and never looked at while training
@@ -365,7 +377,7 @@ class _Training:
             {
                 "net": net,
                 "arch": arch,
-                "cfg": cfg,
+                "cfg": {k: v for k, v in cfg.items() if k not in without_effect("train")},  # how it runs: not here
                 "seed": seed,
                 "n_train": self.n_train,
                 "base": tio.sha256_file(base_weights) if base_weights else None,
@@ -403,21 +415,28 @@ class _Training:
         self.correct_on_device = torch.zeros((), dtype=torch.long, device=self.device)
         self.images_on_device = 0
 
-    def move_sums(self) -> None:
-        """Move the device sums into the checkpointed progress (one host sync); a non-finite loss stops."""
-        progress = self.progress
+    def pending_loss(self) -> float:
+        """The loss summed on the device since the last record (one host sync); a non-finite loss stops."""
         loss = self.loss_on_device.item()
         if not math.isfinite(loss):
+            progress = self.progress
             raise TrainingDiverged(
                 f"{self.net}: training loss became {loss} at step {progress.global_step} (epoch {progress.epoch + 1}); "
                 f"lower the learning rate (lr={self.cfg['lr']}) or check the data"
             )
-        progress.loss_sum += loss
+        return loss
+
+    def move_sums(self) -> None:
+        """Move the device sums into the checkpointed progress, at a record's end."""
+        progress = self.progress
+        progress.loss_sum += self.pending_loss()
         progress.correct += int(self.correct_on_device.item())
         progress.images += self.images_on_device
         self._reset_device_sums()
 
     def checkpoint(self) -> None:
+        """The state to resume from. The record's running sums are saved as they are on the device, not added
+        into the progress, so a record's loss is the same float32 sum whether or not the run stopped inside it."""
         checkpoints.save(
             self.state_dir,
             {
@@ -425,6 +444,13 @@ class _Training:
                 "optimizer": self.optimizer.state_dict(),
                 "fingerprint": self.fingerprint,
                 "progress": self.progress.to_dict(),
+                # dropout is seeded anew at each step; the rest of CUDA's random stream is resumed too
+                "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.startswith("cuda") else None,
+                "device_sums": {
+                    "loss": self.loss_on_device.detach().cpu(),
+                    "correct": self.correct_on_device.detach().cpu(),
+                    "images": self.images_on_device,
+                },
             },
         )
         self.last_checkpoint = time.time()
@@ -443,6 +469,13 @@ class _Training:
             self.model.load_state_dict(saved["model"])
             self.optimizer.load_state_dict(saved["optimizer"])
             self.progress = progress = Progress.from_dict(saved["progress"])
+            if saved.get("cuda_rng") is not None and self.device.startswith("cuda"):
+                torch.cuda.set_rng_state(saved["cuda_rng"], self.device)
+            sums = saved.get("device_sums")
+            if sums is not None:
+                self.loss_on_device = sums["loss"].to(self.device)
+                self.correct_on_device = sums["correct"].to(self.device)
+                self.images_on_device = int(sums["images"])
             progress.resumes.append(progress.global_step)
             self.milestone(
                 f"resumed {self.net} from {path} at epoch {progress.epoch + 1}, batch {progress.batch}, "
@@ -453,13 +486,19 @@ class _Training:
                 f"training {self.net}: {self.n_train} images, {len(self.data['wnids'])} classes, {schedule.n_epochs} "
                 f"epochs x {schedule.steps_per_epoch} steps, batch {schedule.batch_size}, frozen layers "
                 f"{self.spec.frozen_layers}, trainable params {self.n_trainable}, threads {torch.get_num_threads()}, "
-                f"device {self.device}"
+                f"loader workers {self.cfg['workers']}, device {self.device}"
             )
 
     def loop(self, stop: StopPolicy) -> dict | None:
         """The remaining steps from one loader, a record at each record's end; when ``stop`` says why, a
         checkpoint and ``{"stopped": why, "global_step": n}``."""
         progress, cfg, schedule = self.progress, self.cfg, self.schedule
+        size = self.images.shape[1]
+        resident, why = resident_plan(
+            cfg["resident"], self.n_train * size * size * 3, self.device, cfg["resident_memory_gb"]
+        )
+        print(f"images: {why}", file=self.log, flush=True)
+        self.resident = ResidentImages(self.images, self.idx, self.device) if resident else None
         self.last_checkpoint = self.counted_until = self.record_started = time.time()
         batches = StepBatches(
             self.images,
@@ -473,11 +512,15 @@ class _Training:
             crop=int(cfg["crop_size"]),
             mirror=cfg["mirror"],
             images_path=self.images_path,
+            encoded=self.decode_on_device and not resident,
+            resident=resident,
         )
         self.model.train()  # the frozen units' batch norm stays in eval mode (units.UnitNet.train)
         with stop:
-            for xb, yb, oy, ox, flip in loader(
-                batches, int(cfg["workers"]), self.device.startswith("cuda"), int(cfg["prefetch"])
+            for xb, yb, oy, ox, flip in DeviceFeed(
+                loader(batches, int(cfg["workers"]), self.device.startswith("cuda"), int(cfg["prefetch"])),
+                self.device,
+                int(cfg["crop_size"]),
             ):
                 self.step(xb, yb, oy, ox, flip)
                 self.images_this_record += len(yb)
@@ -487,13 +530,12 @@ class _Training:
                 why = stop.why(self.steps_this_run)
                 due = time.time() - self.last_checkpoint >= cfg["checkpoint_every_s"]
                 if (due or why) and not recorded:
-                    self.move_sums()
+                    loss = (progress.loss_sum + self.pending_loss()) / max(progress.images + self.images_on_device, 1)
                     self.count_time()
                     self.checkpoint()
                     print(
                         f"  {self.net} epoch {progress.epoch + 1}/{schedule.n_epochs} batch {progress.batch}/"
-                        f"{schedule.steps_per_epoch} loss {progress.loss_sum / max(progress.images, 1):.4f} "
-                        "(checkpoint written)",
+                        f"{schedule.steps_per_epoch} loss {loss:.4f} (checkpoint written)",
                         file=self.log,
                         flush=True,
                     )
@@ -503,15 +545,16 @@ class _Training:
         return None
 
     def step(self, xb, yb, oy, ox, flip) -> None:
-        """One SGD step on one batch: its dropout masks from (seed, epoch, batch), its rate from the schedule."""
-        progress, cfg, device = self.progress, self.cfg, self.device
-        non_blocking = device.startswith("cuda")
-        xb, yb = xb.to(device, non_blocking=non_blocking), yb.to(device, non_blocking=non_blocking)
+        """One SGD step on one batch (on the device already: :class:`DeviceFeed`): its dropout masks from (seed,
+        epoch, batch), its rate from the schedule. Nothing here waits for the device."""
+        progress, cfg = self.progress, self.cfg
+        if self.resident is not None:  # the batch's rows in the half: cut here, from the images on the device
+            xb = self.resident.crops(xb, int(cfg["crop_size"]), oy, ox)
         self.seed_dropout(seed_of(self.seed, progress.epoch, progress.batch))
         lr = self.schedule.lr_at(progress.global_step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group["lr_mult"]
-        with amp_context(cfg["amp"], device):
+        with amp_context(cfg["amp"], self.device):
             out = self.forward(self.transform(xb, cfg["channels_last"], oy, ox, flip))
             loss = F.cross_entropy(out.float(), yb)
         self.optimizer.zero_grad(set_to_none=True)
@@ -583,6 +626,7 @@ class _Training:
             "wall_seconds_last_run": time.time() - t_start,
             "device": self.device,
             "threads": torch.get_num_threads(),
+            "compiled": self.forward is not self.model,
             "n_train": self.n_train,
             "n_classes": len(self.data["wnids"]),
             "history": progress.history,

@@ -16,7 +16,7 @@ rule measure_cka:
         f"{RESULTS}/benchmarks/measure_cka/{{split}}/r{{rep}}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config["threads_per_job"]
+    threads: JOB_THREADS
     resources:
         gpu=GPU,
     params:

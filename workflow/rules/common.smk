@@ -145,6 +145,20 @@ def custom_split_file(wildcards):
 # (workflow/rules/preflight.smk) runs first.
 DEVICE = tdevices.resolve_device(config["device"], config["cluster_gpus"])
 GPU = 1 if DEVICE.startswith("cuda") else 0
+
+
+def given_resource(name):
+    """A global resource of the command line or profile (--cores 8: _cores, --resources gpu=4: gpu), or None."""
+    value = workflow.global_resources.get(name)
+    value = getattr(value, "value", value)
+    return value if isinstance(value, int) and value < sys.maxsize else None
+
+
+# threads of a training or CKA job: threads_per_job, or with auto an equal share of --cores per GPU
+# (tdevices.job_threads); inside a Slurm job the script takes what cpus_per_task grants (granted_threads)
+JOB_THREADS = tdevices.job_threads(config["threads_per_job"], DEVICE, given_resource("_cores"), given_resource("gpu"))
+# preparation decodes in every core it is given (Snakemake caps it at --cores; Slurm: cpus_per_task)
+PREP_THREADS = given_resource("_cores") or 4
 # a finished run is never redone with other settings, another device or other data unless the config says
 # replace (transferlab/run/runs.py); read before any job is planned
 if workflow.is_main_process:
@@ -166,6 +180,11 @@ def submits_to_cluster():
     main = workflow.workflow_settings.exec_mode == ExecMode.DEFAULT
     return main and any(name.startswith("slurm_") for name in names)
 
+
+# a job re-reading the workflow where a scheduler runs it (a Slurm job step): its scripts take the threads the
+# allocation grants, not those Snakemake computed there from the submit host's --cores (tdevices.granted_threads)
+if workflow.workflow_settings.exec_mode.name != "DEFAULT":
+    os.environ[tdevices.REMOTE_JOB_ENV] = "1"
 
 # a cluster run whose training falls back to the CPU only because the submit host has no CUDA says so, once
 _note = tdevices.cpu_training_note(config["device"], config["cluster_gpus"], DEVICE != "cpu", submits_to_cluster())

@@ -29,7 +29,7 @@ rule prepare_data:
         f"{RESULTS}/benchmarks/prepare_data.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: 4
+    threads: PREP_THREADS
     params:
         dataset=DATASET,
         identity=DATA_IDENTITY,

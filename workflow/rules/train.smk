@@ -20,7 +20,7 @@ rule train_base:
     retries: config["train_retries"]
     conda:
         "../../envs/torch.yaml"
-    threads: config["threads_per_job"]
+    threads: JOB_THREADS
     resources:
         gpu=GPU,
     params:
@@ -52,7 +52,7 @@ rule train_derived:
     retries: config["train_retries"]
     conda:
         "../../envs/torch.yaml"
-    threads: config["threads_per_job"]
+    threads: JOB_THREADS
     resources:
         gpu=GPU,
     params:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from transferlab.run import run
 from transferlab.training import evaluate_network
+from transferlab.training.devices import granted_threads
 
 run(
     snakemake,
@@ -14,7 +15,7 @@ run(
         half_file=s.input.half,
         out=s.output[0],
         record=s.params.record,
-        threads=s.threads,
+        threads=granted_threads(s.threads),
         device=s.params.device,
     ),
 )

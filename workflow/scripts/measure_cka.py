@@ -4,6 +4,7 @@ from pathlib import Path
 
 from transferlab.analysis import measure_split
 from transferlab.run import run
+from transferlab.training.devices import granted_threads
 
 run(
     snakemake,
@@ -17,7 +18,7 @@ run(
         split=s.wildcards.split,
         replicate=s.wildcards.rep,
         out=s.output[0],
-        threads=s.threads,
+        threads=granted_threads(s.threads),
         device=s.params.device,
     ),
 )

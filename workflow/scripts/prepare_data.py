@@ -6,6 +6,7 @@ from pathlib import Path
 from transferlab.data import datasets as data
 from transferlab.data import identity
 from transferlab.run import run
+from transferlab.training.devices import granted_threads
 
 
 def main(s):
@@ -19,9 +20,11 @@ def main(s):
         d["image_size"],
         d["train_per_class"],
         d["val_per_class"],
-        threads=s.threads,
+        threads=granted_threads(s.threads),
         identity=s.params.identity,
-        cache=s.config["prepared_cache"],  # how the arrays are stored, not what they are: not a param
+        cache=s.config["prepared_cache"],  # where the arrays are kept, not what they are: not a param
+        image_format=d.get("format", "uint8"),
+        jpeg_quality=d.get("jpeg_quality", 90),
     )
 
 

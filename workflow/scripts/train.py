@@ -5,6 +5,7 @@ from pathlib import Path
 from transferlab.run import run
 from transferlab.schema import without_effect
 from transferlab.training import time_budget_from_runtime, train_network
+from transferlab.training.devices import granted_threads
 
 
 def main(s):
@@ -21,7 +22,7 @@ def main(s):
         train_cfg={**s.params.settings["train"], **{k: s.config["train"][k] for k in without_effect("train")}},
         seed=s.params.seed,
         base_weights=s.input.get("base") or None,
-        threads=s.threads,
+        threads=granted_threads(s.threads),
         device=s.params.device,
         provenance={"config_hash": s.params.config_hash, "rule": s.rule},
         time_budget_s=time_budget_from_runtime(s.resources.get("runtime")),
