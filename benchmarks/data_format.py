@@ -1,7 +1,7 @@
 """What the JPEG format (data.format jpeg) costs and gives at the paper preset's 256 px, on real photographs.
 
     python benchmarks/data_format.py            # about a minute on 2 cores
-    python benchmarks/data_format.py --quick    # fewer images and batches (the suite runs this)
+    python benchmarks/data_format.py --quick    # fewer images and batches (tests/slow/test_benchmarks.py)
 
 - **bytes per image**: photographs shipped inside packages from PyPI (matplotlib's sample ``grace_hopper.jpg``,
   a dependency already; with scikit-image installed, its astronaut, chelsea, coffee, rocket and the two
@@ -39,7 +39,7 @@ from transferlab.data.batches import StepBatches, loader
 SIZE, CROP, BATCH = 256, 227, 256
 RAW = SIZE * SIZE * 3
 QUALITIES = (75, 85, 90, 95)
-SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "motorcycle_right")
+SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 
 
 def photographs() -> dict[str, np.ndarray]:
@@ -55,6 +55,9 @@ def photographs() -> dict[str, np.ndarray]:
 
         for name in SKIMAGE_PHOTOS:
             found[f"scikit-image:{name}"] = np.asarray(getattr(skdata, name)())[..., :3]
+        left, right, _ = skdata.stereo_motorcycle()
+        found["scikit-image:stereo_motorcycle (left)"] = np.asarray(left)[..., :3]
+        found["scikit-image:stereo_motorcycle (right)"] = np.asarray(right)[..., :3]
     except ImportError:
         pass
     return {k: v for k, v in found.items() if min(v.shape[:2]) >= SIZE}

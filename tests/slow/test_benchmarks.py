@@ -46,3 +46,23 @@ def test_benchmark_suite_quick_run_reports_every_measurement_in_its_plausible_ra
         "host side of one worker",
     ):
         assert label in md, label
+
+
+def test_data_format_benchmark_reports_bytes_and_feed(tmp_path):
+    """benchmarks/data_format.py --quick: JPEG bytes per 256-px photograph fall with the quality and stay below
+    raw uint8; the host feed of encoded batches runs in the process and through a worker."""
+    out = tmp_path / "data_format.json"
+    r = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks/data_format.py"), "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads(out.read_text())
+    assert "matplotlib:grace_hopper" in res["photos"] and res["n_images"] >= 3
+    sizes = [res["bytes_per_image"][q] for q in ("75", "85", "90", "95")]
+    assert sizes == sorted(sizes) and 1e3 < sizes[0] and sizes[-1] < 256 * 256 * 3
+    assert res["feed"]["0"] > 0 and res["feed"]["1"] > 0
+    assert "| JPEG at quality 90 (4:2:0) |" in r.stdout
