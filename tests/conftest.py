@@ -133,7 +133,9 @@ class Trained(NamedTuple):
     state: dict  # the saved weights' state dict
 
 
-def train_small(root: Path, net: str, half, base=None, *, arch=None, name=None, seed=1, **train_over) -> Trained:
+def train_small(
+    root: Path, net: str, half, base=None, *, arch=None, name=None, seed=1, stage_dir=None, **train_over
+) -> Trained:
     """Train ``net`` with the project's trainer at test sizes (SMALL_ARCH unless ``arch``, SMALL_TRAIN updated with
     ``train_over``) on ``root/prepared`` and the half ``root/<half>.npz`` (or the path ``half``); the weights, the
     training record and the resume state go to ``root/<name or net>/``."""
@@ -152,6 +154,7 @@ def train_small(root: Path, net: str, half, base=None, *, arch=None, name=None, 
         train_cfg={**SMALL_TRAIN, **train_over},
         seed=seed,
         base_weights=base,
+        stage_dir=stage_dir,
         log=io.StringIO(),
     )
     return Trained(meta, tio.load_torch(out / "weights.pt")["state_dict"])

@@ -298,3 +298,32 @@ def test_a_second_run_of_the_same_data_and_settings_links_the_shared_arrays(fake
     data.prepare_arrays(*args, tmp_path / "four", 16, log=io.StringIO(), identity="md5:b", cache=cache)
     assert len(list(cache.iterdir())) == 3
     assert (tmp_path / "four/train_images.npy").stat().st_ino != (tmp_path / "one/train_images.npy").stat().st_ino
+
+
+def test_staging_copies_once_per_node_and_trains_the_same(prepared, tmp_path):
+    """stage_dir: the first job copies the training images into the node-local folder under a lock, the node's
+    other jobs (here a second process started at the same time) wait and read that copy; training from it gives
+    bit-identical weights."""
+    import subprocess
+    import sys
+
+    import torch
+    from conftest import train_small
+
+    src = prepared / "prepared/train_images.npy"
+    node = tmp_path / "node-local"
+    code = (
+        "import sys\nfrom transferlab.data.datasets import stage\n"
+        f"print(stage({str(src)!r}, {str(node)!r}, sys.stdout))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    copies = list(node.glob("transferlab-*/train_images.npy"))
+    assert len(copies) == 1 and copies[0].read_bytes() == src.read_bytes()
+    said = "".join(outs)
+    assert said.count("images: staged ") == 1 and said.count("already on this node") == 1, said
+    assert not list(node.glob("transferlab-*/*.tmp*"))  # no half-made copy left
+    plain = train_small(prepared, "baseA", "A", name="plain")
+    staged = train_small(prepared, "baseA", "A", name="staged", stage_dir=str(node))
+    assert all(torch.equal(plain.state[k], staged.state[k]) for k in plain.state)

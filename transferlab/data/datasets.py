@@ -889,8 +889,39 @@ def open_images(path: Path, meta: dict, part: str):
     return arr
 
 
-def load_half(prepared_dir, half_file):
-    """Memory-mapped images plus the half's indices/labels (``train``, ``dev``, ``val``)."""
+def stage(path, stage_dir, log=None) -> Path:
+    """``path`` copied into ``stage_dir`` (a node-local folder) and the copy's path: once per node, under an
+    exclusive lock, so the node's other jobs wait for that one copy and then share it. The copy is named by
+    the file's real path, size and modification time (another preparation is another copy), written to a
+    temporary name and renamed into place, so a half-made copy is never read."""
+    import fcntl
+    import hashlib
+
+    src = Path(path).resolve()
+    st = src.stat()
+    key = hashlib.sha256(f"{src}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    folder = Path(os.path.expandvars(str(stage_dir))) / f"transferlab-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / src.name
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if dest.exists() and dest.stat().st_size == st.st_size:
+            print(f"images: reading the copy already on this node, {dest}", file=log or sys.stderr, flush=True)
+            return dest
+        t = time.time()
+        with atomic_path(dest) as tmp:
+            shutil.copyfile(src, tmp)
+        print(
+            f"images: staged {src} to {dest} ({st.st_size / 2**30:.2f} GiB in {time.time() - t:.1f} s)",
+            file=log or sys.stderr,
+            flush=True,
+        )
+    return dest
+
+
+def load_half(prepared_dir, half_file, stage_dir=None, log=None):
+    """Memory-mapped images plus the half's indices/labels (``train``, ``dev``, ``val``); with ``stage_dir`` the
+    training images are read from a node-local copy (:func:`stage`)."""
     prepared_dir = Path(prepared_dir)
     meta = json.loads((prepared_dir / "meta.json").read_text())
     h = np.load(half_file)
@@ -901,6 +932,8 @@ def load_half(prepared_dir, half_file):
     }
     images = {}
     data["paths"] = {part: prepared_dir / f"{part}_images.npy" for part in ("train", "val")}
+    if stage_dir:
+        data["paths"]["train"] = stage(data["paths"]["train"], stage_dir, log)
     for part in ("train", "val"):
         # a plain ndarray view of the mapping: slicing a np.memmap subclass costs ~1 us per crop
         arr = open_images(data["paths"][part], meta, part)

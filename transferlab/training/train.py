@@ -155,6 +155,7 @@ def train_network(
     time_budget_s: float | None = None,
     stop_after_steps: int | None = None,
     preflight=None,
+    stage_dir=None,
     log=None,
 ) -> dict:
     """Train network ``net`` (e.g. ``baseA``, ``A3B-frozen``) on the half in ``half_file``.
@@ -165,6 +166,7 @@ def train_network(
     Returns the metadata written to ``out_meta``, or ``{"stopped": why, "global_step": n}`` when it
     checkpointed and stopped early (SIGTERM/SIGUSR1/SIGINT, ``time_budget_s`` spent, or ``stop_after_steps``,
     which tests use). ``preflight``: the run's preflight report (CUDA runs), which can turn ``compile`` off.
+    ``stage_dir``: a node-local folder the training images are copied to once per node and read from.
     """
     t_start = time.time()
     log = log or sys.stderr
@@ -174,7 +176,7 @@ def train_network(
     spec = parse_net(net)
     with training_device(device, bool(cfg["deterministic"]), bool(cfg["cudnn_benchmark"]), threads, log) as device:
         cfg["workers"] = loader_workers(cfg["workers"], device, threads)
-        data = load_half(prepared_dir, half_file)
+        data = load_half(prepared_dir, half_file, stage_dir, log)
         crop = int(cfg["crop_size"])
         if crop > data["train"][0].shape[1]:
             raise ConfigError(f"crop_size {crop} is larger than the prepared image size {data['train'][0].shape[1]}")

@@ -27,6 +27,7 @@ def main(s):
         provenance={"config_hash": s.params.config_hash, "rule": s.rule},
         time_budget_s=time_budget_from_runtime(s.resources.get("runtime")),
         preflight=s.input.get("preflight"),
+        stage_dir=s.config["stage_dir"] or None,  # where a job reads the images, not what they are: not a param
     )
 
 
