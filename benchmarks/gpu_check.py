@@ -12,6 +12,8 @@ On generated uint8 images (1000 classes at 256 px, as the paper preset prepares 
 - **bare loop**: the same model, optimizer step, autocast and compilation on one batch already on the
   device: what the GPU does with no data path;
 - **host feed**: the loader alone (workers cutting uint8 crops, pinned memory) plus the copy to the device;
+- **JPEG** (the paper preset's data.format): the images re-encoded at quality 90; the batched decode-and-crop
+  on the device alone, and the whole feed (workers reading bytes, decoding on the device);
 - **host-to-device copies** from pinned and pageable memory against the PCIe link's bandwidth, and the feed
   the project rate needs;
 - **peak GPU memory** of the project run;
@@ -227,6 +229,62 @@ def bare_loop(sz: dict, device: str, compile_: bool, steps: int) -> float:
     return sz["batch"] * steps / (time.perf_counter() - t)
 
 
+def jpeg_feed(prep: Path, work: Path, sz: dict, device: str, workers: int, batches: int) -> dict:
+    """The paper preset's format (data.format jpeg): the prepared images re-encoded at quality 90 into an
+    indexed file; img/s of the batched decode-and-crop on the device alone, and of the whole feed (loader
+    workers reading bytes, DeviceFeed decoding on the device) as the trainer gets it."""
+    from transferlab.data import encoded
+    from transferlab.data.batches import DeviceFeed
+
+    data = load_half(prep, prep / "half.npz")
+    images, idx, y = data["train"]
+    work.mkdir(parents=True, exist_ok=True)
+    blobs = [encoded.encode(np.asarray(images[i]), 90) for i in range(len(images))]
+    (work / "all.jpg").write_bytes(b"".join(blobs))
+    encoded.indexed_file(work / "train_images.npy", [(work / "all.jpg", np.array([len(b) for b in blobs]))])
+    store = encoded.JpegImages(work / "train_images.npy", len(images), sz["image_size"])
+    cuda = device.startswith("cuda")
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    rows = np.resize(np.asarray(idx), sz["batch"])
+    zeros = torch.zeros(sz["batch"], dtype=torch.int64)
+    raw, lengths = store.encoded(rows)
+    encoded.decode_crops(raw, lengths, sz["crop"], zeros, zeros, device)  # warm-up
+    sync()
+    t = time.perf_counter()
+    for _ in range(batches):
+        encoded.decode_crops(raw, lengths, sz["crop"], zeros, zeros, device)
+    sync()
+    decode = batches * sz["batch"] / (time.perf_counter() - t)
+    ds = StepBatches(
+        store,
+        idx,
+        y,
+        seed=1,
+        steps_per_epoch=max(1, len(idx) // sz["batch"]),
+        batch_size=sz["batch"],
+        start=0,
+        stop=batches + 2,
+        crop=sz["crop"],
+        mirror=True,
+        encoded=True,
+    )
+    feed = DeviceFeed(loader(ds, workers, cuda, 4), device, sz["crop"])
+    next(feed)
+    sync()
+    t = time.perf_counter()
+    done = sum(len(b[1]) for b in feed)
+    sync()
+    return {
+        "decode_images_per_s": decode,
+        "feed_images_per_s": done / (time.perf_counter() - t),
+        "bytes_per_image": store.nbytes / len(images),
+    }
+
+
 def host_feed(prep: Path, sz: dict, device: str, workers: int, batches: int) -> dict:
     """The loader alone (workers, pinned memory on a GPU) and the copy to the device: img/s and bytes/image."""
     data = load_half(prep, prep / "half.npz")
@@ -435,6 +493,14 @@ def markdown(r: dict) -> str:
         f"{f['bytes_per_image'] / 1e3:,.1f} kB per image | "
         f"{f['images_per_s'] / p['images_per_s']:.2f}x the project rate |",
     ]
+    j = r["jpeg"]
+    lines += [
+        f"| JPEG decode + crop on the device (quality 90, batch {r['batch']}) | "
+        f"{j['decode_images_per_s']:,.0f} img/s | "
+        f"{j['decode_images_per_s'] / p['images_per_s']:.2f}x the project rate |",
+        f"| JPEG feed (loader + decode on the device; {j['bytes_per_image'] / 1e3:.1f} kB per image) | "
+        f"{j['feed_images_per_s']:,.0f} img/s | {j['feed_images_per_s'] / p['images_per_s']:.2f}x the project rate |",
+    ]
     link = r.get("pcie")
     against = f"PCIe gen{link['gen']} x{link['width']}: {link['gb_per_s']:.0f} GB/s" if link else "link unknown"
     copy = f"{h['pinned']:.1f} / {h['pageable']:.1f} GB/s"
@@ -464,14 +530,16 @@ def main(argv=None) -> dict:
     workers = a.workers if a.workers is not None else (1 if a.tiny else max(1, min(12, (os.cpu_count() or 2) - 2)))
     compile_ = not a.no_compile and not a.tiny
     res = describe(a.device) | {
+        "batch": sz["batch"],
         "sizes": f"{sz['classes']} classes x {sz['per_class']} images of {sz['image_size']} px, "
         f"{sz['crop']} px crops, batch {sz['batch']}, {sz['steps']} steps, "
-        f"compile {compile_}"
+        f"compile {compile_}",
     }
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         prep = generate(d / "prep", sz["classes"], sz["per_class"], sz["image_size"])
         res["host_feed"] = host_feed(prep, sz, a.device, workers, max(8, sz["steps"] // 5))
+        res["jpeg"] = jpeg_feed(prep, d / "jpeg", sz, a.device, workers, max(8, sz["steps"] // 10))
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - workers))  # as the trainer gets
         res["bare_images_per_s"] = bare_loop(sz, a.device, compile_, max(10, sz["steps"] // 3))
         res["project"] = project(prep, d / "project", sz, a.device, workers, compile_)

@@ -40,6 +40,10 @@ def test_gpu_check_runs_the_project_path_at_tiny_sizes(tmp_path):
     assert res["h2d_gb_per_s"]["pinned"] > 0 and res["h2d_gb_per_s"]["pageable"] > 0
     assert 1e5 < res["flops_per_image_train"] < 1e8 and res["peak"] is None  # the tiny net, no GPU's peak
     assert "no peak on record for this device" in table and "host syncs in 30 training steps" in table
+    # the JPEG format through the device path (here the CPU): decode alone, and the feed behind the trainer
+    j = res["jpeg"]
+    assert j["decode_images_per_s"] > 0 and j["feed_images_per_s"] > 0 and 100 < j["bytes_per_image"] < 4 * 20 * 20 * 3
+    assert "| JPEG decode + crop on the device (quality 90, batch 16) |" in table
 
 
 def _gpu_check_module():
