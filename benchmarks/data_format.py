@@ -20,7 +20,6 @@ Prints a markdown table and writes JSON (``--out``); BENCHMARKS.md records the n
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from transferlab import io as tio
 from transferlab.data import encoded
 from transferlab.data.batches import StepBatches, loader
 
@@ -161,9 +161,7 @@ def main(argv=None) -> dict:
         store = build_store(Path(d), images, 1024 if a.quick else 4096, a.quality)
         batches = 8 if a.quick else 40
         res["feed"] = {str(w): feed(store, batches, w) for w in (0, 1)}
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2))
+    tio.atomic_write_json(a.out, res)
     print(markdown(res))
     return res
 

@@ -29,7 +29,6 @@ each GPU it ran on.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -163,11 +162,9 @@ def arch_of(sz: dict, crop: int) -> dict:
     return {k: m[k] for k in keys} | {"input_size": crop}
 
 
-def project(prep: Path, work: Path, sz: dict, device: str, workers: int, compile_: bool) -> dict:
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-    t = time.perf_counter()
-    meta = train_network(
+def train_base(prep: Path, work: Path, sz: dict, device: str, workers: int, cfg: dict, seed: int, log=None, **kw):
+    """``train_network`` on the generated half: a baseA of the check's sizes, its files under ``work``."""
+    return train_network(
         net="baseA",
         prepared_dir=prep,
         half_file=prep / "half.npz",
@@ -175,12 +172,21 @@ def project(prep: Path, work: Path, sz: dict, device: str, workers: int, compile
         out_meta=work / "m.json",
         state_dir=work / "state",
         arch=arch_of(sz, sz["crop"]),
-        train_cfg=train_cfg(sz, device, workers, compile_, sz["steps"]),
-        seed=1,
+        train_cfg=cfg,
+        seed=seed,
         device=device,
         threads=max(1, (os.cpu_count() or 2) - workers),
-        log=sys.stderr,
+        log=log or open(os.devnull, "w"),
+        **kw,
     )
+
+
+def project(prep: Path, work: Path, sz: dict, device: str, workers: int, compile_: bool) -> dict:
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
+    cfg = train_cfg(sz, device, workers, compile_, sz["steps"])
+    meta = train_base(prep, work, sz, device, workers, cfg, seed=1, log=sys.stderr)
     measured = meta["history"][1:]  # the first record is warm-up
     rates = [h["images_per_s"] for h in measured if h.get("images_per_s")]
     out = {
@@ -327,26 +333,13 @@ def resume_identical(prep: Path, work: Path, sz: dict, device: str, workers: int
     """Deterministic kernels, no compilation: stopped at half the steps and resumed == uninterrupted."""
     steps = sz["resume_steps"]
     cfg = train_cfg(sz, device, workers, False, steps, deterministic=True)
-    arch = arch_of(sz, sz["crop"])
-    kw = dict(
-        prepared_dir=prep,
-        half_file=prep / "half.npz",
-        arch=arch,
-        train_cfg=cfg,
-        seed=2,
-        device=device,
-        threads=max(1, (os.cpu_count() or 2) - workers),
-        log=open(os.devnull, "w"),
-    )
     weights = {}
     for name in ("whole", "cut"):
-        d = work / name
-        args = dict(net="baseA", out_weights=d / "w.pt", out_meta=d / "m.json", state_dir=d / "state", **kw)
         if name == "cut":
-            r = train_network(**args, stop_after_steps=steps // 2)
+            r = train_base(prep, work / name, sz, device, workers, cfg, seed=2, stop_after_steps=steps // 2)
             assert r.get("stopped"), r
-        train_network(**args)
-        weights[name] = tio.load_torch(d / "w.pt")["state_dict"]
+        train_base(prep, work / name, sz, device, workers, cfg, seed=2)
+        weights[name] = tio.load_torch(work / name / "w.pt")["state_dict"]
     return all(torch.equal(weights["whole"][k], weights["cut"][k]) for k in weights["whole"])
 
 
@@ -430,20 +423,7 @@ def sync_free(prep: Path, work: Path, sz: dict, device: str, workers: int, steps
     batches.DeviceFeed.__next__ = guarded(feed, "feeds")
     error = None
     try:
-        train_network(
-            net="baseA",
-            prepared_dir=prep,
-            half_file=prep / "half.npz",
-            out_weights=work / "w.pt",
-            out_meta=work / "m.json",
-            state_dir=work / "state",
-            arch=arch_of(sz, sz["crop"]),
-            train_cfg=train_cfg(sz, device, workers, False, steps),
-            seed=3,
-            device=device,
-            threads=max(1, (os.cpu_count() or 2) - workers),
-            log=open(os.devnull, "w"),
-        )
+        train_base(prep, work, sz, device, workers, train_cfg(sz, device, workers, False, steps), seed=3)
     except RuntimeError as e:  # what the sync debug mode raises
         error = str(e).splitlines()[0]
     finally:
@@ -550,9 +530,7 @@ def main(argv=None) -> dict:
     res["peak"] = peak_of(res.get("gpu", ""))
     res["pcie"] = pcie_link() if a.device.startswith("cuda") else None
     res["wall_s"] = time.perf_counter() - t0
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=2))
+    tio.atomic_write_json(a.out, res)
     print(markdown(res))
     return res
 

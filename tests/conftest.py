@@ -134,7 +134,7 @@ class Trained(NamedTuple):
 
 
 def train_small(
-    root: Path, net: str, half, base=None, *, arch=None, name=None, seed=1, stage_dir=None, **train_over
+    root: Path, net: str, half, base=None, *, arch=None, name=None, seed=1, stage_dir=None, log=None, **train_over
 ) -> Trained:
     """Train ``net`` with the project's trainer at test sizes (SMALL_ARCH unless ``arch``, SMALL_TRAIN updated with
     ``train_over``) on ``root/prepared`` and the half ``root/<half>.npz`` (or the path ``half``); the weights, the
@@ -155,7 +155,7 @@ def train_small(
         seed=seed,
         base_weights=base,
         stage_dir=stage_dir,
-        log=io.StringIO(),
+        log=log or io.StringIO(),
     )
     return Trained(meta, tio.load_torch(out / "weights.pt")["state_dict"])
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from transferlab.data.encoded import crops_at, decode, decode_crops
 from transferlab.errors import ConfigError
 
 
@@ -214,8 +215,6 @@ class DeviceFeed:
                 host = [(t if t.is_pinned() else t.pin_memory()).to(self.device, non_blocking=True) for t in host]
             if not encoded:
                 return tuple(host)
-            from transferlab.data.encoded import decode_crops
-
             y, oy, ox, flip = host
             return decode_crops(batch[0], batch[1], self.crop, oy, ox, self.device), y, oy, ox, flip
 
@@ -269,25 +268,14 @@ class ResidentImages:
         for s in range(0, n, block):
             rows = np.asarray(idx[s : s + block])
             if hasattr(images, "encoded"):
-                from transferlab.data.encoded import decode_crops
-
-                zeros = torch.zeros(len(rows), dtype=torch.int64)
-                self.data[s : s + len(rows)] = decode_crops(*images.encoded(rows), size, zeros, zeros, device)
+                part = decode(*images.encoded(rows), device)
             else:
-                self.data[s : s + len(rows)] = torch.from_numpy(np.ascontiguousarray(images[np.sort(rows)]))[
-                    np.argsort(np.argsort(rows))
-                ]
-
-    @property
-    def nbytes(self) -> int:
-        return self.data.numel()
+                part = torch.from_numpy(np.ascontiguousarray(images[rows]))
+            self.data[s : s + len(rows)] = part
 
     def crops(self, rows, crop: int, oy, ox) -> torch.Tensor:
         """uint8 NHWC crops of the half's images ``rows`` (a tensor on the device) at offsets ``oy``, ``ox``."""
-        ar = torch.arange(crop, device=self.data.device)
-        r = oy.view(-1, 1) + ar
-        c = ox.view(-1, 1) + ar
-        return self.data[rows.view(-1, 1, 1), r[:, :, None], c[:, None, :]]
+        return crops_at(self.data, rows, crop, oy, ox)
 
 
 # ----------------------------------------------------------------------------- device side

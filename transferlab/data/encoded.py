@@ -90,13 +90,8 @@ class JpegImages:
 
         rows = np.asarray(rows, dtype=np.int64)
         starts, ends = self.offsets[rows], self.offsets[rows + 1]
-        lengths = ends - starts
-        out = np.empty(int(lengths.sum()), dtype=np.uint8)
-        at = 0
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            out[at : at + e - s] = self.raw[s:e]
-            at += e - s
-        return torch.from_numpy(out), torch.from_numpy(lengths)
+        out = np.concatenate([self.raw[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)])
+        return torch.from_numpy(out), torch.from_numpy(ends - starts)
 
     def crops(self, rows, crop: int, oy, ox) -> np.ndarray:
         """Decoded crops of ``rows`` at offsets ``oy``, ``ox``: uint8 NHWC (the host path: evaluation, CPU training).
@@ -113,9 +108,9 @@ class JpegImages:
         return out
 
 
-def decode_crops(data, lengths, crop: int, oy, ox, device: str):
+def decode(data, lengths, device: str):
     """JPEG bytes (``data``, one uint8 CPU tensor back to back, with ``lengths``) decoded on ``device`` in one
-    batched call, then cropped there at the offsets ``oy``, ``ox``: uint8 N x crop x crop x 3 (NHWC)."""
+    batched call: uint8 N x S x S x 3 (NHWC)."""
     import warnings
 
     import torch
@@ -125,9 +120,25 @@ def decode_crops(data, lengths, crop: int, oy, ox, device: str):
         from torchvision.io import ImageReadMode, decode_jpeg
 
         parts = list(torch.split(data, [int(n) for n in lengths.tolist()]))
-        images = torch.stack(decode_jpeg(parts, mode=ImageReadMode.RGB, device=device))  # N x 3 x S x S
+        return torch.stack(decode_jpeg(parts, mode=ImageReadMode.RGB, device=device)).permute(0, 2, 3, 1)
+
+
+def decode_crops(data, lengths, crop: int, oy, ox, device: str):
+    """:func:`decode`, then the crops at the offsets ``oy``, ``ox`` cut on ``device``: uint8 N x crop x crop x 3."""
+    import torch
+
+    images = decode(data, lengths, device)
+    dev = images.device
+    rows = torch.arange(len(images), device=dev)
+    return crops_at(images, rows, crop, torch.as_tensor(oy, device=dev), torch.as_tensor(ox, device=dev))
+
+
+def crops_at(images, rows, crop: int, oy, ox):
+    """uint8 NHWC crops of ``images`` (N x S x S x 3, on any device) rows ``rows`` at offsets ``oy``, ``ox``
+    (tensors there), by one indexing: the device-side twin of :func:`~transferlab.data.batches.cut_crops`."""
+    import torch
+
     ar = torch.arange(crop, device=images.device)
-    oy = torch.as_tensor(oy, device=images.device).view(-1, 1) + ar
-    ox = torch.as_tensor(ox, device=images.device).view(-1, 1) + ar
-    n = torch.arange(len(parts), device=images.device).view(-1, 1, 1)
-    return images.permute(0, 2, 3, 1)[n, oy[:, :, None], ox[:, None, :]]  # N x crop x crop x 3
+    r = oy.view(-1, 1) + ar
+    c = ox.view(-1, 1) + ar
+    return images[rows.view(-1, 1, 1), r[:, :, None], c[:, None, :]]
